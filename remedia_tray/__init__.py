@@ -1,0 +1,31 @@
+"""ReMedia: sort photo collections into true duplicates and similar photos, locally."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["SortOptions", "SortReport", "__version__", "sort_folder", "undo_last_sort"]
+
+if TYPE_CHECKING:
+    from .mover import undo_last_sort
+    from .report import SortReport
+    from .sorter import SortOptions, sort_folder
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy re-exports keep `import remedia_tray` cheap (no numpy, no PIL, never torch).
+    if name in ("SortOptions", "sort_folder"):
+        from . import sorter
+
+        return getattr(sorter, name)
+    if name == "SortReport":
+        from .report import SortReport
+
+        return SortReport
+    if name == "undo_last_sort":
+        from .mover import undo_last_sort
+
+        return undo_last_sort
+    raise AttributeError(name)

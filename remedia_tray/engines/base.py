@@ -1,0 +1,93 @@
+"""The engine interface fixed by the design."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from ..media import MediaFile, Skipped
+
+SortKind = Literal["duplicates", "similar"]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Pairs (i < j) whose distance is within the engine's threshold."""
+
+    i: np.ndarray
+    j: np.ndarray
+    distance: np.ndarray
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    files: tuple[MediaFile, ...]
+    features: np.ndarray
+    skipped: tuple[Skipped, ...]
+
+
+class SimilarityEngine(ABC):
+    """Turns images into features and decides which pairs are similar."""
+
+    name: ClassVar[str]
+    kind: ClassVar[SortKind]
+    #: Short side the decoder must deliver; JPEGs are DCT-scaled down to about this.
+    decode_side: ClassVar[int]
+    #: Features are stored as this dtype, `feature_dim` values per image.
+    feature_dtype: ClassVar[str] = "float32"
+    feature_dim: int = 0
+    #: True when `finalize` does real batch work (a model), so inputs are batched for it.
+    batched: ClassVar[bool] = False
+
+    @property
+    @abstractmethod
+    def cache_key(self) -> str:
+        """Identifies the features (model, version, parameters), not the threshold."""
+
+    @property
+    @abstractmethod
+    def threshold(self) -> float:
+        """Largest distance still called similar."""
+
+    @property
+    def description(self) -> str:
+        return self.name
+
+    @abstractmethod
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        """Per-image work; runs in worker processes, so it must not need a loaded model."""
+
+    def finalize(self, prepared: np.ndarray) -> np.ndarray:
+        """Batch step in the main process (model inference); identity by default."""
+        return prepared
+
+    @abstractmethod
+    def distance(self, a: np.ndarray, b: np.ndarray) -> float:
+        """Distance between two feature vectors; 0 means identical."""
+
+    def are_similar(self, a: np.ndarray, b: np.ndarray) -> bool:
+        return self.distance(a, b) <= self.threshold
+
+    @abstractmethod
+    def neighbours(self, features: np.ndarray) -> Neighbours:
+        """All pairs within the threshold, found without a Python loop over pairs."""
+
+    def compute_features(
+        self, media_list: Sequence[Path | MediaFile], *, workers: int = 1
+    ) -> FeatureSet:
+        """Features for each readable image; unreadable ones are returned as skipped."""
+        from ..scan import extract_features, media_from_paths
+
+        files, skipped = media_from_paths(media_list)
+        result = extract_features(files, [self], workers=workers)
+        return FeatureSet(
+            result.files, result.features[self.name], tuple(skipped) + result.skipped
+        )

@@ -1,0 +1,31 @@
+"""Library errors; each carries its exit code for the CLI."""
+
+from __future__ import annotations
+
+
+class RemediaError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    exit_code = 1
+
+
+class FolderNotFound(RemediaError):
+    exit_code = 2
+
+
+class FolderBusy(RemediaError):
+    """Another sort or undo holds the folder's lock."""
+
+    exit_code = 3
+
+
+class NothingToUndo(RemediaError):
+    exit_code = 4
+
+
+class EngineUnavailable(RemediaError):
+    exit_code = 5
+
+
+class UnreadableImage(RemediaError):
+    """A file that cannot be used as an image; the message is the reason shown to the user."""

@@ -1,0 +1,247 @@
+"""The only module that moves files: journaled moves that never overwrite, and their undo."""
+
+from __future__ import annotations
+
+import errno
+import filecmp
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import NothingToUndo
+from .journal import Journal, _fsync_dir, active_journals, mark_undone, read_journal
+from .locking import folder_lock
+from .media import Skipped
+from .planning import MANIFEST_NAME, Move, SortPlan, free_name
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = ".remedia"
+PART_SUFFIX = ".remedia-part"
+
+
+def data_dir(root: Path) -> Path:
+    return root / DATA_DIR
+
+
+def lock_path(root: Path) -> Path:
+    return data_dir(root) / "lock"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    moved: tuple[Move, ...]
+    failed: tuple[Skipped, ...]
+    journal: Path
+
+
+def _part_path(dst: Path) -> Path:
+    return dst.with_name("." + dst.name + PART_SUFFIX)
+
+
+def safe_move(src: Path, dst: Path) -> None:
+    """Move without ever replacing an existing file; raises FileExistsError if `dst` exists."""
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, "destination exists", str(dst))
+    try:
+        os.link(src, dst)  # atomic no-clobber on the same filesystem
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EXDEV:
+            _copy_move(src, dst)
+            return
+        if exc.errno in (errno.EACCES, errno.ENOSPC, errno.EROFS, errno.ENOENT):
+            raise
+        # Filesystems without hard links (FAT, some network shares): checked rename.
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, "destination exists", str(dst)) from None
+        os.rename(src, dst)
+        return
+    try:
+        os.unlink(src)
+    except OSError:
+        os.unlink(dst)  # undo our own link; the original is untouched
+        raise
+
+
+def _copy_move(src: Path, dst: Path) -> None:
+    """Across filesystems: copy to a temporary name, fsync, verify, rename, then delete."""
+    part = _part_path(dst)
+    try:
+        shutil.copy2(src, part)
+        with open(part, "rb+") as fh:
+            os.fsync(fh.fileno())
+        if not filecmp.cmp(src, part, shallow=False):
+            raise OSError(errno.EIO, "copy verification failed", str(dst))
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, "destination exists", str(dst))
+        os.rename(part, dst)
+        _fsync_dir(dst.parent)
+    except BaseException:
+        if part.exists():
+            part.unlink()  # our own partial copy; the original is untouched
+        raise
+    os.unlink(src)
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied; left in place"
+    if exc.errno == errno.ENOSPC:
+        return "disk full; left in place"
+    if exc.errno == errno.ENOENT:
+        return "file vanished before it could be moved"
+    return f"could not move ({exc.strerror or exc}); left in place"
+
+
+def apply_plan(plan: SortPlan, *, root: Path) -> ApplyResult:
+    """Carry out `plan`, journaling each step before doing it. Failures skip that file only."""
+    journal = Journal.create(data_dir(root))
+    moved: list[Move] = []
+    failed: list[Skipped] = []
+    try:
+        journal.write({"op": "begin", "root": str(root), "version": 1})
+        for group in plan.groups:
+            group_moves: list[Move] = []
+            for move in group.moves:
+                dst = move.dst
+                if os.path.lexists(dst):  # appeared since planning
+                    name = free_name(dst.name, lambda n, f=dst.parent: os.path.lexists(f / n))
+                    dst = dst.with_name(name)
+                try:
+                    _ensure_dir(dst.parent, journal)
+                    journal.write({"op": "move", "src": str(move.src), "dst": str(dst)})
+                    safe_move(move.src, dst)
+                except OSError as exc:
+                    failed.append(Skipped(move.src, _reason(exc)))
+                    continue
+                journal.write({"op": "moved", "dst": str(dst)}, sync=False)
+                group_moves.append(Move(move.src, dst))
+            moved.extend(group_moves)
+            if group_moves:
+                _write_manifest(group.folder, group, group_moves, journal, failed)
+        journal.write({"op": "end"})
+    finally:
+        journal.close()
+    return ApplyResult(tuple(moved), tuple(failed), journal.path)
+
+
+def _ensure_dir(folder: Path, journal: Journal) -> None:
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        journal.write({"op": "mkdir", "path": str(d)})
+        d.mkdir()
+
+
+def _write_manifest(
+    folder: Path, group: object, moves: list[Move], journal: Journal, failed: list[Skipped]
+) -> None:
+    from .planning import PlannedGroup
+
+    assert isinstance(group, PlannedGroup)
+    path = folder / MANIFEST_NAME
+    if path.exists():
+        return  # a group folder reused by an earlier run keeps its manifest
+    data = {
+        "kind": group.kind,
+        "kept": str(group.keeper) if group.keeper else None,
+        "best": str(group.best),
+        "reason": group.reason,
+        "moved": [{"from": str(m.src), "to": str(m.dst)} for m in moves],
+    }
+    try:
+        journal.write({"op": "manifest", "path": str(path)})
+        with open(path, "x", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, ensure_ascii=False)
+    except OSError as exc:
+        failed.append(Skipped(path, f"could not write group manifest ({exc.strerror or exc})"))
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    journal: Path
+    restored: int
+    problems: tuple[Skipped, ...]
+
+
+def undo_last_sort(root: Path, *, wait: float = 10.0) -> UndoResult:
+    """Put every file of the most recent sort back where it was."""
+    root = Path(root)
+    with folder_lock(lock_path(root), wait=wait):
+        journals = active_journals(data_dir(root))
+        if not journals:
+            raise NothingToUndo(f"no sort of {root} left to undo")
+        return _undo(journals[-1])
+
+
+def recover_incomplete(root: Path) -> list[Path]:
+    """Tidy journals of sorts that crashed: finish no half-moves, drop our partial copies."""
+    fixed = []
+    for path in active_journals(data_dir(root)):
+        records = read_journal(path)
+        if records and records[-1].get("op") == "end":
+            continue
+        for r in records:
+            if r.get("op") == "move":
+                _settle_half_move(Path(r["src"]), Path(r["dst"]))
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"op": "end", "recovered": True}) + "\n")
+        fixed.append(path)
+    return fixed
+
+
+def _settle_half_move(src: Path, dst: Path) -> None:
+    part = _part_path(dst)
+    if part.exists() and src.exists():
+        part.unlink()  # an interrupted copy of ours; the original is intact
+    if src.exists() and dst.exists() and os.path.samefile(src, dst):
+        dst.unlink()  # crash between link and unlink: the move had not happened
+
+
+def _undo(path: Path) -> UndoResult:
+    records = read_journal(path)
+    restored = 0
+    problems: list[Skipped] = []
+    for r in reversed(records):
+        op = r.get("op")
+        if op == "manifest":
+            p = Path(r["path"])
+            if p.exists():
+                p.unlink()
+        elif op == "move":
+            src, dst = Path(r["src"]), Path(r["dst"])
+            _settle_half_move(src, dst)
+            if dst.exists() and not os.path.lexists(src):
+                try:
+                    src.parent.mkdir(parents=True, exist_ok=True)
+                    safe_move(dst, src)
+                    restored += 1
+                except OSError as exc:
+                    problems.append(Skipped(dst, f"could not move back: {exc.strerror or exc}"))
+            elif dst.exists():
+                if filecmp.cmp(src, dst, shallow=False):
+                    dst.unlink()  # a verified copy whose original was never removed
+                else:
+                    name = free_name(src.name, lambda n, f=src.parent: os.path.lexists(f / n))
+                    safe_move(dst, src.with_name(name))
+                    restored += 1
+                    problems.append(
+                        Skipped(src, f"another file now has this name; restored as {name}")
+                    )
+            elif not src.exists():
+                problems.append(Skipped(dst, "no longer there (moved by someone else); left alone"))
+        elif op == "mkdir":
+            try:
+                Path(r["path"]).rmdir()
+            except OSError:
+                pass  # not empty: the user put something there
+    mark_undone(path)
+    return UndoResult(path, restored, tuple(problems))

@@ -1,0 +1,239 @@
+"""Feature extraction: one reduced decode per file feeds every engine; cached and parallel."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import UnreadableImage
+from .filehash import identical_sets
+from .imaging import load_image
+from .media import ImageInfo, MediaFile, Skipped
+from .progress import ProgressFactory, null_progress
+
+if TYPE_CHECKING:
+    from .cache import FeatureCache
+    from .engines.base import SimilarityEngine
+
+log = logging.getLogger(__name__)
+
+_INFO_KEY = "info:v1"
+# Files below this count are decoded in-process: starting workers costs more than it saves.
+_PARALLEL_MIN = 48
+_BATCH = 32
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    files: tuple[MediaFile, ...]
+    infos: tuple[ImageInfo, ...]
+    features: dict[str, np.ndarray]
+    skipped: tuple[Skipped, ...]
+    #: Sets of positions (into `files`) whose bytes are identical.
+    identical: tuple[tuple[int, ...], ...] = ()
+    decoded: int = 0
+    from_cache: int = 0
+    models: dict[str, str] = field(default_factory=dict)
+
+
+def media_from_paths(items: Sequence[Path | MediaFile]) -> tuple[list[MediaFile], list[Skipped]]:
+    files: list[MediaFile] = []
+    skipped: list[Skipped] = []
+    for item in items:
+        if isinstance(item, MediaFile):
+            files.append(item)
+            continue
+        try:
+            st = os.stat(item, follow_symlinks=False)
+        except OSError as exc:
+            skipped.append(Skipped(Path(item), f"cannot stat: {exc.strerror or exc}"))
+            continue
+        files.append(MediaFile(Path(item), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
+    return files, skipped
+
+
+_worker_engines: list[SimilarityEngine] = []
+
+
+def _init_worker(engines: list[SimilarityEngine]) -> None:
+    global _worker_engines
+    _worker_engines = engines
+
+
+def _decode_one(
+    path: Path, engines: Sequence[SimilarityEngine]
+) -> tuple[ImageInfo | None, str | None, list[np.ndarray]]:
+    side = max(e.decode_side for e in engines) if engines else 64
+    try:
+        loaded = load_image(path, min_side=side)
+        prepared = [e.prepare(loaded.image) for e in engines]
+    except UnreadableImage as exc:
+        return None, str(exc), []
+    except Exception as exc:  # one odd file never ends the run
+        log.warning("unexpected error on %s", path, exc_info=True)
+        return None, f"could not process ({type(exc).__name__}: {exc})", []
+    return loaded.info, None, prepared
+
+
+def _worker_job(path: Path) -> tuple[ImageInfo | None, str | None, list[np.ndarray]]:
+    return _decode_one(path, _worker_engines)
+
+
+def _is_transient(reason: str) -> bool:
+    return reason.startswith(("cannot", "permission", "not enough memory"))
+
+
+def extract_features(
+    files: Sequence[MediaFile],
+    engines: Sequence[SimilarityEngine],
+    *,
+    cache: FeatureCache | None = None,
+    workers: int = 1,
+    progress: ProgressFactory = null_progress,
+) -> ScanResult:
+    """Decode each file at most once and compute every engine's features for it."""
+    files = list(files)
+    n = len(files)
+    identical = identical_sets(files)
+    representative = list(range(n))
+    for group in identical:
+        for pos in group[1:]:
+            representative[pos] = group[0]
+
+    infos: list[ImageInfo | None] = [None] * n
+    reasons: list[str | None] = [None] * n
+    feats: dict[str, list[np.ndarray | None]] = {e.name: [None] * n for e in engines}
+
+    from_cache = 0
+    if cache is not None:
+        for pos, blob in cache.get_many(files, _INFO_KEY).items():
+            data = json.loads(blob)
+            if "skip" in data:
+                reasons[pos] = data["skip"]
+            else:
+                infos[pos] = ImageInfo(data["w"], data["h"], data["f"], data["e"])
+        for e in engines:
+            for pos, blob in cache.get_many(files, e.cache_key).items():
+                feats[e.name][pos] = np.frombuffer(blob, dtype=_dtype_of(e)).copy()
+    todo = [
+        pos
+        for pos in range(n)
+        if representative[pos] == pos
+        and reasons[pos] is None
+        and (infos[pos] is None or any(feats[e.name][pos] is None for e in engines))
+    ]
+    from_cache = sum(1 for pos in range(n) if representative[pos] == pos) - len(todo)
+
+    bar = progress("Reading photos", len(todo))
+    pending: dict[str, list[tuple[int, np.ndarray]]] = {
+        e.name: [] for e in engines if e.batched
+    }
+
+    def flush(engine: SimilarityEngine, final: bool = False) -> None:
+        queue = pending[engine.name]
+        while queue and (final or len(queue) >= _BATCH):
+            batch, queue[:] = queue[:_BATCH], queue[_BATCH:]
+            out = engine.finalize(np.stack([arr for _, arr in batch]))
+            for (pos, _), vec in zip(batch, out):
+                _store(pos, engine, vec)
+
+    def _store(pos: int, engine: SimilarityEngine, vec: np.ndarray) -> None:
+        feats[engine.name][pos] = vec
+        if cache is not None:
+            cache.put(files[pos], engine.cache_key, np.ascontiguousarray(vec).tobytes())
+
+    try:
+        for pos, (info, reason, prepared) in zip(todo, _run(todo, files, engines, workers)):
+            if info is None:
+                reasons[pos] = reason or "unreadable"
+                if cache is not None and not _is_transient(reasons[pos] or ""):
+                    cache.put(files[pos], _INFO_KEY, json.dumps({"skip": reasons[pos]}).encode())
+            else:
+                infos[pos] = info
+                if cache is not None:
+                    blob = {"w": info.width, "h": info.height, "f": info.format, "e": info.exif_fields}
+                    cache.put(files[pos], _INFO_KEY, json.dumps(blob).encode())
+                for engine, arr in zip(engines, prepared):
+                    if engine.name in pending:
+                        pending[engine.name].append((pos, arr))
+                        flush(engine)
+                    else:
+                        _store(pos, engine, arr)
+            bar.update(1)
+        for engine in engines:
+            if engine.name in pending:
+                flush(engine, final=True)
+    finally:
+        bar.close()
+        if cache is not None:
+            cache.flush()
+
+    # Copies with identical bytes share their representative's result.
+    for pos in range(n):
+        rep = representative[pos]
+        if rep != pos:
+            infos[pos], reasons[pos] = infos[rep], reasons[rep]
+            for e in engines:
+                feats[e.name][pos] = feats[e.name][rep]
+
+    keep = [pos for pos in range(n) if infos[pos] is not None and reasons[pos] is None]
+    kept = set(keep)
+    skipped = tuple(
+        Skipped(files[pos].path, reasons[pos] or "unreadable") for pos in range(n) if pos not in kept
+    )
+    new_index = {old: new for new, old in enumerate(keep)}
+    identical_kept = tuple(
+        tuple(new_index[p] for p in group if p in new_index)
+        for group in identical
+        if sum(p in new_index for p in group) > 1
+    )
+    features = {}
+    for e in engines:
+        rows = [feats[e.name][pos] for pos in keep]
+        features[e.name] = (
+            np.stack(rows) if rows else np.zeros((0, _width_of(e)), dtype=_dtype_of(e))
+        )
+    return ScanResult(
+        files=tuple(files[pos] for pos in keep),
+        infos=tuple(infos[pos] for pos in keep),  # type: ignore[misc]
+        features=features,
+        skipped=skipped,
+        identical=identical_kept,
+        decoded=len(todo),
+        from_cache=from_cache,
+        models={e.name: e.description for e in engines},
+    )
+
+
+def _dtype_of(engine: SimilarityEngine) -> np.dtype:
+    return np.dtype(engine.feature_dtype)
+
+
+def _width_of(engine: SimilarityEngine) -> int:
+    return engine.feature_dim
+
+
+def _run(
+    todo: list[int], files: list[MediaFile], engines: Sequence[SimilarityEngine], workers: int
+) -> Iterator[tuple[ImageInfo | None, str | None, list[np.ndarray]]]:
+    paths = [files[pos].path for pos in todo]
+    if workers <= 1 or len(paths) < _PARALLEL_MIN:
+        for path in paths:
+            yield _decode_one(path, engines)
+        return
+    import multiprocessing
+
+    # spawn: forking a process that runs threads (the tray) can deadlock.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(list(engines),)
+    ) as pool:
+        yield from pool.map(_worker_job, paths, chunksize=4)
