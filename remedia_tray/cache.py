@@ -48,7 +48,8 @@ class FeatureCache:
         cur = self._db.cursor()
         for pos, f in enumerate(files):
             row = cur.execute(
-                "SELECT value FROM features WHERE dev=? AND ino=? AND size=? AND mtime_ns=? AND key=?",
+                "SELECT value FROM features"
+                " WHERE dev=? AND ino=? AND size=? AND mtime_ns=? AND key=?",
                 (f.dev, f.ino, f.size, f.mtime_ns, key),
             ).fetchone()
             if row is not None:

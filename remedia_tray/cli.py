@@ -32,13 +32,17 @@ def _human_bytes(n: float) -> str:
 
 def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-def]
     verb = "Would move" if report.dry_run else "Moved"
-    print(f"ReMedia sorted {report.folder}" + (" (dry run: nothing was touched)" if report.dry_run else ""))
+    print(
+        f"ReMedia sorted {report.folder}"
+        + (" (dry run: nothing was touched)" if report.dry_run else "")
+    )
     print(f"  strictness: {level_name(report.strictness)}")
     for name, desc in report.engines.items():
         print(f"  engine {name}: {desc}")
     print(
-        f"  {report.images} photos read ({report.decoded} decoded, {report.from_cache} from cache), "
-        f"{len(report.skipped)} files skipped, {report.seconds:.1f} s"
+        f"  {report.images} photos read ({report.decoded} decoded, "
+        f"{report.from_cache} from cache), {len(report.skipped)} files skipped, "
+        f"{report.seconds:.1f} s"
     )
     dups = report.duplicate_groups
     print(
@@ -46,7 +50,10 @@ def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-
         f"({_human_bytes(report.duplicate_bytes)}) to duplicates/"
     )
     if report.similar_groups:
-        print(f"  {verb} {report.similar_moved} similar photos in {len(report.similar_groups)} groups to similar/")
+        print(
+            f"  {verb} {report.similar_moved} similar photos in "
+            f"{len(report.similar_groups)} groups to similar/"
+        )
     for g in report.groups:
         kept = f"keeps {g.keeper.name} ({g.reason})" if g.keeper else f"best: {g.best.name}"
         print(f"  [{g.kind}/{g.folder.name}] {kept}")
@@ -83,9 +90,20 @@ def _cmd_sort(args: argparse.Namespace) -> int:
             print(json.dumps(report.to_dict(), ensure_ascii=False))
         else:
             _print_report(report, verbose=args.verbose)
+        if args.notify:
+            _notify(report)
         if report.failed:
             status = 1
     return status
+
+
+def _notify(report) -> None:  # type: ignore[no-untyped-def]
+    try:
+        from .notify import notify_report
+    except ImportError:
+        logging.getLogger(__name__).warning("desktop notifications are not available")
+        return
+    notify_report(report)
 
 
 def _cmd_undo(args: argparse.Namespace) -> int:
@@ -118,7 +136,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="remedia", description="Sort photos into duplicates and similar groups, locally.")
+    parser = argparse.ArgumentParser(
+        prog="remedia", description="Sort photos into duplicates and similar groups, locally."
+    )
     parser.add_argument("--version", action="version", version=f"remedia {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,14 +146,22 @@ def build_parser() -> argparse.ArgumentParser:
     def add_sort_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--engine", choices=["both", "hash", "clip"], default="hash")
         p.add_argument(
-            "--strictness", type=parse_strictness, default=parse_strictness(DEFAULT_LEVEL),
+            "--strictness",
+            type=parse_strictness,
+            default=parse_strictness(DEFAULT_LEVEL),
             help="exact, strict, balanced (default), loose, or 0-100 (higher = stricter)",
         )
         p.add_argument("--dry-run", action="store_true", help="show the plan, touch nothing")
-        p.add_argument("--workers", type=int, default=0, help="decoding processes (default: all cores)")
-        p.add_argument("--no-cache", action="store_true", help="ignore and do not fill the feature cache")
+        p.add_argument(
+            "--workers", type=int, default=0, help="decoding processes (default: all cores)"
+        )
+        p.add_argument(
+            "--no-cache", action="store_true", help="ignore and do not fill the feature cache"
+        )
         p.add_argument("--json", action="store_true", help="print the report as JSON")
-        p.add_argument("-v", "--verbose", action="store_true", help="list every move and skipped file")
+        p.add_argument(
+            "-v", "--verbose", action="store_true", help="list every move and skipped file"
+        )
 
     p_sort = sub.add_parser("sort", help="sort one or more folders")
     p_sort.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")

@@ -68,7 +68,9 @@ def load_image(path: Path, *, min_side: int) -> LoadedImage:
             im = Image.open(path)
     except UnidentifiedImageError:
         if _looks_like_heif(path) and not heif_supported():
-            raise UnreadableImage("HEIC/HEIF image but HEIF support (pillow-heif) is missing") from None
+            raise UnreadableImage(
+                "HEIC/HEIF image but HEIF support (pillow-heif) is missing"
+            ) from None
         raise UnreadableImage("not an image (unrecognised content)") from None
     except Image.DecompressionBombError as exc:
         raise UnreadableImage(f"image too large, possible decompression bomb ({exc})") from None

@@ -110,7 +110,7 @@ def apply_plan(plan: SortPlan, *, root: Path) -> ApplyResult:
             for move in group.moves:
                 dst = move.dst
                 if os.path.lexists(dst):  # appeared since planning
-                    name = free_name(dst.name, lambda n, f=dst.parent: os.path.lexists(f / n))
+                    name = free_name(dst.name, lambda n: os.path.lexists(dst.parent / n))
                     dst = dst.with_name(name)
                 try:
                     _ensure_dir(dst.parent, journal)
@@ -230,7 +230,7 @@ def _undo(path: Path) -> UndoResult:
                 if filecmp.cmp(src, dst, shallow=False):
                     dst.unlink()  # a verified copy whose original was never removed
                 else:
-                    name = free_name(src.name, lambda n, f=src.parent: os.path.lexists(f / n))
+                    name = free_name(src.name, lambda n: os.path.lexists(src.parent / n))
                     safe_move(dst, src.with_name(name))
                     restored += 1
                     problems.append(

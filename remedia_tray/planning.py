@@ -84,13 +84,13 @@ def plan_sort(
     groups: list[PlannedGroup] = []
     for spec in sorted(specs, key=lambda s: (s.kind, str(s.best))):
         base = root / spec.kind
-        name = free_name(group_folder_name(spec.best), lambda n, b=base: taken(b / n))
+        name = free_name(group_folder_name(spec.best), lambda n: taken(base / n))
         folder = base / name
         claimed.add(folder)
         moves: list[Move] = []
         movers = spec.members[1:] if spec.keep_best_in_place else spec.members
         for src in movers:
-            dst_name = free_name(src.name, lambda n, f=folder: taken(f / n) or n == MANIFEST_NAME)
+            dst_name = free_name(src.name, lambda n: taken(folder / n) or n == MANIFEST_NAME)
             dst = folder / dst_name
             claimed.add(dst)
             moves.append(Move(src, dst))

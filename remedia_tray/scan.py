@@ -133,9 +133,7 @@ def extract_features(
     from_cache = sum(1 for pos in range(n) if representative[pos] == pos) - len(todo)
 
     bar = progress("Reading photos", len(todo))
-    pending: dict[str, list[tuple[int, np.ndarray]]] = {
-        e.name: [] for e in engines if e.batched
-    }
+    pending: dict[str, list[tuple[int, np.ndarray]]] = {e.name: [] for e in engines if e.batched}
 
     def flush(engine: SimilarityEngine, final: bool = False) -> None:
         queue = pending[engine.name]
@@ -159,8 +157,13 @@ def extract_features(
             else:
                 infos[pos] = info
                 if cache is not None:
-                    blob = {"w": info.width, "h": info.height, "f": info.format, "e": info.exif_fields}
-                    cache.put(files[pos], _INFO_KEY, json.dumps(blob).encode())
+                    meta = {
+                        "w": info.width,
+                        "h": info.height,
+                        "f": info.format,
+                        "e": info.exif_fields,
+                    }
+                    cache.put(files[pos], _INFO_KEY, json.dumps(meta).encode())
                 for engine, arr in zip(engines, prepared):
                     if engine.name in pending:
                         pending[engine.name].append((pos, arr))
@@ -187,7 +190,9 @@ def extract_features(
     keep = [pos for pos in range(n) if infos[pos] is not None and reasons[pos] is None]
     kept = set(keep)
     skipped = tuple(
-        Skipped(files[pos].path, reasons[pos] or "unreadable") for pos in range(n) if pos not in kept
+        Skipped(files[pos].path, reasons[pos] or "unreadable")
+        for pos in range(n)
+        if pos not in kept
     )
     new_index = {old: new for new, old in enumerate(keep)}
     identical_kept = tuple(
@@ -197,7 +202,7 @@ def extract_features(
     )
     features = {}
     for e in engines:
-        rows = [feats[e.name][pos] for pos in keep]
+        rows = [v for v in (feats[e.name][pos] for pos in keep) if v is not None]
         features[e.name] = (
             np.stack(rows) if rows else np.zeros((0, _width_of(e)), dtype=_dtype_of(e))
         )

@@ -37,7 +37,10 @@ def _workers(requested: int) -> int:
 
 
 def sort_folder(
-    folder: Path | str, options: SortOptions = SortOptions(), *, progress: ProgressFactory = null_progress
+    folder: Path | str,
+    options: SortOptions = SortOptions(),
+    *,
+    progress: ProgressFactory = null_progress,
 ) -> SortReport:
     """Sort `folder` in place; returns what happened (or would happen, with dry_run)."""
     from .locking import folder_lock
@@ -62,7 +65,9 @@ def sort_folder(
         lock.__exit__(None, None, None)
 
 
-def _sort(root: Path, options: SortOptions, progress: ProgressFactory, started: float) -> SortReport:
+def _sort(
+    root: Path, options: SortOptions, progress: ProgressFactory, started: float
+) -> SortReport:
     from .scan import extract_features
 
     skipped: list[Skipped] = []
@@ -91,7 +96,11 @@ def _sort(root: Path, options: SortOptions, progress: ProgressFactory, started: 
     feats = scan.features[hash_engine.name]
     pairs = hash_engine.neighbours(feats)
     groups = complete_linkage(
-        len(scan.files), pairs.i, pairs.j, pairs.distance, hash_engine.threshold,
+        len(scan.files),
+        pairs.i,
+        pairs.j,
+        pairs.distance,
+        hash_engine.threshold,
         must_link=scan.identical,
     )
     specs = []

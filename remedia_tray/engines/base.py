@@ -10,21 +10,14 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 
+from ..neighbours import Neighbours as Neighbours
+
 if TYPE_CHECKING:
     from PIL import Image
 
     from ..media import MediaFile, Skipped
 
 SortKind = Literal["duplicates", "similar"]
-
-
-@dataclass(frozen=True)
-class Neighbours:
-    """Pairs (i < j) whose distance is within the engine's threshold."""
-
-    i: np.ndarray
-    j: np.ndarray
-    distance: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -88,6 +81,4 @@ class SimilarityEngine(ABC):
 
         files, skipped = media_from_paths(media_list)
         result = extract_features(files, [self], workers=workers)
-        return FeatureSet(
-            result.files, result.features[self.name], tuple(skipped) + result.skipped
-        )
+        return FeatureSet(result.files, result.features[self.name], tuple(skipped) + result.skipped)
