@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--json", action="store_true", help="print the report as JSON")
         p.add_argument(
+            "--notify", action="store_true", help="send a desktop notification with the result"
+        )
+        p.add_argument(
             "-v", "--verbose", action="store_true", help="list every move and skipped file"
         )
 
