@@ -127,12 +127,19 @@ def _demo_source() -> Path:
 def _cmd_demo(args: argparse.Namespace) -> int:
     source = _demo_source()
     target = Path(tempfile.mkdtemp(prefix="remedia-demo-")) / "photos"
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.md", "*.txt"))
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("ATTRIBUTION.md"))
     print(f"Copied the demo photos to {target} (the originals stay untouched)")
     args.folders = [target]
     status = _cmd_sort(args)
     print(f"\nLook at the result: ls -R {target}")
     return status
+
+
+def _strictness_arg(value: str) -> int:
+    try:
+        return parse_strictness(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--engine", choices=["both", "hash", "clip"], default="hash")
         p.add_argument(
             "--strictness",
-            type=parse_strictness,
+            type=_strictness_arg,
             default=parse_strictness(DEFAULT_LEVEL),
             help="exact, strict, balanced (default), loose, or 0-100 (higher = stricter)",
         )

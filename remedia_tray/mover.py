@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import filecmp
 import json
@@ -189,9 +190,12 @@ def recover_incomplete(root: Path) -> list[Path]:
         records = read_journal(path)
         if records and records[-1].get("op") == "end":
             continue
-        for r in records:
+        for r in reversed(records):
             if r.get("op") == "move":
                 _settle_half_move(Path(r["src"]), Path(r["dst"]))
+            elif r.get("op") == "mkdir":
+                with contextlib.suppress(OSError):
+                    Path(r["path"]).rmdir()  # left empty by the crash
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"op": "end", "recovered": True}) + "\n")
         fixed.append(path)

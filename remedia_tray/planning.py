@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,9 +73,18 @@ def free_name(name: str, taken: Callable[[str], bool]) -> str:
 
 
 def plan_sort(
-    root: Path, specs: Sequence[GroupSpec], *, exists: Callable[[Path], bool]
+    root: Path,
+    specs: Sequence[GroupSpec],
+    *,
+    exists: Callable[[Path], bool],
+    existing_groups: Mapping[Path, Path] | None = None,
 ) -> SortPlan:
-    """Assign each group a folder and each moving member a destination that does not exist."""
+    """Assign each group a folder and each moving member a destination that does not exist.
+
+    `existing_groups` maps a best photo to the group folder an earlier sort made for it, so
+    new copies of an already sorted photo join that folder.
+    """
+    existing_groups = existing_groups or {}
     claimed: set[Path] = set()
 
     def taken(p: Path) -> bool:
@@ -84,8 +93,11 @@ def plan_sort(
     groups: list[PlannedGroup] = []
     for spec in sorted(specs, key=lambda s: (s.kind, str(s.best))):
         base = root / spec.kind
-        name = free_name(group_folder_name(spec.best), lambda n: taken(base / n))
-        folder = base / name
+        earlier = existing_groups.get(spec.best)
+        if earlier is not None and earlier.parent == base and earlier not in claimed:
+            folder = earlier
+        else:
+            folder = base / free_name(group_folder_name(spec.best), lambda n: taken(base / n))
         claimed.add(folder)
         moves: list[Move] = []
         movers = spec.members[1:] if spec.keep_best_in_place else spec.members
@@ -106,3 +118,21 @@ def plan_sort(
             )
         )
     return SortPlan(root, tuple(groups))
+
+
+def read_existing_groups(root: Path) -> dict[Path, Path]:
+    """Best photo -> group folder, from the manifests of earlier sorts."""
+    import json
+
+    found: dict[Path, Path] = {}
+    for kind in ("duplicates", "similar"):
+        base = root / kind
+        if not base.is_dir():
+            continue
+        for manifest in sorted(base.glob(f"*/{MANIFEST_NAME}")):
+            try:
+                data = json.loads(manifest.read_text(encoding="utf-8"))
+                found.setdefault(Path(data["best"]), manifest.parent)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged manifest only costs the reuse of its folder
+    return found

@@ -15,7 +15,7 @@ from .grouping import complete_linkage
 from .keeper import choose_keeper
 from .media import Skipped
 from .mover import apply_plan, data_dir, lock_path, recover_incomplete
-from .planning import GroupSpec, plan_sort
+from .planning import GroupSpec, plan_sort, read_existing_groups
 from .progress import ProgressFactory, null_progress
 from .report import SortReport, save_report
 from .strictness import DEFAULT_LEVEL, LEVELS
@@ -117,7 +117,9 @@ def _sort(
                 keep_best_in_place=True,
             )
         )
-    plan = plan_sort(root, specs, exists=os.path.lexists)
+    plan = plan_sort(
+        root, specs, exists=os.path.lexists, existing_groups=read_existing_groups(root)
+    )
 
     failed: tuple[Skipped, ...] = ()
     journal = None

@@ -1,0 +1,97 @@
+"""Shared fixtures: real photos, tree snapshots, an isolated cache per test."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PHOTOS = ("sunset", "peaks", "life", "ridge", "umang", "seeding", "coffee", "cat")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Never read or write the developer's real cache or settings.
+    base = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+
+
+def photo(name: str) -> Path:
+    return DATA / f"{name}.jpg"
+
+
+def shared_data(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+def read_tree(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file, ReMedia's own data folder excluded."""
+    out: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".remedia"]
+        for name in filenames:
+            p = Path(dirpath) / name
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def all_dirs(root: Path) -> set[str]:
+    return {
+        str(Path(d).relative_to(root))
+        for d, _, _ in os.walk(root)
+        if ".remedia" not in Path(d).relative_to(root).parts
+    }
+
+
+def whatsapp_copy(src: Path, dst: Path, *, side: int = 320, quality: int = 60) -> Path:
+    """Resized, recompressed, metadata stripped: what a messenger makes of a photo."""
+    from PIL import Image
+
+    with Image.open(src) as im:
+        im = im.convert("RGB")
+        im.thumbnail((side, side))
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        im.save(dst, "JPEG", quality=quality)
+    return dst
+
+
+def save_as(src: Path, dst: Path, fmt: str, **kw: object) -> Path:
+    from PIL import Image
+
+    with Image.open(src) as im:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        im.convert("RGB").save(dst, fmt, **kw)
+    return dst
+
+
+@pytest.fixture
+def make_tree(tmp_path: Path) -> Callable[[dict[str, bytes | Path]], Path]:
+    """Build a folder from {relative path: bytes or source file}."""
+
+    def build(spec: dict[str, bytes | Path]) -> Path:
+        root = tmp_path / "photos"
+        root.mkdir(exist_ok=True)
+        for rel, content in spec.items():
+            p = root / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(content.read_bytes() if isinstance(content, Path) else content)
+        return root
+
+    return build
+
+
+def jpeg_bytes(im: object, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", **kw)  # type: ignore[attr-defined]
+    return buf.getvalue()

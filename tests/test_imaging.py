@@ -1,0 +1,116 @@
+"""Reading images by content, with clear reasons for everything that cannot be read."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from remedia_tray.errors import UnreadableImage
+from remedia_tray.imaging import load_image
+
+from .conftest import photo
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares a huge size: opening it must not try to allocate it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)))
+    return path
+
+
+@pytest.mark.parametrize("fmt,ext", [("PNG", "png"), ("WEBP", "webp"), ("BMP", "bmp"), ("TIFF", "tif")])
+def test_common_formats_decode(tmp_path: Path, fmt: str, ext: str) -> None:
+    with Image.open(photo("coffee")) as im:
+        im.convert("RGB").save(tmp_path / f"x.{ext}", fmt)
+    loaded = load_image(tmp_path / f"x.{ext}", min_side=64)
+    assert loaded.image.mode == "RGB"
+    assert loaded.info.format == fmt
+    assert loaded.info.pixels == 480 * 320
+
+
+def test_heic_decodes(tmp_path: Path) -> None:
+    from remedia_tray.imaging import heif_supported
+
+    assert heif_supported()
+    with Image.open(photo("cat")) as im:
+        im.convert("RGB").save(tmp_path / "cat.heic", "HEIF")
+    loaded = load_image(tmp_path / "cat.heic", min_side=64)
+    assert loaded.info.format == "HEIF"
+
+
+def test_gif_uses_first_frame(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (40, 30), c) for c in ("red", "blue")]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    loaded = load_image(tmp_path / "a.gif", min_side=16)
+    r, g, b = loaded.image.getpixel((5, 5))  # type: ignore[misc]
+    assert r > 200 and b < 50
+
+
+def test_content_not_extension(tmp_path: Path) -> None:
+    (tmp_path / "really_a_png.jpg").write_bytes(b"")
+    with Image.open(photo("coffee")) as im:
+        im.save(tmp_path / "really_a_png.jpg", "PNG")
+    assert load_image(tmp_path / "really_a_png.jpg", min_side=32).info.format == "PNG"
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    with Image.open(photo("sunset")) as im:
+        rotated = im.transpose(Image.Transpose.ROTATE_90)  # pixels stored sideways
+        exif = Image.Exif()
+        exif[0x0112] = 6  # viewer rotates 90 degrees clockwise to display
+        rotated.save(tmp_path / "r.jpg", exif=exif)
+        upright_size = im.size
+    loaded = load_image(tmp_path / "r.jpg", min_side=64)
+    assert (loaded.info.width, loaded.info.height) == upright_size
+    assert loaded.image.width > loaded.image.height
+
+
+def test_alpha_is_flattened_on_white(tmp_path: Path) -> None:
+    im = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
+    im.save(tmp_path / "clear.png")
+    loaded = load_image(tmp_path / "clear.png", min_side=8)
+    assert loaded.image.getpixel((3, 3)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (b"", "empty file"),
+        (b"hello, not a picture", "not an image"),
+    ],
+)
+def test_bad_files_have_reasons(tmp_path: Path, content: bytes, reason: str) -> None:
+    (tmp_path / "bad.jpg").write_bytes(content)
+    with pytest.raises(UnreadableImage, match=reason):
+        load_image(tmp_path / "bad.jpg", min_side=32)
+
+
+def test_truncated_jpeg_is_reported(tmp_path: Path) -> None:
+    data = photo("peaks").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])
+    with pytest.raises(UnreadableImage, match="truncated|corrupt"):
+        load_image(tmp_path / "cut.jpg", min_side=32)
+
+
+def test_decompression_bomb_is_skipped(tmp_path: Path) -> None:
+    _png_header_only(tmp_path / "bomb.png", 40_000, 40_000)
+    with pytest.raises(UnreadableImage, match="decompression bomb"):
+        load_image(tmp_path / "bomb.png", min_side=32)
+
+
+def test_sixteen_bit_grey(tmp_path: Path) -> None:
+    import numpy as np
+
+    arr = (np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)
+    Image.fromarray(arr).save(tmp_path / "deep.png")
+    loaded = load_image(tmp_path / "deep.png", min_side=16)
+    values = loaded.image.convert("L").getextrema()
+    assert values[1] - values[0] > 200  # scaled, not clipped to white
