@@ -42,7 +42,8 @@ class Journal:
         return journal
 
     def write(self, record: dict[str, Any], *, sync: bool = True) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        # ASCII escapes keep undecodable (surrogate-escaped) file names round-tripping.
+        self._fh.write(json.dumps(record) + "\n")
         self._fh.flush()
         if sync:
             os.fsync(self._fh.fileno())
