@@ -71,17 +71,22 @@ def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-
         print(f"  note: {note}")
     if report.journal is not None:
         print(f"  Undo with: remedia undo {json.dumps(str(report.folder))}")
+    if report.review_path is not None:
+        print(f"  Review page: {report.review_path}")
 
 
 def _cmd_sort(args: argparse.Namespace) -> int:
     from .sorter import SortOptions, sort_folder
 
+    if _plain_sort(args) and _hand_off(args.folders):
+        return 0
     options = SortOptions(
         engine=args.engine,
         strictness=args.strictness,
         dry_run=args.dry_run,
         workers=args.workers,
         use_cache=not args.no_cache,
+        clip_weights=args.clip_weights,
     )
     status = 0
     for folder in args.folders:
@@ -95,6 +100,118 @@ def _cmd_sort(args: argparse.Namespace) -> int:
         if report.failed:
             status = 1
     return status
+
+
+def _plain_sort(args: argparse.Namespace) -> bool:
+    """`remedia sort FOLDER` without options (what file-manager menus run) goes to the tray."""
+    return (
+        getattr(args, "command", None) == "sort"
+        and not (args.dry_run or args.json or args.no_cache or args.workers)
+        and args.engine == "both"
+        and args.clip_weights is None
+        and args.strictness == parse_strictness(DEFAULT_LEVEL)
+        and all(Path(f).expanduser().is_dir() for f in args.folders)
+    )
+
+
+def _hand_off(folders: list[Path]) -> bool:
+    from .single_instance import hand_off, is_running
+
+    if not is_running():
+        return False
+    if hand_off(folders):
+        for f in folders:
+            print(f"Handed {f} to the running ReMedia tray; it notifies you when it is sorted")
+        return True
+    logging.getLogger(__name__).warning("the running ReMedia tray did not answer; sorting here")
+    return False
+
+
+def _cmd_tray(args: argparse.Namespace) -> int:
+    from .service import TrayService
+    from .single_instance import AlreadyRunning, ServiceLock
+    from .tray import Tray, TrayUnavailable, run_headless
+
+    lock = ServiceLock()
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        print(f"remedia: {exc}; use its tray icon, or quit it first", file=sys.stderr)
+        return 1
+    try:
+        service = TrayService(extra_watch=tuple(args.watch), settle=args.settle)
+        service.start()
+        lock.serve(service.handle_request)  # after start: an answer means "watching"
+        try:
+            Tray(service).run()
+        except TrayUnavailable as exc:
+            logging.getLogger(__name__).warning(
+                "no tray icon (%s); watching and sorting without one until stopped", exc
+            )
+            run_headless(service)
+    finally:
+        lock.release()
+    return 0
+
+
+def _cmd_autostart(args: argparse.Namespace) -> int:
+    from .autostart import Autostart
+
+    autostart = Autostart()
+    if args.action == "enable":
+        print(f"ReMedia starts at login ({autostart.enable()})")
+    elif args.action == "disable":
+        removed = autostart.disable()
+        print("ReMedia no longer starts at login" if removed else "ReMedia was not set to start")
+    else:
+        print("enabled" if autostart.is_enabled() else "disabled")
+    return 0
+
+
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from .decisions import forget
+    from .errors import FolderNotFound
+
+    folder = Path(args.folder).expanduser().absolute()
+    if not folder.is_dir():
+        raise FolderNotFound(f"not a folder: {folder}")
+    count = forget(folder)
+    print(f"Forgot {count} photos you had moved back; the next sort may sort them again")
+    return 0
+
+
+def _cmd_integrate(args: argparse.Namespace) -> int:
+    from .integrations import current_platform, get_installer
+
+    platform = current_platform()
+    if args.all and platform == "linux":
+        installer = get_installer(platform, everything=True)
+    else:
+        installer = get_installer(platform)
+    if args.reg is not None:
+        from .integrations.windows import WindowsInstaller
+
+        if not isinstance(installer, WindowsInstaller) or args.action == "status":
+            raise RemediaError("--reg writes a Windows .reg file for install or uninstall")
+        path = installer.export_reg(args.reg, uninstall=args.action == "uninstall")
+        print(f"Wrote {path}; import it with: regedit /S {json.dumps(str(path))}")
+        return 0
+    if args.action == "status":
+        for entry in installer.status():
+            detail = f" ({entry.detail})" if entry.detail else ""
+            print(f"{entry.name:<30} {entry.state:<10} {', '.join(entry.locations)}{detail}")
+        return 0
+    done = installer.install() if args.action == "install" else installer.uninstall()
+    verb = "added" if args.action == "install" else "removed"
+    if done.changed:
+        print(f'"Sort with ReMedia" {verb}:')
+        for item in done.changed:
+            print(f"  {item}")
+    else:
+        print("Already installed; nothing changed" if verb == "added" else "Nothing to remove")
+    for note in done.notes:
+        print(f"  note: {note}")
+    return 0
 
 
 def _notify(report) -> None:  # type: ignore[no-untyped-def]
@@ -114,6 +231,41 @@ def _cmd_undo(args: argparse.Namespace) -> int:
     for p in result.problems:
         print(f"  {p.path}: {p.reason}")
     return 1 if result.problems else 0
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from .review import ensure_page, open_in_browser
+
+    page = ensure_page(Path(args.folder).expanduser().absolute())
+    if args.print_path:
+        print(page)
+        return 0
+    if not open_in_browser(page):
+        print(f"remedia: could not start a web browser; open this file: {page}", file=sys.stderr)
+        return 1
+    print(f"Opened {page}")
+    return 0
+
+
+def _cmd_model(args: argparse.Namespace) -> int:
+    from .models import download_clip_weights, find_clip_weights
+
+    if args.action == "download":
+        print("Downloading the OpenAI CLIP ViT-B/32 weights (once; about 600 MB)...")
+        target = download_clip_weights()
+        print(f"Saved the image model to {target}; sorts now use CLIP, offline")
+        return 0
+    lookup = find_clip_weights(args.clip_weights)
+    if lookup.found is not None:
+        print(f"AI engine: CLIP ViT-B-32, weights {lookup.found.path} ({lookup.found.source})")
+    else:
+        print(
+            "AI engine: bundled EfficientNet-Lite0 (no CLIP weights found; "
+            "`remedia model download` fetches them once)"
+        )
+    for problem in lookup.problems:
+        print(f"  note: {problem}")
+    return 0
 
 
 def _demo_source() -> Path:
@@ -151,7 +303,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_sort_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--engine", choices=["both", "hash", "clip"], default="hash")
+        p.add_argument(
+            "--engine", choices=["both", "hash", "clip"], default="both",
+            help="both (default): duplicates by hash, then similar photos by AI; "
+            "hash: duplicates only; clip: the AI engine alone (all groups go to similar/)",
+        )  # fmt: skip
+        p.add_argument(
+            "--clip-weights", type=Path, default=None, metavar="FILE",
+            help="local CLIP ViT-B-32 weights (.safetensors/.bin/.pt); never downloads",
+        )  # fmt: skip
         p.add_argument(
             "--strictness",
             type=_strictness_arg,
@@ -182,10 +342,70 @@ def build_parser() -> argparse.ArgumentParser:
     p_undo.add_argument("folder", type=Path, metavar="FOLDER")
     p_undo.set_defaults(func=_cmd_undo)
 
+    p_review = sub.add_parser("review", help="open the review page of the last sort of FOLDER")
+    p_review.add_argument("folder", type=Path, metavar="FOLDER")
+    p_review.add_argument(
+        "--print-path", action="store_true", help="print the page's path instead of opening it"
+    )
+    p_review.set_defaults(func=_cmd_review)
+
     p_demo = sub.add_parser("demo", help="sort a copy of the bundled demo photos")
     add_sort_options(p_demo)
     p_demo.set_defaults(func=_cmd_demo)
+
+    p_tray = sub.add_parser("tray", help="run in the tray: watch folders and sort new photos")
+    p_tray.add_argument(
+        "--watch", action="append", type=Path, default=[], metavar="FOLDER",
+        help="also watch FOLDER for this run (repeatable; adds to the saved folders)",
+    )  # fmt: skip
+    p_tray.add_argument(
+        "--settle", type=_settle_seconds, default=None, metavar="SECONDS",
+        help="seconds a new file must stay unchanged before it is sorted (default: settings)",
+    )  # fmt: skip
+    p_tray.set_defaults(func=_cmd_tray)
+
+    p_auto = sub.add_parser("autostart", help="start the tray at login, or stop doing so")
+    p_auto.add_argument("action", choices=["enable", "disable", "status"])
+    p_auto.set_defaults(func=_cmd_autostart)
+
+    p_forget = sub.add_parser(
+        "forget", help="forget which photos you moved back out of duplicates/ or similar/"
+    )
+    p_forget.add_argument("folder", type=Path, metavar="FOLDER")
+    p_forget.set_defaults(func=_cmd_forget)
+
+    p_int = sub.add_parser(
+        "integrate", help='add or remove "Sort with ReMedia" in file-manager menus (this user)'
+    )
+    p_int.add_argument("action", choices=["install", "uninstall", "status"])
+    p_int.add_argument(
+        "--all", action="store_true",
+        help="Linux: add entries for every supported file manager, not only the installed ones",
+    )  # fmt: skip
+    p_int.add_argument(
+        "--reg", type=Path, metavar="FILE",
+        help="Windows: write a .reg file for regedit instead of changing the registry",
+    )  # fmt: skip
+    p_int.set_defaults(func=_cmd_integrate)
+
+    p_model = sub.add_parser("model", help="the AI model: download CLIP once, or show status")
+    p_model.add_argument("action", choices=["download", "status"])
+    p_model.add_argument("--clip-weights", type=Path, default=None, metavar="FILE")
+    p_model.set_defaults(func=_cmd_model)
     return parser
+
+
+def _settle_seconds(text: str) -> float:
+    from .settings import SETTLE_RANGE
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    lo, hi = SETTLE_RANGE
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"settle time must be between {lo:g} and {hi:g} s")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,6 +39,9 @@ def iter_files(root: Path, *, skipped: list[Skipped] | None = None) -> Iterator[
         for entry in entries:
             try:
                 if entry.is_symlink():
+                    # Never followed: a link can loop, or lead out of the folder being sorted.
+                    if skipped is not None:
+                        skipped.append(Skipped(Path(entry.path), "symbolic link (not followed)"))
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name.startswith(".") or _is_output_dir(folder, entry.name, root):

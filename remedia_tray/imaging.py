@@ -41,13 +41,44 @@ class LoadedImage:
     info: ImageInfo
 
 
-def _looks_like_heif(path: Path) -> bool:
+# Pillow's EPS reader runs Ghostscript, an external interpreter, on the file: never on a
+# user's folder of downloads. Every other format Pillow reads is decoded in-process.
+_NOT_OPENED = frozenset({"EPS"})
+
+_SIGNATURES = (
+    (0, b"\xff\xd8\xff", "JPEG"),
+    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
+    (0, b"GIF87a", "GIF"),
+    (0, b"GIF89a", "GIF"),
+    (8, b"WEBP", "WebP"),
+    (0, b"II*\x00", "TIFF"),
+    (0, b"MM\x00*", "TIFF"),
+    (0, b"BM", "BMP"),
+)
+_HEIF_BRANDS = (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis", b"hevc", b"hevx")
+
+
+def _signature(path: Path) -> str | None:
+    """The image format the first bytes announce (whatever follows them), or None."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(12)
+            head = fh.read(16)
     except OSError:
-        return False
-    return head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heim")
+        return None
+    if head[4:8] == b"ftyp":
+        if head[8:12] in _HEIF_BRANDS:
+            return "HEIF"
+        if head[8:12] in (b"avif", b"avis"):
+            return "AVIF"
+    for offset, magic, name in _SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    return None
+
+
+def _formats() -> list[str]:
+    Image.init()
+    return [f for f in Image.ID if f not in _NOT_OPENED]
 
 
 def load_image(path: Path, *, min_side: int) -> LoadedImage:
@@ -65,19 +96,24 @@ def load_image(path: Path, *, min_side: int) -> LoadedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-    except UnidentifiedImageError:
-        if _looks_like_heif(path) and not heif_supported():
+            im = Image.open(path, formats=_formats())
+    except (UnidentifiedImageError, SyntaxError):
+        kind = _signature(path)
+        if kind == "HEIF" and not heif_supported():
             raise UnreadableImage(
                 "HEIC/HEIF image but HEIF support (pillow-heif) is missing"
             ) from None
+        if kind is not None:
+            raise UnreadableImage(f"damaged {kind} file (its header cannot be read)") from None
         raise UnreadableImage("not an image (unrecognised content)") from None
     except Image.DecompressionBombError as exc:
         raise UnreadableImage(f"image too large, possible decompression bomb ({exc})") from None
     except PermissionError:
         raise UnreadableImage("permission denied") from None
     except OSError as exc:
-        raise UnreadableImage(f"cannot open: {exc}") from None
+        if exc.errno is None:  # raised by the image decoder, not by the operating system
+            raise UnreadableImage(f"corrupt or truncated image data ({exc})") from None
+        raise UnreadableImage(f"cannot open: {exc.strerror or exc}") from None
     try:
         return _decode(im, min_side)
     finally:

@@ -28,9 +28,12 @@ def _fsync_dir(path: Path) -> None:
 
 
 class Journal:
+    """Appends whole records: a write that fails (disk full) leaves no torn line behind."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh = open(path, "a", encoding="utf-8")
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        self._fd = os.open(path, flags, 0o644)
 
     @classmethod
     def create(cls, data_dir: Path) -> Journal:
@@ -43,24 +46,42 @@ class Journal:
 
     def write(self, record: dict[str, Any], *, sync: bool = True) -> None:
         # ASCII escapes keep undecodable (surrogate-escaped) file names round-tripping.
-        self._fh.write(json.dumps(record) + "\n")
-        self._fh.flush()
-        if sync:
-            os.fsync(self._fh.fileno())
+        line = (json.dumps(record) + "\n").encode("ascii")
+        size = os.fstat(self._fd).st_size
+        if size and not self._ends_with_newline(size):
+            line = b"\n" + line  # after a torn line (power cut): start a fresh one
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            if sync:
+                os.fsync(self._fd)
+        except OSError:
+            try:
+                os.ftruncate(self._fd, size)  # all of the record or none of it
+            except OSError:
+                pass
+            raise
+
+    def _ends_with_newline(self, size: int) -> bool:
+        os.lseek(self._fd, size - 1, os.SEEK_SET)  # appends still go to the end (O_APPEND)
+        return os.read(self._fd, 1) == b"\n"
 
     def close(self) -> None:
-        self._fh.close()
+        os.close(self._fd)
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
-    """Records in order; a torn last line (crash mid-write) is ignored."""
+    """Records in order; a torn line (crash or full disk mid-write) is skipped."""
     records = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
-                break
+                continue
+            if isinstance(record, dict):
+                records.append(record)
     return records
 
 

@@ -5,23 +5,26 @@ from __future__ import annotations
 import contextlib
 import errno
 import filecmp
+import hashlib
 import json
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import NothingToUndo
+from .errors import NothingToUndo, RemediaError
 from .journal import Journal, _fsync_dir, active_journals, mark_undone, read_journal
 from .locking import folder_lock
-from .media import Skipped
+from .media import MediaFile, Skipped
 from .planning import MANIFEST_NAME, Move, SortPlan, free_name
 
 log = logging.getLogger(__name__)
 
 DATA_DIR = ".remedia"
 PART_SUFFIX = ".remedia-part"
+_NAME_MAX = 255  # bytes in one file name on every common filesystem
 
 
 def data_dir(root: Path) -> Path:
@@ -40,7 +43,11 @@ class ApplyResult:
 
 
 def _part_path(dst: Path) -> Path:
-    return dst.with_name("." + dst.name + PART_SUFFIX)
+    name = "." + dst.name + PART_SUFFIX
+    if len(os.fsencode(name)) > _NAME_MAX:
+        # A 255-byte photo name has no room for our suffix: a short, still unique, name.
+        name = "." + hashlib.sha1(os.fsencode(dst.name)).hexdigest()[:20] + PART_SUFFIX
+    return dst.with_name(name)
 
 
 def safe_move(src: Path, dst: Path) -> None:
@@ -99,16 +106,25 @@ def _reason(exc: OSError) -> str:
     return f"could not move ({exc.strerror or exc}); left in place"
 
 
-def apply_plan(plan: SortPlan, *, root: Path) -> ApplyResult:
-    """Carry out `plan`, journaling each step before doing it. Failures skip that file only."""
-    journal = Journal.create(data_dir(root))
+def apply_plan(
+    plan: SortPlan, *, root: Path, expected: Mapping[Path, MediaFile] | None = None
+) -> ApplyResult:
+    """Carry out `plan`, journaling each step before doing it. Failures skip that file only.
+
+    `expected` (what the scan saw of each file) leaves files that changed since they were
+    read where they are: a photo still being copied is never moved on stale information.
+    """
+    journal = _start_journal(root)
     moved: list[Move] = []
     failed: list[Skipped] = []
     try:
-        journal.write({"op": "begin", "root": str(root), "version": 1})
         for group in plan.groups:
             group_moves: list[Move] = []
             for move in group.moves:
+                changed = _changed_since_scan(move.src, expected)
+                if changed:
+                    failed.append(Skipped(move.src, changed))
+                    continue
                 dst = move.dst
                 if os.path.lexists(dst):  # appeared since planning
                     name = free_name(dst.name, lambda n: os.path.lexists(dst.parent / n))
@@ -120,15 +136,53 @@ def apply_plan(plan: SortPlan, *, root: Path) -> ApplyResult:
                 except OSError as exc:
                     failed.append(Skipped(move.src, _reason(exc)))
                     continue
-                journal.write({"op": "moved", "dst": str(dst)}, sync=False)
+                with contextlib.suppress(OSError):  # a note for people; undo needs only "move"
+                    journal.write({"op": "moved", "dst": str(dst)}, sync=False)
                 group_moves.append(Move(move.src, dst))
             moved.extend(group_moves)
             if group_moves:
                 _write_manifest(group.folder, group, group_moves, journal, failed)
-        journal.write({"op": "end"})
+        with contextlib.suppress(OSError):  # without it, the next sort settles the journal
+            journal.write({"op": "end"})
     finally:
         journal.close()
     return ApplyResult(tuple(moved), tuple(failed), journal.path)
+
+
+def _start_journal(root: Path) -> Journal:
+    """A journal with its first record on disk, or RemediaError: no journal, no moves."""
+    journal = None
+    try:
+        journal = Journal.create(data_dir(root))
+        journal.write({"op": "begin", "root": str(root), "version": 1})
+    except OSError as exc:
+        if journal is not None:
+            journal.close()
+            with contextlib.suppress(OSError):
+                journal.path.unlink()  # empty: it would only hide the previous sort from undo
+        why = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise RemediaError(
+            f"cannot write the undo journal in {data_dir(root)} ({why}); nothing was moved"
+        ) from None
+    return journal
+
+
+def _changed_since_scan(src: Path, expected: Mapping[Path, MediaFile] | None) -> str | None:
+    if expected is None or src not in expected:
+        return None
+    seen = expected[src]
+    try:
+        st = os.stat(src, follow_symlinks=False)
+    except FileNotFoundError:
+        return "file vanished before it could be moved"
+    except OSError as exc:
+        return f"cannot check the file before moving it ({exc.strerror or exc}); left in place"
+    same = st.st_size == seen.size and st.st_mtime_ns == seen.mtime_ns
+    if seen.ino:  # os.scandir on Windows reports no inode numbers
+        same = same and (st.st_ino, st.st_dev) == (seen.ino, seen.dev)
+    if not same:
+        return "changed since it was read (still being written?); left in place, sort again"
+    return None
 
 
 def _ensure_dir(folder: Path, journal: Journal) -> None:
@@ -159,9 +213,20 @@ def _write_manifest(
         "moved": [{"from": str(m.src), "to": str(m.dst)} for m in moves],
     }
     try:
+        text = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A file name that is not valid UTF-8: \u escapes keep its exact bytes, and stay JSON.
+        text = json.dumps(data, indent=2).encode("ascii")
+    try:
         journal.write({"op": "manifest", "path": str(path)})
-        with open(path, "x", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False)
+        fh = open(path, "xb")  # never replaces a file
+        try:
+            with fh:
+                fh.write(text)
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.unlink()  # our own half-written manifest (disk full)
+            raise
     except OSError as exc:
         failed.append(Skipped(path, f"could not write group manifest ({exc.strerror or exc})"))
 
@@ -177,10 +242,14 @@ def undo_last_sort(root: Path, *, wait: float = 10.0) -> UndoResult:
     """Put every file of the most recent sort back where it was."""
     root = Path(root)
     with folder_lock(lock_path(root), wait=wait):
-        journals = active_journals(data_dir(root))
-        if not journals:
-            raise NothingToUndo(f"no sort of {root} left to undo")
-        return _undo(journals[-1])
+        for path in reversed(active_journals(data_dir(root))):
+            if any(r.get("op") in _EFFECTS for r in read_journal(path)):
+                return _undo(path)
+            mark_undone(path)  # a sort that crashed before touching anything: nothing to undo
+        raise NothingToUndo(f"no sort of {root} left to undo")
+
+
+_EFFECTS = ("move", "mkdir", "manifest")
 
 
 def recover_incomplete(root: Path) -> list[Path]:
@@ -196,18 +265,31 @@ def recover_incomplete(root: Path) -> list[Path]:
             elif r.get("op") == "mkdir":
                 with contextlib.suppress(OSError):
                     Path(r["path"]).rmdir()  # left empty by the crash
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"op": "end", "recovered": True}) + "\n")
+        journal = Journal(path)
+        try:
+            journal.write({"op": "end", "recovered": True})
+        except OSError:  # disk full: settling again next time is harmless
+            log.warning("cannot mark %s as recovered", path, exc_info=True)
+            continue
+        finally:
+            journal.close()
         fixed.append(path)
     return fixed
 
 
 def _settle_half_move(src: Path, dst: Path) -> None:
+    """Undo a move a crash interrupted; the original at `src` is always what survives."""
     part = _part_path(dst)
     if part.exists() and src.exists():
         part.unlink()  # an interrupted copy of ours; the original is intact
-    if src.exists() and dst.exists() and os.path.samefile(src, dst):
+    if not (src.is_file() and dst.is_file()):
+        return
+    if os.path.samefile(src, dst):
         dst.unlink()  # crash between link and unlink: the move had not happened
+    elif filecmp.cmp(src, dst, shallow=False):
+        # Across filesystems: crash after the verified copy took its name but before the
+        # original was removed. The journal proves `dst` was free before, so it is our copy.
+        dst.unlink()
 
 
 def _undo(path: Path) -> UndoResult:
@@ -217,12 +299,14 @@ def _undo(path: Path) -> UndoResult:
     for r in reversed(records):
         op = r.get("op")
         if op == "manifest":
-            p = Path(r["path"])
-            if p.exists():
-                p.unlink()
+            with contextlib.suppress(OSError):
+                Path(r["path"]).unlink()  # ours; gone already is fine
         elif op == "move":
             src, dst = Path(r["src"]), Path(r["dst"])
             _settle_half_move(src, dst)
+            back = _part_path(src)
+            if os.path.lexists(back) and dst.exists():
+                back.unlink()  # a copy back of ours that an earlier, killed undo left
             if dst.exists() and not os.path.lexists(src):
                 try:
                     src.parent.mkdir(parents=True, exist_ok=True)
@@ -235,7 +319,11 @@ def _undo(path: Path) -> UndoResult:
                     dst.unlink()  # a verified copy whose original was never removed
                 else:
                     name = free_name(src.name, lambda n: os.path.lexists(src.parent / n))
-                    safe_move(dst, src.with_name(name))
+                    try:
+                        safe_move(dst, src.with_name(name))
+                    except OSError as exc:
+                        problems.append(Skipped(dst, f"could not move back: {exc.strerror or exc}"))
+                        continue
                     restored += 1
                     problems.append(
                         Skipped(src, f"another file now has this name; restored as {name}")

@@ -5,14 +5,39 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .media import Skipped
+from .media import ImageInfo, MediaFile, Skipped
 from .planning import PlannedGroup
 
 REPORTS_DIR = "reports"
+
+
+@dataclass(frozen=True)
+class MemberDetail:
+    """What the review page shows about one group member (as found by the scan)."""
+
+    size: int
+    mtime_ns: int
+    width: int
+    height: int
+    format: str
+    exif_fields: int
+
+
+def member_details(
+    groups: Sequence[PlannedGroup], files: Sequence[MediaFile], infos: Sequence[ImageInfo]
+) -> dict[Path, MemberDetail]:
+    """Details of every group member, keyed by its original path."""
+    wanted = {p for g in groups for p in g.members}
+    return {
+        f.path: MemberDetail(f.size, f.mtime_ns, i.width, i.height, i.format, i.exif_fields)
+        for f, i in zip(files, infos)
+        if f.path in wanted
+    }
 
 
 @dataclass(frozen=True)
@@ -32,6 +57,9 @@ class SortReport:
     seconds: float
     notes: tuple[str, ...] = ()
     report_path: Path | None = None
+    details: Mapping[Path, MemberDetail] = field(default_factory=dict)
+    finished: float = field(default_factory=time.time)  # wall clock, for people
+    review_path: Path | None = None
 
     @property
     def duplicate_groups(self) -> tuple[PlannedGroup, ...]:
@@ -74,11 +102,13 @@ class SortReport:
             "decoded": self.decoded,
             "from_cache": self.from_cache,
             "seconds": round(self.seconds, 3),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.finished)),
             "journal": str(self.journal) if self.journal else None,
             "duplicates_moved": self.duplicates_moved,
             "similar_moved": self.similar_moved,
             "duplicate_bytes": self.duplicate_bytes,
             "notes": list(self.notes),
+            "review_page": str(self.review_path) if self.review_path else None,
             "groups": [
                 {
                     "kind": g.kind,
@@ -88,6 +118,7 @@ class SortReport:
                     "reason": g.reason,
                     "members": [str(p) for p in g.members],
                     "moves": [{"from": str(m.src), "to": str(m.dst)} for m in g.moves],
+                    "details": [_detail_dict(self.details.get(p)) for p in g.members],
                 }
                 for g in self.groups
             ],
@@ -96,12 +127,31 @@ class SortReport:
         }
 
 
+def _detail_dict(d: MemberDetail | None) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    return {
+        "bytes": d.size,
+        "mtime_ns": d.mtime_ns,
+        "width": d.width,
+        "height": d.height,
+        "format": d.format,
+        "exif_fields": d.exif_fields,
+    }
+
+
 def save_report(report: SortReport, data_dir: Path) -> Path:
     folder = data_dir / REPORTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"sort-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}.json"
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(report.to_dict(), fh, indent=1, ensure_ascii=False)
+    data = report.to_dict()
+    try:
+        text = json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A file name that is not valid UTF-8: \u escapes keep its exact bytes, and stay JSON.
+        text = json.dumps(data, indent=1).encode("ascii")
+    with open(tmp, "wb") as fh:
+        fh.write(text)
     os.replace(tmp, path)
     return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,10 @@ _INFO_KEY = "info:v1"
 # Files below this count are decoded in-process: starting workers costs more than it saves.
 _PARALLEL_MIN = 48
 _BATCH = 32
+# Files per worker task (amortises inter-process overhead) and tasks queued per worker
+# (keeps every core busy while results are taken in order, with bounded memory).
+_TASK_FILES = 4
+_TASKS_AHEAD = 4
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,12 @@ _worker_engines: list[SimilarityEngine] = []
 
 
 def _init_worker(engines: list[SimilarityEngine]) -> None:
+    import signal
+
     global _worker_engines
     _worker_engines = engines
+    # Ctrl-C is the main process's to handle: it stops handing out work and saves the cache.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _decode_one(
@@ -83,8 +91,16 @@ def _decode_one(
     return loaded.info, None, prepared
 
 
-def _worker_job(path: Path) -> tuple[ImageInfo | None, str | None, list[np.ndarray]]:
-    return _decode_one(path, _worker_engines)
+def _worker_job(paths: list[Path]) -> list[tuple[ImageInfo | None, str | None, list[np.ndarray]]]:
+    return [_decode_one(path, _worker_engines) for path in paths]
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (the affinity mask, not the machine's total)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not available on macOS and Windows
+        return max(1, os.cpu_count() or 1)
 
 
 def _is_transient(reason: str) -> bool:
@@ -99,7 +115,13 @@ def extract_features(
     workers: int = 1,
     progress: ProgressFactory = null_progress,
 ) -> ScanResult:
-    """Decode each file at most once and compute every engine's features for it."""
+    """Decode each file at most once and compute every engine's features for it.
+
+    `workers` <= 0 uses every usable core. The progress bar counts files as their results
+    arrive (in order); an interruption (Ctrl-C) keeps everything finished so far in the cache.
+    """
+    if workers <= 0:
+        workers = usable_cores()
     files = list(files)
     n = len(files)
     identical = identical_sets(files)
@@ -148,8 +170,9 @@ def extract_features(
         if cache is not None:
             cache.put(files[pos], engine.cache_key, np.ascontiguousarray(vec).tobytes())
 
+    results = _run(todo, files, engines, workers)
     try:
-        for pos, (info, reason, prepared) in zip(todo, _run(todo, files, engines, workers)):
+        for pos, (info, reason, prepared) in zip(todo, results):
             if info is None:
                 reasons[pos] = reason or "unreadable"
                 if cache is not None and not _is_transient(reasons[pos] or ""):
@@ -175,6 +198,7 @@ def extract_features(
             if engine.name in pending:
                 flush(engine, final=True)
     finally:
+        results.close()  # stops the workers now, also on Ctrl-C
         bar.close()
         if cache is not None:
             cache.flush()
@@ -228,17 +252,35 @@ def _width_of(engine: SimilarityEngine) -> int:
 
 def _run(
     todo: list[int], files: list[MediaFile], engines: Sequence[SimilarityEngine], workers: int
-) -> Iterator[tuple[ImageInfo | None, str | None, list[np.ndarray]]]:
+) -> Generator[tuple[ImageInfo | None, str | None, list[np.ndarray]], None, None]:
     paths = [files[pos].path for pos in todo]
     if workers <= 1 or len(paths) < _PARALLEL_MIN:
         for path in paths:
             yield _decode_one(path, engines)
         return
     import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future
 
     # spawn: forking a process that runs threads (the tray) can deadlock.
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(list(engines),)
-    ) as pool:
-        yield from pool.map(_worker_job, paths, chunksize=4)
+    )
+    tasks = (paths[s : s + _TASK_FILES] for s in range(0, len(paths), _TASK_FILES))
+    queued: deque[Future[list[tuple[ImageInfo | None, str | None, list[np.ndarray]]]]] = deque()
+    try:
+        # A bounded window instead of pool.map: a million files never become a million futures,
+        # and stopping early cancels only what is queued.
+        for task in tasks:
+            queued.append(pool.submit(_worker_job, task))
+            if len(queued) >= workers * _TASKS_AHEAD:
+                break
+        while queued:
+            done = queued.popleft().result()
+            more: list[Path] | None = next(tasks, None)
+            if more is not None:
+                queued.append(pool.submit(_worker_job, more))
+            yield from done
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

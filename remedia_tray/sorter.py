@@ -3,33 +3,67 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .discovery import iter_files
-from .engines import EngineChoice, HashEngine
-from .errors import FolderNotFound, RemediaError
+from .engines import DEFAULT_ENGINE, EngineChoice, HashEngine, SimilarityEngine
+from .errors import EngineUnavailable, FolderNotFound, RemediaError
 from .grouping import complete_linkage
 from .keeper import choose_keeper
-from .media import Skipped
+from .media import MediaFile, Skipped
 from .mover import apply_plan, data_dir, lock_path, recover_incomplete
-from .planning import GroupSpec, plan_sort, read_existing_groups
+from .planning import GroupSpec, Move, plan_sort, read_existing_groups
 from .progress import ProgressFactory, null_progress
-from .report import SortReport, save_report
+from .report import SortReport, member_details, save_report
 from .strictness import DEFAULT_LEVEL, LEVELS
+
+if TYPE_CHECKING:
+    from .engines import SortKind
+    from .scan import ScanResult
 
 
 @dataclass(frozen=True)
 class SortOptions:
-    engine: EngineChoice = "hash"
+    engine: EngineChoice = DEFAULT_ENGINE
     strictness: int = LEVELS[DEFAULT_LEVEL]
     dry_run: bool = False
     workers: int = 0  # 0: one per CPU core
     cache_dir: Path | None = None
     use_cache: bool = True
     lock_wait: float = 10.0
+    #: Paths to leave out of this sort (the tray passes files still being copied).
+    exclude: Callable[[Path], bool] | None = None
+    #: Local CLIP weights file; None looks in the usual places (see models.py), never online.
+    clip_weights: Path | None = None
+
+
+def _without_user_decisions(
+    root: Path, files: list[MediaFile], *, save: bool
+) -> tuple[list[MediaFile], int]:
+    """Photos the user moved back out of duplicates/ or similar/ are never sorted again."""
+    from .decisions import exclude_remembered
+
+    try:
+        result = exclude_remembered(root, files, save=save)
+    except Exception:  # the memory is a courtesy; losing it must not stop the sort
+        logging.getLogger(__name__).warning("cannot read user decisions", exc_info=True)
+        return files, 0
+    return list(result.files), len(result.kept)
+
+
+def _note_placements(root: Path, journal: Path, moved: Sequence[Move]) -> None:
+    from .decisions import note_placements
+
+    try:
+        note_placements(root, journal, ((m.src, m.dst) for m in moved))
+    except Exception:
+        logging.getLogger(__name__).warning("cannot record moved files", exc_info=True)
 
 
 def _workers(requested: int) -> int:
@@ -72,11 +106,23 @@ def _sort(
 
     skipped: list[Skipped] = []
     files = sorted(iter_files(root, skipped=skipped), key=lambda f: str(f.path))
-    hash_engine = HashEngine(strictness=options.strictness)
-    engines = [hash_engine]
-
+    files, user_kept = _without_user_decisions(root, files, save=not options.dry_run)
+    if options.exclude is not None:
+        files = [f for f in files if not options.exclude(f.path)]
     cache = None
     notes: list[str] = []
+    if user_kept:
+        notes.append(
+            f"{user_kept} photos stay where you moved them (remedia forget FOLDER to sort again)"
+        )
+    hash_engine = None
+    engines: list[SimilarityEngine] = []
+    if options.engine in ("both", "hash"):
+        hash_engine = HashEngine(strictness=options.strictness)
+        engines.append(hash_engine)
+    ai_engine = _ai_engine(options, notes) if options.engine in ("both", "clip") else None
+    if ai_engine is not None:
+        engines.append(ai_engine)
     if options.use_cache:
         from .cache import FeatureCache
 
@@ -93,30 +139,19 @@ def _sort(
             cache.close()
     skipped.extend(scan.skipped)
 
-    feats = scan.features[hash_engine.name]
-    pairs = hash_engine.neighbours(feats)
-    groups = complete_linkage(
-        len(scan.files),
-        pairs.i,
-        pairs.j,
-        pairs.distance,
-        hash_engine.threshold,
-        must_link=scan.identical,
-    )
-    specs = []
-    for members in groups:
-        choice = choose_keeper([scan.files[k] for k in members], [scan.infos[k] for k in members])
-        best = members[choice.index]
-        ordered = [best] + [k for k in members if k != best]
-        specs.append(
-            GroupSpec(
-                kind="duplicates",
-                best=scan.files[best].path,
-                reason=choice.reason,
-                members=tuple(scan.files[k].path for k in ordered),
-                keep_best_in_place=True,
-            )
-        )
+    specs: list[GroupSpec] = []
+    remaining = list(range(len(scan.files)))
+    if hash_engine is not None:
+        groups = _groups(hash_engine, scan, remaining)
+        duplicates = [_spec(scan, members, "duplicates") for members in groups]
+        specs.extend(duplicates)
+        # Extra copies leave for duplicates/; the kept copy stays and may join a similar group.
+        position = {f.path: k for k, f in enumerate(scan.files)}
+        moving = {position[p] for spec in duplicates for p in spec.members[1:]}
+        remaining = [k for k in remaining if k not in moving]
+    if ai_engine is not None:
+        groups = _groups(ai_engine, scan, remaining)
+        specs.extend(_spec(scan, members, "similar") for members in groups)
     plan = plan_sort(
         root, specs, exists=os.path.lexists, existing_groups=read_existing_groups(root)
     )
@@ -124,8 +159,10 @@ def _sort(
     failed: tuple[Skipped, ...] = ()
     journal = None
     if not options.dry_run and plan.moves:
-        result = apply_plan(plan, root=root)
+        # Files that changed since they were read (a phone still copying) stay in place.
+        result = apply_plan(plan, root=root, expected={f.path: f for f in scan.files})
         failed, journal = result.failed, result.journal
+        _note_placements(root, result.journal, result.moved)
         moved = {m.src: m for m in result.moved}
         plan_groups = tuple(
             dataclasses.replace(g, moves=tuple(moved[m.src] for m in g.moves if m.src in moved))
@@ -148,6 +185,7 @@ def _sort(
         journal=journal,
         seconds=time.monotonic() - started,
         notes=tuple(notes),
+        details=member_details(plan_groups, scan.files, scan.infos),
     )
     if not options.dry_run:
         try:
@@ -155,4 +193,66 @@ def _sort(
             report = dataclasses.replace(report, report_path=path)
         except OSError:
             pass  # the sort itself succeeded; the journal is what undo needs
+        report = _write_review(report, options, progress)
     return report
+
+
+def _ai_engine(options: SortOptions, notes: list[str]) -> SimilarityEngine | None:
+    """The engine for similar/, or None (with a note) when `both` runs without the AI extra."""
+    from .engines import load_ai_engine
+
+    try:
+        choice = load_ai_engine(strictness=options.strictness, clip_weights=options.clip_weights)
+    except EngineUnavailable as exc:
+        if options.engine == "clip" or options.clip_weights is not None:
+            raise
+        notes.append(f"similar photos not sorted: {exc}")
+        return None
+    if choice.note:
+        notes.append(choice.note)
+    return choice.engine
+
+
+def _groups(engine: SimilarityEngine, scan: ScanResult, subset: list[int]) -> list[list[int]]:
+    """Complete-linkage groups among `subset` (positions in scan.files), as positions."""
+    feats = scan.features[engine.name][subset]
+    local = {pos: k for k, pos in enumerate(subset)}
+    must_link = [
+        [local[p] for p in same if p in local]
+        for same in scan.identical
+        if sum(p in local for p in same) > 1
+    ]
+    pairs = engine.neighbours(feats)
+    found = complete_linkage(
+        len(subset), pairs.i, pairs.j, pairs.distance, engine.threshold, must_link=must_link
+    )
+    return [[subset[k] for k in members] for members in found]
+
+
+def _spec(scan: ScanResult, members: list[int], kind: SortKind) -> GroupSpec:
+    """Duplicates keep their best copy in place; a similar group moves whole, named after it."""
+    choice = choose_keeper([scan.files[k] for k in members], [scan.infos[k] for k in members])
+    best = members[choice.index]
+    ordered = [best] + [k for k in members if k != best]
+    return GroupSpec(
+        kind=kind,
+        best=scan.files[best].path,
+        reason=choice.reason,
+        members=tuple(scan.files[k].path for k in ordered),
+        keep_best_in_place=kind == "duplicates",
+    )
+
+
+def _write_review(
+    report: SortReport, options: SortOptions, progress: ProgressFactory
+) -> SortReport:
+    """Write the review page; a failure here costs the page, never the sort."""
+    from .review import write_review
+
+    try:
+        page = write_review(report, workers=_workers(options.workers), progress=progress)
+    except Exception as exc:  # the files are already sorted and journaled
+        return dataclasses.replace(
+            report, notes=(*report.notes, f"review page not written ({type(exc).__name__}: {exc})")
+        )
+    return dataclasses.replace(report, review_path=page.path)

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from .base import FeatureSet, Neighbours, SimilarityEngine, SortKind
 from .hash import HashEngine
 
-EngineChoice = Literal["both", "hash", "clip"]
+if TYPE_CHECKING:
+    from .ai import AiEngineChoice
 
-__all__ = ["EngineChoice", "FeatureSet", "HashEngine", "Neighbours", "SimilarityEngine", "SortKind"]
+EngineChoice = Literal["both", "hash", "clip"]
+DEFAULT_ENGINE: EngineChoice = "both"
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "EngineChoice",
+    "FeatureSet",
+    "HashEngine",
+    "Neighbours",
+    "SimilarityEngine",
+    "SortKind",
+    "load_ai_engine",
+]
+
+
+def load_ai_engine(*, strictness: int = 50, clip_weights: Path | None = None) -> AiEngineChoice:
+    """CLIP if local weights exist, else the bundled EfficientNet-Lite (imports torch lazily)."""
+    from .ai import load_ai_engine as load
+
+    return load(strictness=strictness, clip_weights=clip_weights)

@@ -1,0 +1,339 @@
+"""Watching: files are handed on once, complete, and ReMedia's own output is ignored."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from remedia_tray import watcher as wm
+from remedia_tray.watcher import FolderWatcher, Settler, is_ignored
+
+from .conftest import photo
+
+SETTLE = 0.4
+
+
+# -- pure parts ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rel", "ignored"),
+    [
+        ("IMG_0001.jpg", False),
+        ("Camera/2024/IMG_0001.jpg", False),
+        (".IMG_0001.jpg.part", True),
+        ("IMG_0001.jpg.part", True),
+        ("IMG_0001.jpg.crdownload", True),
+        ("~$draft.jpg", True),
+        ("x.jpg.!sync", True),
+        ("sub/.syncthing.x.jpg.tmp", True),
+        ("duplicates/sunset/a.jpg", True),
+        ("similar/g/a.jpg", True),
+        (".remedia/journal/sort-1.jsonl", True),
+        (".thumbnails/a.jpg", True),
+        ("Trips/duplicates/a.jpg", False),  # a user's folder that happens to have the name
+    ],
+)
+def test_ignored_names(tmp_path: Path, rel: str, ignored: bool) -> None:
+    assert is_ignored(tmp_path, tmp_path / rel) is ignored
+
+
+def test_output_folder_of_a_sorted_subfolder_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "Trips" / ".remedia").mkdir(parents=True)
+    assert is_ignored(tmp_path, tmp_path / "Trips" / "duplicates" / "a.jpg")
+
+
+def test_settler_waits_for_quiet_and_stable_files(tmp_path: Path) -> None:
+    f = tmp_path / "a.jpg"
+    f.write_bytes(b"x" * 10)
+    s = Settler(1.0)
+    s.touch(tmp_path, f, now=0.0)
+    assert s.due(0.5) == []  # not quiet yet
+    with open(f, "ab") as fh:  # grew without an event (missed, or polling): re-armed
+        fh.write(b"y")
+    assert s.due(1.0) == [] and s.is_pending(f)
+    assert s.due(1.5) == []
+    assert s.due(2.0) == [(tmp_path, f)]
+    assert not s.is_pending(f) and s.due(10.0) == []
+
+
+def test_settler_forgets_files_that_vanish(tmp_path: Path) -> None:
+    f = tmp_path / "a.jpg"
+    f.write_bytes(b"x")
+    s = Settler(1.0)
+    s.touch(tmp_path, f, now=0.0)
+    f.unlink()
+    assert s.due(5.0) == [] and s.pending() == 0
+
+
+def test_settler_hands_on_a_file_that_stays_empty_after_retries(tmp_path: Path) -> None:
+    # An empty file might still be filled; after MAX_RETRIES quiet periods it goes on
+    # (the sorter reports it) so one odd file never holds back its whole batch.
+    f = tmp_path / "empty.jpg"
+    f.touch()
+    s = Settler(1.0)
+    s.touch(tmp_path, f, now=0.0)
+    now = 0.0
+    for _ in range(wm.MAX_RETRIES):
+        now += 1.0
+        assert s.due(now) == []
+    assert s.due(now + 1.0) == [(tmp_path, f)]
+
+
+def test_settler_retries_a_file_that_cannot_be_opened(tmp_path: Path) -> None:
+    f = tmp_path / "locked.jpg"
+    f.write_bytes(b"x")
+    openable = {"ok": False}
+    s = Settler(1.0, can_open=lambda p: openable["ok"])  # Windows sharing violation
+    s.touch(tmp_path, f, now=0.0)
+    assert s.due(1.0) == []
+    openable["ok"] = True
+    assert s.due(2.0) == [(tmp_path, f)]
+
+
+def test_mount_table_parsing_picks_the_deepest_mount() -> None:
+    mounts = (
+        "/dev/sda1 / ext4 rw 0 0\n"
+        "srv:/export /mnt/nas nfs4 rw 0 0\n"
+        "//srv/photos /mnt/nas/Phone\\040Backup cifs rw 0 0\n"
+        "tmpfs /mnt/nas/tmp tmpfs rw 0 0\n"
+    )
+    assert wm.fs_type_from_mounts(Path("/home/me/Pictures"), mounts) == "ext4"
+    assert wm.fs_type_from_mounts(Path("/mnt/nas/a"), mounts) == "nfs4"
+    assert wm.fs_type_from_mounts(Path("/mnt/nas/Phone Backup/x"), mounts) == "cifs"
+    assert wm.fs_type_from_mounts(Path("/mnt/nas/tmp/x"), mounts) == "tmpfs"
+    assert wm.fs_type_from_mounts(Path("/mnt/nasty"), mounts) == "ext4"
+
+
+def test_local_temp_folder_is_not_a_network_folder(tmp_path: Path) -> None:
+    assert wm.is_network_path(tmp_path) is False
+
+
+def test_watch_roots_drop_nested_and_repeated_folders(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert wm.watch_roots([a, a / "x", b, a]) == [a, b]
+
+
+# -- the real watcher -------------------------------------------------------------------------
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.ready: list[tuple[Path, Path, int]] = []  # (root, path, size when handed on)
+        self.problems: list[str] = []
+        self.lock = threading.Lock()
+
+    def on_ready(self, root: Path, paths: list[Path]) -> None:
+        with self.lock:
+            for p in paths:
+                self.ready.append((root, p, p.stat().st_size if p.exists() else -1))
+
+    def paths(self) -> list[Path]:
+        with self.lock:
+            return [p for _, p, _ in self.ready]
+
+    def wait(self, predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        return predicate()
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[tuple[FolderWatcher, Collector, Path]]:
+    root = tmp_path / "inbox"
+    root.mkdir()
+    c = Collector()
+    w = FolderWatcher(SETTLE, c.on_ready, on_problem=c.problems.append)
+    w.start()
+    w.add(root)
+    yield w, c, root
+    w.stop()
+
+
+def _slow_write(path: Path, data: bytes, chunks: int, pause: float) -> None:
+    step = len(data) // chunks + 1
+    with open(path, "wb") as fh:
+        for i in range(0, len(data), step):
+            fh.write(data[i : i + step])
+            fh.flush()
+            time.sleep(pause)
+
+
+def test_slow_writer_is_handed_on_once_and_complete(watched: tuple) -> None:
+    _w, c, root = watched
+    data = photo("sunset").read_bytes()
+    _slow_write(root / "slow.jpg", data, chunks=8, pause=SETTLE * 0.6)  # pauses < settle
+    assert c.wait(lambda: c.paths() == [root / "slow.jpg"])
+    time.sleep(SETTLE * 3)
+    assert c.ready == [(root, root / "slow.jpg", len(data))]
+
+
+def test_temp_name_renamed_into_place_gives_only_the_final_name(watched: tuple) -> None:
+    _w, c, root = watched
+    tmp = root / ".IMG_0001.jpg.part"
+    _slow_write(tmp, photo("peaks").read_bytes(), chunks=4, pause=0.05)
+    os.rename(tmp, root / "IMG_0001.jpg")
+    assert c.wait(lambda: root / "IMG_0001.jpg" in c.paths())
+    time.sleep(SETTLE * 3)
+    assert c.paths() == [root / "IMG_0001.jpg"]
+
+
+def test_file_deleted_before_it_settles_is_never_handed_on(watched: tuple) -> None:
+    _w, c, root = watched
+    (root / "gone.jpg").write_bytes(b"x" * 100)
+    (root / "stays.jpg").write_bytes(b"y" * 100)
+    (root / "gone.jpg").unlink()
+    assert c.wait(lambda: c.paths() == [root / "stays.jpg"])
+    time.sleep(SETTLE * 3)
+    assert c.paths() == [root / "stays.jpg"]
+
+
+def test_own_output_folders_are_ignored(watched: tuple) -> None:
+    _w, c, root = watched
+    (root / "duplicates" / "g").mkdir(parents=True)
+    (root / ".remedia").mkdir()
+    (root / "duplicates" / "g" / "copy.jpg").write_bytes(b"x" * 10)
+    (root / ".remedia" / "report.json").write_text("{}")
+    (root / "new.jpg").write_bytes(b"z" * 10)
+    assert c.wait(lambda: c.paths() == [root / "new.jpg"])
+    # Our own move of new.jpg into duplicates/ must not come back as a new file.
+    os.rename(root / "new.jpg", root / "duplicates" / "g" / "new.jpg")
+    time.sleep(SETTLE * 3)
+    assert c.paths() == [root / "new.jpg"]
+
+
+def test_moved_back_out_of_duplicates_is_seen_as_arriving(watched: tuple) -> None:
+    _w, c, root = watched
+    (root / "duplicates" / "g").mkdir(parents=True)
+    (root / "duplicates" / "g" / "a.jpg").write_bytes(b"x" * 10)
+    time.sleep(SETTLE * 2)
+    os.rename(root / "duplicates" / "g" / "a.jpg", root / "a.jpg")
+    assert c.wait(lambda: c.paths() == [root / "a.jpg"])
+
+
+def test_folder_moved_in_is_walked(watched: tuple, tmp_path: Path) -> None:
+    _w, c, root = watched
+    outside = tmp_path / "card" / "DCIM"
+    outside.mkdir(parents=True)
+    for i in range(5):
+        (outside / f"{i}.jpg").write_bytes(b"x" * (i + 1))
+    os.rename(outside, root / "DCIM")
+    expected = {root / "DCIM" / f"{i}.jpg" for i in range(5)}
+    assert c.wait(lambda: set(c.paths()) == expected)
+    assert len(c.paths()) == 5
+
+
+def test_burst_into_a_new_subfolder_is_handed_on_exactly_once(watched: tuple) -> None:
+    _w, c, root = watched
+    sub = root / "Backup"
+    sub.mkdir()
+    n = 1500
+    for i in range(n):
+        (sub / f"IMG_{i:05d}.jpg").write_bytes(b"x" * (100 + i))
+    assert c.wait(lambda: len(c.paths()) >= n, timeout=30)
+    time.sleep(SETTLE * 3)
+    counts = Counter(c.paths())
+    assert len(counts) == n and set(counts.values()) == {1}
+    assert all(size == 100 + int(p.stem[4:]) for _, p, size in c.ready)
+
+
+def test_reconcile_feeds_files_that_arrived_while_off(tmp_path: Path) -> None:
+    root = tmp_path / "inbox"
+    (root / "old").mkdir(parents=True)
+    (root / "old" / "a.jpg").write_bytes(b"x")
+    (root / "duplicates").mkdir()
+    (root / "duplicates" / "b.jpg").write_bytes(b"x")
+    c = Collector()
+    w = FolderWatcher(SETTLE, c.on_ready)
+    w.start()
+    try:
+        w.add(root)
+        cutoff = time.time() + 1
+        os.utime(root / "old" / "a.jpg", (cutoff - 100, cutoff - 100))
+        assert w.reconcile(root, changed_since=cutoff + 50) == 0  # nothing newer than that
+        assert w.reconcile(root) == 1  # everything not ours
+        assert c.wait(lambda: c.paths() == [root / "old" / "a.jpg"])
+    finally:
+        w.stop()
+
+
+def test_network_folder_is_polled(tmp_path: Path) -> None:
+    root = tmp_path / "nas"
+    root.mkdir()
+    c = Collector()
+    w = FolderWatcher(SETTLE, c.on_ready, poll_interval=0.3, is_network=lambda p: True)
+    w.start()
+    try:
+        info = w.add(root)
+        assert info.mode == "polling" and "network" in info.reason
+        shutil.copy2(photo("cat"), root / "cat.jpg")
+        assert c.wait(lambda: c.paths() == [root / "cat.jpg"])
+    finally:
+        w.stop()
+
+
+def test_watch_limit_is_detected_and_reported(tmp_path: Path) -> None:
+    root = tmp_path / "huge"
+    for i in range(30):
+        (root / f"d{i}").mkdir(parents=True)
+    c = Collector()
+    # The budget is what the kernel would still allow (here: pretend only 20 watches left).
+    w = FolderWatcher(SETTLE, c.on_ready, on_problem=c.problems.append, budget=lambda: 20,
+                      poll_interval=0.3)  # fmt: skip
+    w.start()
+    try:
+        info = w.add(root)
+        assert info.mode == "polling"
+        assert len(c.problems) == 1 and "max_user_watches" in c.problems[0]
+        assert "more than 20 folders" in c.problems[0]
+        (root / "d7" / "x.jpg").write_bytes(b"x" * 5)
+        assert c.wait(lambda: c.paths() == [root / "d7" / "x.jpg"])
+    finally:
+        w.stop()
+
+
+@pytest.mark.skipif(not Path("/proc/sys/fs/inotify/max_user_watches").exists(), reason="no inotify")
+def test_inotify_budget_reads_the_kernel_limit() -> None:
+    limit = int(Path("/proc/sys/fs/inotify/max_user_watches").read_text())
+    budget = wm.inotify_budget()
+    assert budget is not None and 0 <= budget <= limit
+
+
+def test_nothing_pending_means_everything_was_delivered(tmp_path: Path) -> None:
+    # The service starts a batch when pending(root) is 0; files between the settler and
+    # on_ready must still count, or a burst is cut into several batches.
+    root = tmp_path / "inbox"
+    root.mkdir()
+    for i in range(3000):
+        (root / f"{i}.jpg").write_bytes(b"x" * (i + 1))
+    delivered: list[Path] = []
+    violations: list[int] = []
+
+    def on_ready(r: Path, paths: list[Path]) -> None:
+        time.sleep(0.1)  # a consumer that takes its time
+        delivered.extend(paths)
+
+    w = FolderWatcher(SETTLE, on_ready)
+    w.start()
+    try:
+        w.add(root)
+        w.reconcile(root)
+        deadline = time.monotonic() + 20
+        while len(delivered) < 3000 and time.monotonic() < deadline:
+            seen = len(delivered)
+            if w.pending(root) == 0 and len(delivered) < 3000 and seen == len(delivered):
+                violations.append(seen)
+            time.sleep(0.001)
+    finally:
+        w.stop()
+    assert len(delivered) == 3000 and violations == []
