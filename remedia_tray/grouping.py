@@ -240,25 +240,3 @@ def _nn_chain_dense(
         else:
             chain.append(b)
     return [[members[k] for k in cluster] for cluster in done]
-
-
-def _greedy(m: int, li: np.ndarray, lj: np.ndarray, d: np.ndarray) -> list[list[int]]:
-    """Merge along edges in (distance, i, j) order when every cross pair is an edge.
-
-    No longer used by `complete_linkage` (which is exact at every component size); kept only
-    because tests/test_grouping.py still exercises it.
-    """
-    edges = {(int(a), int(b)) if a < b else (int(b), int(a)) for a, b in zip(li, lj)}
-    order = np.lexsort((lj, li, d))
-    owner = list(range(m))
-    members: dict[int, list[int]] = {k: [k] for k in range(m)}
-    for k in order:
-        ca, cb = owner[int(li[k])], owner[int(lj[k])]
-        if ca == cb:
-            continue
-        if all(((x, y) if x < y else (y, x)) in edges for x in members[ca] for y in members[cb]):
-            keep, gone = min(ca, cb), max(ca, cb)
-            for x in members[gone]:
-                owner[x] = keep
-            members[keep].extend(members.pop(gone))
-    return list(members.values())

@@ -13,12 +13,13 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import NothingToUndo, RemediaError
 from .journal import Journal, _fsync_dir, active_journals, mark_undone, read_journal
 from .locking import folder_lock
 from .media import MediaFile, Skipped
-from .planning import MANIFEST_NAME, Move, SortPlan, free_name
+from .planning import MANIFEST_NAME, Move, PlannedGroup, SortPlan, free_name
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ def apply_plan(
     try:
         for group in plan.groups:
             group_moves: list[Move] = []
+            info = _group_info(group)
+            announced = False
             for move in group.moves:
                 changed = _changed_since_scan(move.src, expected)
                 if changed:
@@ -131,6 +134,9 @@ def apply_plan(
                     dst = dst.with_name(name)
                 try:
                     _ensure_dir(dst.parent, journal)
+                    if not announced:  # lets a crash's recovery write the group's manifest
+                        journal.write({"op": "group", **info}, sync=False)
+                        announced = True
                     journal.write({"op": "move", "src": str(move.src), "dst": str(dst)})
                     safe_move(move.src, dst)
                 except OSError as exc:
@@ -141,7 +147,9 @@ def apply_plan(
                 group_moves.append(Move(move.src, dst))
             moved.extend(group_moves)
             if group_moves:
-                _write_manifest(group.folder, group, group_moves, journal, failed)
+                problem = _write_manifest(info, [(m.src, m.dst) for m in group_moves], journal)
+                if problem is not None:
+                    failed.append(problem)
         with contextlib.suppress(OSError):  # without it, the next sort settles the journal
             journal.write({"op": "end"})
     finally:
@@ -196,22 +204,25 @@ def _ensure_dir(folder: Path, journal: Journal) -> None:
         d.mkdir()
 
 
-def _write_manifest(
-    folder: Path, group: object, moves: list[Move], journal: Journal, failed: list[Skipped]
-) -> None:
-    from .planning import PlannedGroup
-
-    assert isinstance(group, PlannedGroup)
-    path = folder / MANIFEST_NAME
-    if path.exists():
-        return  # a group folder reused by an earlier run keeps its manifest
-    data = {
+def _group_info(group: PlannedGroup) -> dict[str, Any]:
+    return {
+        "folder": str(group.folder),
         "kind": group.kind,
         "kept": str(group.keeper) if group.keeper else None,
         "best": str(group.best),
         "reason": group.reason,
-        "moved": [{"from": str(m.src), "to": str(m.dst)} for m in moves],
     }
+
+
+def _write_manifest(
+    info: Mapping[str, Any], moves: list[tuple[Path, Path]], journal: Journal
+) -> Skipped | None:
+    """Write FOLDER/remedia-group.json (journaled first); returns the problem, if any."""
+    path = Path(info["folder"]) / MANIFEST_NAME
+    if path.exists():
+        return None  # a group folder reused by an earlier run keeps its manifest
+    data = {k: v for k, v in info.items() if k != "folder"}
+    data["moved"] = [{"from": str(src), "to": str(dst)} for src, dst in moves]
     try:
         text = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
@@ -228,7 +239,44 @@ def _write_manifest(
                 path.unlink()  # our own half-written manifest (disk full)
             raise
     except OSError as exc:
-        failed.append(Skipped(path, f"could not write group manifest ({exc.strerror or exc})"))
+        return Skipped(path, f"could not write group manifest ({exc.strerror or exc})")
+    return None
+
+
+def _finish_manifests(records: list[dict[str, Any]], journal: Journal) -> None:
+    """Write the manifests a crash kept a sort from writing, so the next run reuses the
+    group folders instead of starting "name (2)" beside them."""
+    groups: dict[str, tuple[dict[str, Any], list[tuple[Path, Path]]]] = {}
+    journaled: set[str] = set()
+    current = None
+    for r in records:
+        op = r.get("op")
+        if op == "group":
+            current = str(r["folder"])
+            groups[current] = (r, [])
+        elif op == "move" and current is not None:
+            groups[current][1].append((Path(r["src"]), Path(r["dst"])))
+        elif op == "manifest":
+            journaled.add(str(r["path"]))
+    for folder, (info, moves) in groups.items():
+        done = [(s, d) for s, d in moves if os.path.lexists(d) and not os.path.lexists(s)]
+        path = Path(folder) / MANIFEST_NAME
+        if not done:
+            continue
+        if str(path) in journaled and not _readable_json(path):
+            with contextlib.suppress(OSError):
+                path.unlink()  # ours, cut short by the crash
+        problem = _write_manifest(info, done, journal)
+        if problem is not None:
+            log.warning("%s: %s", problem.path, problem.reason)
+
+
+def _readable_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -267,6 +315,7 @@ def recover_incomplete(root: Path) -> list[Path]:
                     Path(r["path"]).rmdir()  # left empty by the crash
         journal = Journal(path)
         try:
+            _finish_manifests(records, journal)
             journal.write({"op": "end", "recovered": True})
         except OSError:  # disk full: settling again next time is harmless
             log.warning("cannot mark %s as recovered", path, exc_info=True)

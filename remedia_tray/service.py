@@ -449,11 +449,8 @@ class TrayService:
             strictness=s.strictness,
             exclude=self._exclude(folder, paths, self.settle, excluded),
             lock_wait=1.0,
+            clip_weights=s.clip_weights,
         )
-        if s.clip_weights is not None and "clip_weights" in {
-            f.name for f in dataclasses.fields(SortOptions)
-        }:
-            options = dataclasses.replace(options, clip_weights=s.clip_weights)  # type: ignore[call-arg]
         started = time.time()
         report = None
         error = None

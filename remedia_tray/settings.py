@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
-from .engines import EngineChoice
+from .engines import DEFAULT_ENGINE, EngineChoice
 from .strictness import DEFAULT_LEVEL, LEVELS
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class Settings:
 
     watched: tuple[Path, ...] = ()
     strictness: int = LEVELS[DEFAULT_LEVEL]
-    engine: EngineChoice = "both"
+    engine: EngineChoice = DEFAULT_ENGINE
     paused: bool = False
     settle_seconds: float = 2.0
     #: Local CLIP weights file; None means the engine's own default (never a download).

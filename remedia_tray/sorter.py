@@ -67,7 +67,9 @@ def _note_placements(root: Path, journal: Path, moved: Sequence[Move]) -> None:
 
 
 def _workers(requested: int) -> int:
-    return requested if requested > 0 else max(1, os.cpu_count() or 1)
+    from .scan import usable_cores
+
+    return requested if requested > 0 else usable_cores()
 
 
 def sort_folder(
@@ -201,6 +203,9 @@ def _ai_engine(options: SortOptions, notes: list[str]) -> SimilarityEngine | Non
     """The engine for similar/, or None (with a note) when `both` runs without the AI extra."""
     from .engines import load_ai_engine
 
+    # ONNX Runtime (1.29+, Linux and macOS too) uploads telemetry from native code unless
+    # this is set before it starts; a sort never opens a network connection.
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
     try:
         choice = load_ai_engine(strictness=options.strictness, clip_weights=options.clip_weights)
     except EngineUnavailable as exc:

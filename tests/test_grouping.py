@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remedia_tray.grouping import _greedy, complete_linkage
+from remedia_tray.grouping import complete_linkage
 
 
 def _edges(pairs: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,18 +76,3 @@ def test_groups_are_cliques_and_order_independent(data: tuple) -> None:
     shuffled = [(b, a, d) if rnd.random() < 0.5 else (a, b, d) for a, b, d in pairs]
     rnd.shuffle(shuffled)
     assert complete_linkage(n, *_edges(shuffled), threshold=threshold) == groups
-
-
-def test_greedy_fallback_gives_cliques() -> None:
-    rng = np.random.default_rng(3)
-    n = 60
-    pairs = [(a, b) for a in range(n) for b in range(a + 1, n) if rng.random() < 0.2]
-    li = np.array([p[0] for p in pairs])
-    lj = np.array([p[1] for p in pairs])
-    d = rng.random(len(pairs))
-    edges = set(pairs)
-    for cluster in _greedy(n, li, lj, d):
-        for x in cluster:
-            for y in cluster:
-                if x < y:
-                    assert (x, y) in edges

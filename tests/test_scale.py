@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from remedia_tray import grouping
 from remedia_tray.cache import FeatureCache
@@ -25,6 +25,8 @@ from remedia_tray.neighbours import (
     plan_hash_index,
 )
 from remedia_tray.scan import extract_features, media_from_paths
+
+from .conftest import PHOTOS, photo
 
 
 def planted_hashes(n: int, seed: int, max_flips: int = 3) -> np.ndarray:
@@ -218,19 +220,16 @@ def test_cache_lookups_are_batched_and_committed_incrementally(tmp_path: Path) -
 
 
 def make_photos(folder: Path, count: int) -> list[Path]:
-    """Distinct small JPEGs: shapes on gradients, decoded for real by the scan."""
-    rng = np.random.default_rng(0)
+    """Distinct small JPEGs cut from the real test photos (a different crop for each)."""
     folder.mkdir()
     paths = []
     for k in range(count):
-        base = np.linspace(0, 255, 320, dtype=np.float32)[None, :, None]
-        arr = np.broadcast_to(base, (240, 320, 3)) * rng.uniform(0.3, 1.0, 3)
-        im = Image.fromarray(arr.astype(np.uint8))
-        draw = ImageDraw.Draw(im)
-        for _ in range(6):
-            x, y = (int(v) for v in rng.integers(0, 280, 2))
-            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-            draw.ellipse((x, y % 200, x + 40, y % 200 + 40), fill=colour)
+        with Image.open(photo(PHOTOS[k % len(PHOTOS)])) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            step = k // len(PHOTOS)
+            left, top = (w // 40) * step, (h // 40) * step
+            im = im.crop((left, top, left + w * 3 // 4, top + h * 3 // 4)).resize((320, 240))
         path = folder / f"img_{k:03d}.jpg"
         im.save(path, quality=85)
         paths.append(path)

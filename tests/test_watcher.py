@@ -18,6 +18,8 @@ from remedia_tray.watcher import FolderWatcher, Settler, is_ignored
 from .conftest import photo
 
 SETTLE = 0.4
+# watchdog warns when a folder is created while its parent is being added (it re-adds it).
+pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
 
 
 # -- pure parts ---------------------------------------------------------------------------

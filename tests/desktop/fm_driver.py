@@ -100,8 +100,11 @@ def _xdotool(display: str, *args: str) -> str:
 
 
 class FileManager:
-    def __init__(self, name: str, folder: Path, home: Path, outdir: Path) -> None:
+    def __init__(
+        self, name: str, folder: Path, home: Path, outdir: Path, bus_config: Path | None = None
+    ) -> None:
         self.name = name
+        self.bus_config = bus_config
         self.recipe = RECIPES[name]
         self.folder = folder
         self.home = home
@@ -151,7 +154,13 @@ class FileManager:
         started = time.monotonic()
         with open(self.outdir / f"{self.name}.log", "ab" if attempt > 1 else "wb") as log:
             self._fm = subprocess.Popen(
-                ["dbus-run-session", "--", *self.recipe.argv, str(self.folder)],
+                [
+                    "dbus-run-session",
+                    *([f"--config-file={self.bus_config}"] if self.bus_config else []),
+                    "--",
+                    *self.recipe.argv,
+                    str(self.folder),
+                ],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         wid = self._wait_window(started)

@@ -108,7 +108,11 @@ def test_sort_notify_flag_sends_one_notification(
     shutil.copy2(photo("life"), root / "life copy.jpg")
     env = app_env(tmp_path)
     proc = subprocess.run(
-        remedia("sort", "--notify", str(root)), env=env, capture_output=True, text=True, timeout=120
+        remedia("sort", "--notify", "--engine", "hash", str(root)),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert wait_until(lambda: len(notify_server.records()) == 1, timeout=5)

@@ -30,7 +30,12 @@ from remedia_tray.service import BatchResult, TrayService
 from remedia_tray.settings import Settings, save
 from remedia_tray.sorter import SortOptions, sort_folder
 
-pytestmark = [pytest.mark.desktop, requires_bus]
+pytestmark = [
+    pytest.mark.desktop,
+    requires_bus,
+    # watchdog warns when a folder is created while its parent is being added (it re-adds it).
+    pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning"),
+]
 
 
 @pytest.fixture
@@ -68,6 +73,7 @@ def _slow_copy(folder: Path, items: list[tuple[str, bytes]], via_temp_name: bool
             os.rename(target, folder / name)
 
 
+@pytest.mark.slow
 def test_burst_of_500_partial_copies_is_one_batch_and_one_notification(
     tmp_path: Path, notify_server: NotifyServer
 ) -> None:

@@ -20,7 +20,10 @@ from tray_support import app_env, photo, remedia, wait_until
 
 from remedia_tray.single_instance import endpoint, request
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM semantics")
+pytestmark = [
+    pytest.mark.slow,  # the default engine runs the AI model
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM semantics"),
+]
 
 
 def test_tray_runs_from_empty_config_and_cache_folders(tmp_path: Path) -> None:

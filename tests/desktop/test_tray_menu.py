@@ -130,6 +130,7 @@ def test_pause_resume_and_strictness_from_the_menu(
         _quit(panel, app, tmp_path)
 
 
+@pytest.mark.slow  # ends with a direct sort using the default engines (AI included)
 def test_second_tray_exits_and_sort_hands_off_to_the_running_one(
     panel, tmp_path: Path, notify_server: NotifyServer
 ) -> None:  # type: ignore[no-untyped-def]

@@ -341,7 +341,8 @@ def test_tray_modules_import_nothing_heavy() -> None:
         "import sys, remedia_tray.tray, remedia_tray.service, remedia_tray.watcher, "
         "remedia_tray.notify, remedia_tray.settings, remedia_tray.autostart, "
         "remedia_tray.single_instance, remedia_tray.decisions;"
-        "print(sorted(m for m in ('pystray', 'torch', 'gi', 'watchdog', 'Xlib') if m in sys.modules))"
+        "heavy = ('pystray', 'torch', 'gi', 'watchdog', 'Xlib');"
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)

@@ -52,6 +52,9 @@ def _env(tmp_path: Path, log: Path, tmp_path_factory: pytest.TempPathFactory) ->
     env = cli_env(net_log=str(log))
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
         env.pop(var, None)  # the product must not rely on the user setting these
+    for var in [v for v in env if v.startswith("ORT_")]:
+        env.pop(var)  # ... nor this (ORT_DISABLE_TELEMETRY)
+    env["HOME"] = str(tmp_path / "home")  # where telemetry libraries keep their state
     # ONNX exports of the AI models are shared with the AI tests (tests/ai_support.py).
     models = Path(env["XDG_CACHE_HOME"]) / "remedia" / "models"
     models.mkdir(parents=True, exist_ok=True)
@@ -99,6 +102,19 @@ def _sort(root: Path, env: dict[str, str], *args: str, timeout: float = 400) -> 
     return json.loads(reports[-1].read_text())
 
 
+def _telemetry_state(env: dict[str, str]) -> list[str]:
+    """Files a library's telemetry left: ONNX Runtime (1.29+, Linux too) keeps a device id and
+    an upload queue that it sends to Microsoft now and then, from native code that no Python
+    hook sees. They exist only if telemetry was switched on, so they show it deterministically
+    even when this run happened not to upload anything."""
+    found = []
+    for base in (env["XDG_CACHE_HOME"], env["HOME"]):
+        for p in Path(base).rglob("*"):
+            if "DeveloperTools" in p.parts and p.is_file():
+                found.append(str(p))
+    return found
+
+
 def _assert_no_network(seen: Counter[str]) -> None:
     internet = {w: n for w, n in seen.items() if any(f in w for f in INTERNET)}
     lookups = {w: n for w, n in seen.items() if w.startswith("resolve")}
@@ -124,6 +140,7 @@ def test_default_sort_opens_no_network_socket(
     seen = _sockets(log)
     _note("remedia sort FOLDER (hash + AI engine)", seen)
     _assert_no_network(seen)
+    assert not _telemetry_state(env), f"telemetry was switched on: {_telemetry_state(env)}"
     snap.check()
 
 
@@ -145,6 +162,7 @@ def test_both_engines_with_clip_open_no_network_socket(
     seen = _sockets(log)
     _note("--engine both with CLIP", seen)
     _assert_no_network(seen)
+    assert not _telemetry_state(env), f"telemetry was switched on: {_telemetry_state(env)}"
     snap.check()
 
 
@@ -155,32 +173,39 @@ def test_the_guard_sees_sockets_in_the_cli_and_its_workers(
     attempt in the main process and in a spawned worker, even when the error is swallowed."""
     log = tmp_path / "net.log"
     env = _env(tmp_path, log, tmp_path_factory)
-    code = (
-        "import multiprocessing, socket\n"
-        "def reach():\n"
-        "    try:\n"
-        "        socket.create_connection(('127.0.0.1', 9), timeout=1)\n"
-        "    except OSError:\n"
-        "        pass\n"
-        "    try:\n"
-        "        socket.getaddrinfo('example.invalid', 443)\n"
-        "    except OSError:\n"
-        "        pass\n"
-        "if __name__ == '__main__':\n"
-        "    reach()\n"
-        "    ctx = multiprocessing.get_context('spawn')\n"
-        "    p = ctx.Process(target=reach)\n"
-        "    p.start(); p.join()\n"
-    )
-    script = tmp_path / "reach.py"
-    script.write_text(code)
+    script = _reach_script(tmp_path)
     done = subprocess.run(
         [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     seen = _sockets(log)
     assert seen["socket AF_INET"] >= 2 and seen["resolve 'example.invalid'"] >= 2, seen
+    assert seen["socket AF_UNIX"] >= 2  # recorded, not refused
     assert len(_pids(log)) >= 2  # the spawned worker was watched too
+
+
+def _reach_script(tmp_path: Path) -> Path:
+    """A program that tries the network (and swallows the errors), also from a worker."""
+    script = tmp_path / "reach.py"
+    script.write_text(
+        "import multiprocessing, socket\n"
+        "def reach():\n"
+        "    for family, kind in ((socket.AF_INET, 'tcp'), (socket.AF_UNIX, 'local')):\n"
+        "        try:\n"
+        "            socket.socket(family, socket.SOCK_STREAM).close()\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    try:\n"
+        "        socket.getaddrinfo('example.invalid', 443)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "if __name__ == '__main__':\n"
+        "    reach()\n"
+        "    worker = multiprocessing.get_context('spawn').Process(target=reach)\n"
+        "    worker.start()\n"
+        "    worker.join()\n"
+    )
+    return script
 
 
 def _strace_works() -> bool:
@@ -214,6 +239,14 @@ def test_default_sort_makes_no_network_system_call(
         env=env, capture_output=True, text=True, timeout=400, cwd=REPO,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    # The same watch sees a program that does reach out (from a worker process, too).
+    control = tmp_path / "control.log"
+    subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=socket", "-o", str(control), sys.executable,
+         str(_reach_script(tmp_path))],
+        env=env, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert len(re.findall(r"socket\(AF_INET\b", control.read_text())) >= 2
     calls = trace.read_text().splitlines()
     internet = [c for c in calls if re.search(r"AF_INET6?\b", c)]
     families = Counter(m.group(1) for c in calls if (m := re.search(r"socket\((AF_\w+)", c)))
@@ -222,4 +255,5 @@ def test_default_sort_makes_no_network_system_call(
         + (", ".join(f"{k} x{v}" for k, v in sorted(families.items())) or "none")
     )
     assert not internet, internet[:10]
+    assert not _telemetry_state(env), f"telemetry was switched on: {_telemetry_state(env)}"
     snap.check()
