@@ -353,9 +353,6 @@ def _undo(path: Path) -> UndoResult:
         elif op == "move":
             src, dst = Path(r["src"]), Path(r["dst"])
             _settle_half_move(src, dst)
-            back = _part_path(src)
-            if os.path.lexists(back) and dst.exists():
-                back.unlink()  # a copy back of ours that an earlier, killed undo left
             if dst.exists() and not os.path.lexists(src):
                 try:
                     src.parent.mkdir(parents=True, exist_ok=True)

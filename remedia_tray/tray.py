@@ -234,8 +234,18 @@ class TrayUnavailable(Exception):
     """No tray with a menu here (no display, no PyGObject/AppIndicator ...)."""
 
 
+def _keep_triton_out() -> None:
+    """Gtk on X loads Mesa's LLVM; importing triton (its own LLVM) afterwards segfaults, and
+    torchvision and open_clip import it through torch._dynamo (seen with torch 2.14, triton
+    bundled). CPU inference never compiles kernels, so make `import triton` fail cleanly,
+    which torch treats as "no triton"."""
+    if "triton" not in sys.modules:
+        sys.modules["triton"] = None  # type: ignore[assignment]
+
+
 def _import_pystray() -> Any:
     if IS_LINUX:
+        _keep_triton_out()  # before Gtk is loaded
         # AppIndicator: menus, radios and checkmarks work and panels see it over D-Bus.
         os.environ.setdefault("PYSTRAY_BACKEND", "appindicator")
     try:

@@ -13,8 +13,9 @@ What it does
   the first item is drawn (instead of the scripts' fixed START_WAIT: a loaded machine or a
   fresh HOME can show "Loading..." for longer), then lets the test right-click an item or the
   background, save screenshots (ImageMagick `import`) and click a menu entry with xdotool.
-  The file manager's output goes to OUTDIR/<name>.log. On exit both process groups are
-  stopped.
+  The file manager's output goes to OUTDIR/<label>.log. On exit both process groups are
+  stopped. GSK_RENDERER=cairo: GTK 4's default GL renderer (llvmpipe under Xvfb) can starve
+  Nautilus' folder listing for minutes on a loaded machine.
 
 What it expects
   Debian 12: xvfb, xdotool, imagemagick, dbus, and nautilus (+ python3-nautilus), nemo,
@@ -101,10 +102,10 @@ def _xdotool(display: str, *args: str) -> str:
 
 class FileManager:
     def __init__(
-        self, name: str, folder: Path, home: Path, outdir: Path, bus_config: Path | None = None
+        self, name: str, folder: Path, home: Path, outdir: Path, label: str | None = None
     ) -> None:
         self.name = name
-        self.bus_config = bus_config
+        self.label = label or name  # names the log and failure screenshots
         self.recipe = RECIPES[name]
         self.folder = folder
         self.home = home
@@ -131,6 +132,10 @@ class FileManager:
             XDG_CONFIG_HOME=str(self.home / ".config"),
             XDG_DATA_HOME=str(self.home / ".local" / "share"),
             XDG_CACHE_HOME=str(self.home / ".cache"),
+            # GTK 4 (Nautilus) draws with OpenGL by default, i.e. llvmpipe under Xvfb; on a
+            # loaded 2-CPU runner its "Loading..." spinner then starved the folder listing
+            # for up to 114 s. The cairo renderer listed in ~2 s every time.
+            GSK_RENDERER="cairo",
             GTK_A11Y="none",
             NO_AT_BRIDGE="1",
             NAUTILUS_PYTHON_DEBUG="misc",
@@ -141,7 +146,7 @@ class FileManager:
                     self._start(env, attempt)
                     break
                 except RuntimeError:
-                    # Seen once under heavy load: Nautilus stuck at "Loading..." for a minute.
+                    # Seen under heavy load: Nautilus stuck at "Loading..." for over a minute.
                     self._stop(self._fm)
                     if attempt == 2:
                         raise
@@ -152,15 +157,9 @@ class FileManager:
 
     def _start(self, env: dict[str, str], attempt: int) -> None:
         started = time.monotonic()
-        with open(self.outdir / f"{self.name}.log", "ab" if attempt > 1 else "wb") as log:
+        with open(self.outdir / f"{self.label}.log", "ab" if attempt > 1 else "wb") as log:
             self._fm = subprocess.Popen(
-                [
-                    "dbus-run-session",
-                    *([f"--config-file={self.bus_config}"] if self.bus_config else []),
-                    "--",
-                    *self.recipe.argv,
-                    str(self.folder),
-                ],
+                ["dbus-run-session", "--", *self.recipe.argv, str(self.folder)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         wid = self._wait_window(started)
@@ -179,15 +178,16 @@ class FileManager:
             if self._fm.poll() is not None:
                 break
             time.sleep(0.5)
-        raise RuntimeError(f"{self.name}: no window (see {self.outdir / (self.name + '.log')})")
+        raise RuntimeError(f"{self.name}: no window (see {self.outdir / (self.label + '.log')})")
 
     def _wait_listing(self, started: float) -> None:
         """Until the first item is drawn (a fresh HOME can show "Loading..." for long)."""
         from PIL import Image
 
         x, y = self.recipe.item
-        probe = self.outdir / f".{self.name}-probe.png"
-        deadline = started + self.recipe.start_wait + 45
+        probe = self.outdir / f".{self.label}-probe.png"
+        # Loaded machines: listings after ~63 s were seen (Nautilus, fresh HOME, load 8 on 2 CPUs).
+        deadline = started + self.recipe.start_wait + 75
         try:
             while time.monotonic() < deadline:
                 self.screenshot(probe.name)
@@ -200,12 +200,12 @@ class FileManager:
                     probe.unlink()
                     time.sleep(1.0)  # let the rest of the view settle
                     return
-                time.sleep(0.5)
+                time.sleep(1.5)  # each capture briefly holds the X server
         finally:
             if probe.exists():
-                probe.replace(self.outdir / f"{self.name}_not_listed.png")
+                probe.replace(self.outdir / f"{self.label}_not_listed.png")
         raise RuntimeError(
-            f"{self.name}: the folder listing never appeared (see {self.name}_not_listed.png)"
+            f"{self.name}: the folder listing never appeared (see {self.label}_not_listed.png)"
         )
 
     def screenshot(self, name: str) -> Path:

@@ -81,7 +81,7 @@ def _click_through(
     # Record the argv the file manager produced, then run the real `python -m remedia_tray`.
     LinuxInstaller(home=home, env={}, launcher=recorder(log, run=True), targets=[target]).install()
     recipe = RECIPES[name]
-    with FileManager(name, shown, home, ARTIFACTS) as fm:
+    with FileManager(name, shown, home, ARTIFACTS, label=target) as fm:
         fm.right_click(
             *recipe.item, select=True, select_all=True, shot=f"{target}_folders_menu.png"
         )

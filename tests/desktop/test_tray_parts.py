@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers beside this file
 
-from tray_support import wait_until
+from tray_support import requires_tray, wait_until
 
 from remedia_tray import autostart as am
 from remedia_tray import single_instance as si
@@ -348,3 +348,21 @@ def test_tray_modules_import_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+@requires_tray
+def test_tray_process_can_load_the_clip_stack_after_gtk() -> None:
+    # open_clip and torchvision import triton through torch._dynamo; after Gtk (Mesa's LLVM)
+    # that import crashed the whole tray. The tray's pystray import guards against it.
+    pytest.importorskip("torchvision")
+    code = (
+        "from remedia_tray.tray import _import_pystray; _import_pystray();"
+        "import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk;"
+        "assert Gtk.init_check()[0];"
+        "import torchvision, torch;"
+        "print('loaded', torch.utils._triton.has_triton_package())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "loaded False"

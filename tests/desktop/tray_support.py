@@ -8,6 +8,7 @@ Gtk 3 and AyatanaAppIndicator3 typelibs; the `requires_*` markers skip with the 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -28,15 +29,19 @@ FAKE_NOTIFYD = HERE / "fake_notifyd.py"
 NOSERVICES_CONF = HERE / "session-noservices.conf"
 
 
+@functools.cache
 def _has_gi(*typelibs: tuple[str, str]) -> str | None:
-    try:
-        import gi
-
-        for name, version in typelibs:
-            gi.require_version(name, version)
-            __import__(f"gi.repository.{name}")
-    except (ImportError, ValueError) as exc:
-        return f"PyGObject/typelib missing: {exc}"
+    # Checked in a child process: Gtk loaded into the test process would stay there, and
+    # importing torchvision after it crashes (see remedia_tray.tray._keep_triton_out).
+    code = "import gi\n" + "".join(
+        f"gi.require_version({name!r}, {version!r}); from gi.repository import {name}\n"
+        for name, version in typelibs
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        return f"PyGObject/typelib missing: {lines[-1] if lines else done.returncode}"
     return None
 
 

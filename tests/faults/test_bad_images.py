@@ -252,6 +252,7 @@ PREFIXES = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow notes the damage it meets
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -276,6 +277,7 @@ _SMALL = {
 }
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow notes the damage it meets
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

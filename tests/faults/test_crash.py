@@ -222,7 +222,7 @@ def test_kill_at_every_step_of_an_undo(
         root = tmp_path / f"u{k}" / "lib"
         with _library(root, kind) as faults:
             snap = guard(root, f"undo killed at {step}")
-            assert run_cli("sort", root, *HASH, **faults).returncode == 0
+            _next_run(root, faults)  # a clean sort to undo
             done = run_cli("undo", root, kill_at=str(k), **faults)
             assert done.returncode == KILLED, (step, done.returncode, done.stderr[-2000:])
             again = run_cli("undo", root, **faults)
@@ -247,6 +247,23 @@ def test_kill_during_recovery_then_next_run(tmp_path: Path, guard: Callable[...,
     assert done.returncode == 0, done.stderr
     snap.check()
     assert _undo_all(root) >= 2
+    snap.check(restored=True)
+
+
+def test_a_sort_killed_before_moving_anything_does_not_hide_the_one_before(
+    tmp_path: Path, guard: Callable[..., Snapshot]
+) -> None:
+    """`remedia undo` undoes the last sort that did something, not an empty crashed one."""
+    root = build_library(tmp_path / "lib")
+    snap = guard(root)
+    assert run_cli("sort", root, *HASH).returncode == 0
+    late = root / "Phone" / "IMG_0003.jpg"  # a new copy arrives; the next sort would move it
+    shutil.copy2(photo("sunset"), late)
+    snap.expect("Phone/IMG_0003.jpg", late.read_bytes())
+    done = run_cli("sort", root, *HASH, kill_on="journal:begin:1")
+    assert done.returncode == KILLED
+    undo = run_cli("undo", root)
+    assert undo.returncode == 0 and "Restored 3 files" in undo.stdout, (undo.stdout, undo.stderr)
     snap.check(restored=True)
 
 

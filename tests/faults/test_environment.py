@@ -32,17 +32,10 @@ HASH = ("--engine", "hash", "--workers", "1")
 IN_PROCESS = SortOptions(engine="hash", workers=1)
 
 
-# Known, logged and survived, in code issue 7 does not own: see the xfail test below.
-DECISIONS_BUG = "remedia: cannot record moved files"
-
-
-def sort_json(
-    root: Path, *args: str, ok: tuple[int, ...] = (0, 1), tolerate: str = "", **kw: object
-) -> dict:
+def sort_json(root: Path, *args: str, ok: tuple[int, ...] = (0, 1), **kw: object) -> dict:
     done = run_cli("sort", root, *HASH, "--json", *args, **kw)  # type: ignore[arg-type]
     assert done.returncode in ok, (done.returncode, done.stdout[-3000:], done.stderr[-3000:])
-    stderr = done.stderr.split(tolerate)[0] if tolerate else done.stderr
-    assert "Traceback" not in stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
     return json.loads(done.stdout) if done.stdout.strip() else {}
 
 
@@ -491,7 +484,7 @@ def test_any_unicode_newlines_and_long_names(
         shutil.copy2(photo("cat"), root / bad)
         whatsapp_copy(photo("cat"), root / os.fsdecode(b"copy \xe9\xff.jpg"))
         snap = guard(root, "cross-fs" if cross else "same-fs")
-        report = sort_json(root, tolerate=DECISIONS_BUG, **faults)
+        report = sort_json(root, **faults)
         assert not report["failed"], report["failed"]
         moved = moved_names(report)
         assert set(ODD_NAMES) <= moved, set(ODD_NAMES) - moved
@@ -503,12 +496,8 @@ def test_any_unicode_newlines_and_long_names(
         snap.check(restored=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decisions.py (not owned by issue 7) writes JSON with ensure_ascii=False, which "
-    "cannot encode a non-UTF-8 file name: the whole sort's placements are not remembered",
-)
 def test_placements_are_remembered_for_non_utf8_names(tmp_path: Path) -> None:
+    """What the user later moves back out of duplicates/ is recognised, odd names included."""
     root = tmp_path / "lib"
     root.mkdir()
     shutil.copy2(photo("cat"), root / "cat.jpg")
