@@ -71,7 +71,9 @@ def main() -> None:
     out: dict[str, object] = {"n": args.n, "image": "4000x3000 JPEG q90", "cores": cores}
 
     def ours(workers: int) -> None:
-        sort_folder(folder, SortOptions(engine="hash", dry_run=True, use_cache=False, workers=workers))
+        sort_folder(
+            folder, SortOptions(engine="hash", dry_run=True, use_cache=False, workers=workers)
+        )
 
     ours(1)  # warm-up: imports and first-call costs are not per-image work
     t1 = timed(lambda: ours(1))

@@ -16,7 +16,9 @@ PHOTOS = ("sunset", "peaks", "life", "ridge", "umang", "seeding", "coffee", "cat
 
 
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Never read or write the developer's real cache or settings.
     base = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))

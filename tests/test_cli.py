@@ -82,5 +82,7 @@ def test_light_imports(tmp_path: Path) -> None:
         f"assert main(['sort', '--engine', 'hash', {str(root)!r}]) == 0\n"
         "assert not {'torch', 'pystray', 'open_clip'} & set(sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr

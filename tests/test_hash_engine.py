@@ -36,7 +36,11 @@ def test_copies_are_similar(engine: HashEngine, tmp_path: Path) -> None:
         ]
         feats = _features(engine, [original, *copies])
         for k in range(1, len(feats)):
-            assert engine.are_similar(feats[0], feats[k]), (name, k, engine.distance(feats[0], feats[k]))
+            assert engine.are_similar(feats[0], feats[k]), (
+                name,
+                k,
+                engine.distance(feats[0], feats[k]),
+            )
 
 
 def test_different_photos_are_not_similar(engine: HashEngine) -> None:

@@ -19,14 +19,20 @@ def _png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG that declares a huge size: opening it must not try to allocate it."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+    )
     return path
 
 
-@pytest.mark.parametrize("fmt,ext", [("PNG", "png"), ("WEBP", "webp"), ("BMP", "bmp"), ("TIFF", "tif")])
+@pytest.mark.parametrize(
+    "fmt,ext", [("PNG", "png"), ("WEBP", "webp"), ("BMP", "bmp"), ("TIFF", "tif")]
+)
 def test_common_formats_decode(tmp_path: Path, fmt: str, ext: str) -> None:
     with Image.open(photo("coffee")) as im:
         im.convert("RGB").save(tmp_path / f"x.{ext}", fmt)
@@ -50,7 +56,7 @@ def test_gif_uses_first_frame(tmp_path: Path) -> None:
     frames = [Image.new("RGB", (40, 30), c) for c in ("red", "blue")]
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
     loaded = load_image(tmp_path / "a.gif", min_side=16)
-    r, g, b = loaded.image.getpixel((5, 5))  # type: ignore[misc]
+    r, _g, b = loaded.image.getpixel((5, 5))  # type: ignore[misc]
     assert r > 200 and b < 50
 
 
@@ -96,7 +102,7 @@ def test_bad_files_have_reasons(tmp_path: Path, content: bytes, reason: str) -> 
 def test_truncated_jpeg_is_reported(tmp_path: Path) -> None:
     data = photo("peaks").read_bytes()
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])
-    with pytest.raises(UnreadableImage, match="truncated|corrupt"):
+    with pytest.raises(UnreadableImage, match=r"truncated|corrupt"):
         load_image(tmp_path / "cut.jpg", min_side=32)
 
 

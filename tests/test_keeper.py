@@ -27,7 +27,9 @@ def test_then_metadata_then_age_then_path() -> None:
     info = ImageInfo(10, 10, "JPEG", 0)
     rich = ImageInfo(10, 10, "JPEG", 12)
     assert choose_keeper([_f("/a", 5), _f("/b", 5)], [info, rich]).index == 1
-    assert choose_keeper([_f("/a", 5, 200), _f("/b", 5, 100)], [info, info]).reason.startswith("oldest")
+    assert choose_keeper([_f("/a", 5, 200), _f("/b", 5, 100)], [info, info]).reason.startswith(
+        "oldest"
+    )
     assert choose_keeper([_f("/long/path/a", 5), _f("/b", 5)], [info, info]).index == 1
 
 

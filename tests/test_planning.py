@@ -14,8 +14,20 @@ def test_free_name_never_reuses() -> None:
 def test_group_names_are_safe_and_unique() -> None:
     root = Path("/r")
     specs = [
-        GroupSpec("duplicates", root / "x" / "IMG_1.jpg", "r", (root / "x/IMG_1.jpg", root / "y/c.jpg"), True),
-        GroupSpec("duplicates", root / "y" / "IMG_1.jpg", "r", (root / "y/IMG_1.jpg", root / "y/c.jpg"), True),
+        GroupSpec(
+            "duplicates",
+            root / "x" / "IMG_1.jpg",
+            "r",
+            (root / "x/IMG_1.jpg", root / "y/c.jpg"),
+            True,
+        ),
+        GroupSpec(
+            "duplicates",
+            root / "y" / "IMG_1.jpg",
+            "r",
+            (root / "y/IMG_1.jpg", root / "y/c.jpg"),
+            True,
+        ),
     ]
     plan = plan_sort(root, specs, exists=lambda p: False)
     folders = [g.folder for g in plan.groups]
@@ -23,7 +35,7 @@ def test_group_names_are_safe_and_unique() -> None:
     # Two members called c.jpg land in different folders; no destination is used twice.
     dsts = [m.dst for m in plan.moves]
     assert len(dsts) == len(set(dsts))
-    assert group_folder_name(Path('/a/we:ird<name>.jpg')) == "we_ird_name_"
+    assert group_folder_name(Path("/a/we:ird<name>.jpg")) == "we_ird_name_"
 
 
 def test_existing_files_are_never_targets() -> None:

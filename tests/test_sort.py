@@ -128,7 +128,9 @@ def test_next_run_recovers_after_crash(library: Path, monkeypatch: pytest.Monkey
     sort_folder(library, HASH)
     names = set(read_tree(library))
     assert {"duplicates/sunset/IMG-WA0001.jpg", "duplicates/life/IMG-WA0002.jpg"} <= names
-    assert len([n for n in names if n.startswith("duplicates/") and n.endswith((".jpg", ".png"))]) == 4
+    assert (
+        len([n for n in names if n.startswith("duplicates/") and n.endswith((".jpg", ".png"))]) == 4
+    )
 
 
 def test_never_overwrites_existing_group_files(library: Path) -> None:
@@ -172,7 +174,7 @@ trees = st.lists(
     st.tuples(
         st.sampled_from(["", "sub", "sub/deep", "duplicates", "Ω"]),
         names,
-        st.sampled_from(list(PHOTOS) + ["junk"]),
+        st.sampled_from([*PHOTOS, "junk"]),
         st.booleans(),
     ),
     min_size=1,
@@ -180,9 +182,13 @@ trees = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(trees)
-def test_sort_then_undo_restores_any_tree(tmp_path_factory: pytest.TempPathFactory, spec: list) -> None:
+def test_sort_then_undo_restores_any_tree(
+    tmp_path_factory: pytest.TempPathFactory, spec: list
+) -> None:
     root = tmp_path_factory.mktemp("tree")
     for folder, name, source, small in spec:
         target = root / folder / name
@@ -199,7 +205,9 @@ def test_sort_then_undo_restores_any_tree(tmp_path_factory: pytest.TempPathFacto
     report = sort_folder(root, HASH)
     after = read_tree(root)
     # Nothing lost, nothing overwritten: the same bytes, plus our group manifests.
-    assert sorted(v for k, v in after.items() if not k.endswith("remedia-group.json")) == files_before
+    assert (
+        sorted(v for k, v in after.items() if not k.endswith("remedia-group.json")) == files_before
+    )
     if report.journal is not None:
         undo_last_sort(root)
     assert read_tree(root) == before
