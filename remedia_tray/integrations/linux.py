@@ -65,7 +65,8 @@ def nautilus_extension(command: Sequence[str]) -> str:
         count=1,
         flags=re.M,
     )
-    assert n == 1, "template lost its REMEDIA_COMMAND line"
+    if n != 1:
+        raise IntegrationError("the Nautilus template lost its REMEDIA_COMMAND line")
     return text
 
 
@@ -315,7 +316,11 @@ class LinuxInstaller:
     def status(self) -> tuple[EntryStatus, ...]:
         out: list[EntryStatus] = []
         for t in TARGETS:
-            files, merges = self._specs(t)
+            try:
+                files, merges = self._specs(t)
+            except IntegrationError as exc:
+                out.append(EntryStatus(t, "unavailable", (), str(exc)))
+                continue
             states = [UserFiles.state(f) for f in files] + [
                 self.files.merge_state(m) for m in merges
             ]

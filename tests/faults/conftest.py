@@ -8,10 +8,12 @@ the run fails if any photo was lost or overwritten, even if a test swallowed its
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -100,17 +102,33 @@ def build_library(root: Path, *, identical: bool = True) -> Path:
 # --- second filesystems (tmpfs) ------------------------------------------------------------
 
 
-def _can_mount() -> bool:
-    return (
-        sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("mount") is not None
-    )
+@functools.cache
+def can_mount() -> bool:
+    """Whether this process may mount a tmpfs (root on Linux, with the capability to).
+
+    REMEDIA_FAULTS_NO_MOUNT=1 answers no, to run the fallbacks (injected EXDEV/ENOSPC) here.
+    """
+    if os.environ.get("REMEDIA_FAULTS_NO_MOUNT") == "1":
+        return False
+    if not (sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("mount")):
+        return False
+    probe = Path(tempfile.mkdtemp(prefix="remedia-mount-probe-"))
+    try:
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)], capture_output=True
+        )
+        if done.returncode == 0:
+            subprocess.run(["umount", str(probe)], capture_output=True)
+        return done.returncode == 0
+    finally:
+        probe.rmdir()
 
 
 @contextlib.contextmanager
 def tmpfs_at(path: Path, size: str = "64m") -> Iterator[bool]:
     """Mount a fresh tmpfs at `path` (True), or yield False where mounting is not allowed."""
     path.mkdir(parents=True, exist_ok=True)
-    if not _can_mount():
+    if not can_mount():
         yield False
         return
     done = subprocess.run(
@@ -152,6 +170,15 @@ def fill(folder: Path, *, leave: int = 0) -> None:
                 fh.flush()
             except OSError:
                 break
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # SIGKILL, flock, tmpfs mounts, capabilities and `cp -a` are POSIX (mostly Linux) tools.
+    if sys.platform == "win32":
+        here = Path(__file__).parent
+        for item in items:
+            if here in item.path.parents:
+                item.add_marker(pytest.mark.skip(reason="the fault suite needs POSIX"))
 
 
 # --- the summary table ---------------------------------------------------------------------

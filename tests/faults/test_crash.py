@@ -29,8 +29,8 @@ from remedia_tray.planning import MANIFEST_NAME
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from ..conftest import photo
-from ._guard import Snapshot, read_files
-from .conftest import build_library, cli_env, run_cli, tmpfs_at
+from ._guard import LEDGER, Snapshot, read_files
+from .conftest import build_library, can_mount, cli_env, run_cli, tmpfs_at
 
 HASH = ("--engine", "hash", "--workers", "1")
 IN_PROCESS = SortOptions(engine="hash", workers=1)
@@ -88,6 +88,11 @@ class _library:
     def __exit__(self, *exc: object) -> None:
         if self._mount is not None:
             self._mount.__exit__(None, None, None)
+
+
+def _simulated(kind: str) -> bool:
+    """True where no tmpfs can be mounted: EXDEV is then injected at os.link instead."""
+    return kind == "cross" and not can_mount()
 
 
 def _sorted_layout(root: Path) -> dict[str, bytes]:
@@ -174,6 +179,10 @@ def test_kill_at_every_step_of_a_sort(
     if kind == "cross":
         assert "copy:half" in steps and "rename" in steps, steps
     points = _kill_points(steps, COPY_STEPS if kind == "cross" else frozenset())
+    LEDGER.notes.append(
+        f"crash, sort {fs}{' (simulated EXDEV)' if _simulated(kind) else ''}: "
+        f"killed at {len(points)} of {len(steps)} steps: {' '.join(sorted(set(steps)))}"
+    )
 
     def case(k: int) -> None:
         step = f"{k}:{steps[k - 1]}"
@@ -216,6 +225,10 @@ def test_kill_at_every_step_of_an_undo(
     steps = _trace(tmp_path, kind, "undo")
     assert "unlink" in steps, steps
     points = _kill_points(steps, COPY_STEPS if kind == "cross" else frozenset())
+    LEDGER.notes.append(
+        f"crash, undo {fs}{' (simulated EXDEV)' if _simulated(kind) else ''}: "
+        f"killed at {len(points)} of {len(steps)} steps"
+    )
 
     def case(k: int) -> None:
         step = f"{k}:{steps[k - 1]}"

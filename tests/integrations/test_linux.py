@@ -262,6 +262,7 @@ def test_nemo_is_skipped_for_a_launcher_path_with_percent(tmp_path: Path) -> Non
     assert any(n.startswith("skipped nemo:") for n in report.notes)
     assert inst.dolphin_path.exists() and not inst.nemo_dir.exists()
     assert "Exec=/opt/100%%/bin/python -m remedia_tray" in inst.dolphin_path.read_text()
+    assert {e.name: e.state for e in inst.status()}["nemo"] == "unavailable"
 
 
 def test_thunar_add_and_remove_are_inverse() -> None:
