@@ -248,11 +248,15 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 
 def _cmd_model(args: argparse.Namespace) -> int:
-    from .models import download_clip_weights, find_clip_weights
+    from .models import clip_download_target, download_clip_weights, find_clip_weights
 
     if args.action == "download":
+        existing = clip_download_target()
+        if existing.is_file() and not args.force:
+            print(f"CLIP weights already downloaded: {existing} (--force fetches them again)")
+            return 0
         print("Downloading the OpenAI CLIP ViT-B/32 weights (once; about 600 MB)...")
-        target = download_clip_weights()
+        target = download_clip_weights(force=args.force)
         print(f"Saved the image model to {target}; sorts now use CLIP, offline")
         return 0
     lookup = find_clip_weights(args.clip_weights)
@@ -391,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_model = sub.add_parser("model", help="the AI model: download CLIP once, or show status")
     p_model.add_argument("action", choices=["download", "status"])
     p_model.add_argument("--clip-weights", type=Path, default=None, metavar="FILE")
+    p_model.add_argument("--force", action="store_true", help="download again")
     p_model.set_defaults(func=_cmd_model)
     return parser
 

@@ -297,12 +297,15 @@ def install_clip_weights(source: Path, target: Path | None = None) -> Path:
     return target
 
 
-def download_clip_weights(target: Path | None = None) -> Path:
+def download_clip_weights(target: Path | None = None, *, force: bool = False) -> Path:
     """Fetch the OpenAI ViT-B/32 weights once (progress bar on stderr) and install them.
 
     The only function in ReMedia that opens a network connection; called by
-    `remedia model download`, never by a sort.
+    `remedia model download`, never by a sort. An installed file is kept unless `force`.
     """
+    target = clip_download_target() if target is None else target
+    if target.is_file() and not force:
+        return target
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         raise RemediaError(
             "HF_HUB_OFFLINE is set, so nothing can be downloaded; unset it, or copy a weights "
@@ -314,7 +317,6 @@ def download_clip_weights(target: Path | None = None) -> Path:
         raise EngineUnavailable(
             f"downloading CLIP needs the AI extra (pip install 'remedia-tray[ai]'): {exc}"
         ) from None
-    target = clip_download_target() if target is None else target
     cfg = open_clip.get_pretrained_cfg(CLIP_ARCH, CLIP_TAG)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".download-", dir=target.parent) as tmp:

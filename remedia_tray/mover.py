@@ -328,10 +328,12 @@ def recover_incomplete(root: Path) -> list[Path]:
 
 def _settle_half_move(src: Path, dst: Path) -> None:
     """Undo a move a crash interrupted; the original at `src` is always what survives."""
+    # os.path checks answer False for names no filesystem takes (a journaled move that failed
+    # with "File name too long"), where Path.exists() raises.
     part = _part_path(dst)
-    if part.exists() and src.exists():
+    if os.path.exists(part) and os.path.exists(src):
         part.unlink()  # an interrupted copy of ours; the original is intact
-    if not (src.is_file() and dst.is_file()):
+    if not (os.path.isfile(src) and os.path.isfile(dst)):
         return
     if os.path.samefile(src, dst):
         dst.unlink()  # crash between link and unlink: the move had not happened
@@ -353,14 +355,14 @@ def _undo(path: Path) -> UndoResult:
         elif op == "move":
             src, dst = Path(r["src"]), Path(r["dst"])
             _settle_half_move(src, dst)
-            if dst.exists() and not os.path.lexists(src):
+            if os.path.exists(dst) and not os.path.lexists(src):
                 try:
                     src.parent.mkdir(parents=True, exist_ok=True)
                     safe_move(dst, src)
                     restored += 1
                 except OSError as exc:
                     problems.append(Skipped(dst, f"could not move back: {exc.strerror or exc}"))
-            elif dst.exists():
+            elif os.path.exists(dst):
                 if filecmp.cmp(src, dst, shallow=False):
                     dst.unlink()  # a verified copy whose original was never removed
                 else:
@@ -374,7 +376,7 @@ def _undo(path: Path) -> UndoResult:
                     problems.append(
                         Skipped(src, f"another file now has this name; restored as {name}")
                     )
-            elif not src.exists():
+            elif not os.path.exists(src):
                 problems.append(Skipped(dst, "no longer there (moved by someone else); left alone"))
         elif op == "mkdir":
             try:

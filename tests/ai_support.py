@@ -23,7 +23,11 @@ def ai_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _shared_model_cache(_isolated_dirs: None, ai_models: Path) -> None:
+def _shared_model_cache(
+    _isolated_dirs: None, ai_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Loading CLIP sets HF_HUB_OFFLINE=1 in this process, as a sort does; undo it afterwards.
+    monkeypatch.setenv("HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", ""))
     # Each test has its own XDG cache (conftest); only the exported ONNX models are shared.
     models = Path(os.environ["XDG_CACHE_HOME"]) / "remedia" / "models"
     models.mkdir(parents=True, exist_ok=True)
@@ -70,7 +74,10 @@ def clip_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from remedia_tray.models import build_clip_visual
 
     torch.manual_seed(0)
+    offline = os.environ.get("HF_HUB_OFFLINE")
     visual = build_clip_visual()
+    if offline is None:  # building sets it for the process, as a sort does
+        os.environ.pop("HF_HUB_OFFLINE", None)
     path = tmp_path_factory.mktemp("clip") / "vit-b-32-random.safetensors"
     save_file({k: v.detach().half().contiguous() for k, v in visual.state_dict().items()}, path)
     return path

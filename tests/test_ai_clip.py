@@ -182,6 +182,21 @@ def test_download_refuses_when_hf_hub_offline(
     assert not models.clip_download_target().exists()
 
 
+def test_download_keeps_an_installed_file(
+    monkeypatch: pytest.MonkeyPatch, no_network: NetworkGuard, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from remedia_tray.cli import main
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    target = models.clip_download_target()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b"installed earlier")
+    assert models.download_clip_weights() == target
+    assert main(["model", "download"]) == 0
+    assert "already downloaded" in capsys.readouterr().out
+    assert target.read_bytes() == b"installed earlier"
+
+
 @pytest.mark.slow
 def test_int8_runtime_is_kept_only_if_it_matches_fp32_on_real_photos(clip_weights: Path) -> None:
     engine = clip.ClipEngine(clip_weights)

@@ -508,6 +508,28 @@ def test_placements_are_remembered_for_non_utf8_names(tmp_path: Path) -> None:
     assert len(placed) == 1
 
 
+def test_longest_names_colliding_in_a_group_folder(
+    tmp_path: Path, guard: Callable[..., Snapshot]
+) -> None:
+    """Two 255-byte names meet in one group folder: the second would need "name (2).jpg",
+    one byte too many for any filesystem. It stays put with a reason; undo still works."""
+    root = tmp_path / "lib"
+    longest = "b" * 251 + ".jpg"
+    for folder in ("a", "b"):
+        (root / folder).mkdir(parents=True)
+        shutil.copy2(photo("cat"), root / folder / longest)
+    shutil.copy2(photo("cat"), root / "cat.jpg")
+    snap = guard(root)
+    report = sort_json(root)
+    (failed,) = report["failed"]
+    assert failed["path"] == str(root / "b" / longest)
+    assert failed["reason"] == "could not move (File name too long); left in place"
+    assert report["duplicates_moved"] == 1  # the rest carried on
+    snap.check()
+    undo(root)
+    snap.check(restored=True)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="cli.py (not owned by issue 7) prints names with print(): in a UTF-8 terminal "
