@@ -22,6 +22,10 @@ def _tqdm_progress(desc: str, total: int):  # type: ignore[no-untyped-def]
     return tqdm(total=total, desc=desc, unit="photo", disable=None, file=sys.stderr, leave=False)
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
 def _human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -40,19 +44,18 @@ def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-
     for name, desc in report.engines.items():
         print(f"  engine {name}: {desc}")
     print(
-        f"  {report.images} photos read ({report.decoded} decoded, "
-        f"{report.from_cache} from cache), {len(report.skipped)} files skipped, "
-        f"{report.seconds:.1f} s"
+        f"  {_n(report.images, 'photo')} ({report.decoded} opened, {report.from_cache} from "
+        f"cache), {_n(len(report.skipped), 'file')} skipped, {report.seconds:.1f} s"
     )
     dups = report.duplicate_groups
     print(
-        f"  {verb} {report.duplicates_moved} duplicate copies in {len(dups)} groups "
-        f"({_human_bytes(report.duplicate_bytes)}) to duplicates/"
+        f"  {verb} {_n(report.duplicates_moved, 'duplicate copy', 'duplicate copies')} in "
+        f"{_n(len(dups), 'group')} ({_human_bytes(report.duplicate_bytes)}) to duplicates/"
     )
     if report.similar_groups:
         print(
-            f"  {verb} {report.similar_moved} similar photos in "
-            f"{len(report.similar_groups)} groups to similar/"
+            f"  {verb} {_n(report.similar_moved, 'similar photo')} in "
+            f"{_n(len(report.similar_groups), 'group')} to similar/"
         )
     for g in report.groups:
         kept = f"keeps {g.keeper.name} ({g.reason})" if g.keeper else f"best: {g.best.name}"

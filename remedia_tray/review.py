@@ -75,8 +75,16 @@ class _Member:
     detail: Mapping[str, Any] | None
 
 
-def _members(group: Mapping[str, Any], failed: Mapping[str, str]) -> list[_Member]:
-    moves = {m["from"]: m["to"] for m in group.get("moves", ())}
+def _all_moves(data: Mapping[str, Any]) -> dict[str, str]:
+    # A kept duplicate can move on with its similar group: look across every group.
+    return {m["from"]: m["to"] for g in data.get("groups", ()) for m in g.get("moves", ())}
+
+
+def _members(
+    group: Mapping[str, Any], failed: Mapping[str, str], everywhere: Mapping[str, str]
+) -> list[_Member]:
+    own = {m["from"] for m in group.get("moves", ())}
+    moves = {p: everywhere[p] for p in group["members"] if p in everywhere}
     details = list(group.get("details") or ())
     kept, best = group.get("kept"), group.get("best")
     out = []
@@ -88,7 +96,7 @@ def _members(group: Mapping[str, Any], failed: Mapping[str, str]) -> list[_Membe
                 now=now,
                 kept=path == kept,
                 best=path == best,
-                moved=path in moves,
+                moved=path in own,
                 not_moved=failed.get(path) if path not in moves and path != kept else None,
                 detail=details[k] if k < len(details) else None,
             )
@@ -99,7 +107,8 @@ def _members(group: Mapping[str, Any], failed: Mapping[str, str]) -> list[_Membe
 def current_locations(data: Mapping[str, Any]) -> list[str]:
     """Every group member's path as it is after the sort (moved copies in their group folder)."""
     failed = {f["path"]: f["reason"] for f in data.get("failed", ())}
-    return [m.now for g in data.get("groups", ()) for m in _members(g, failed)]
+    everywhere = _all_moves(data)
+    return [m.now for g in data.get("groups", ()) for m in _members(g, failed, everywhere)]
 
 
 # ---------------------------------------------------------------- escaping and formatting
@@ -302,6 +311,7 @@ def render_page(
     pdir = str(page_dir)
     folder = str(data["folder"])
     failed = {f["path"]: f["reason"] for f in data.get("failed", ())}
+    everywhere = _all_moves(data)
     groups = list(data.get("groups", ()))
     dups = [g for g in groups if g["kind"] == "duplicates"]
     sims = [g for g in groups if g["kind"] == "similar"]
@@ -336,7 +346,13 @@ def render_page(
             when = time.localtime(d["mtime_ns"] / 1e9)
             line2.append("modified " + time.strftime("%Y-%m-%d %H:%M", when))
         if m.kept:
-            cls, badge, where = "kept", "Kept", f"stays at {_shown_path(m.now, folder)}"
+            moved_on = m.now != m.original
+            where = (
+                f"kept; now with its series at {_shown_path(m.now, folder)}"
+                if moved_on
+                else f"stays at {_shown_path(m.now, folder)}"
+            )
+            cls, badge = "kept", "Kept"
         elif m.best and kind == "similar":
             cls, badge, where = "best", "Best", f"from {_shown_path(m.original, folder)}"
         else:
@@ -357,7 +373,7 @@ def render_page(
 
     def group_html(g: Mapping[str, Any], idx: int) -> str:
         kind = g["kind"]
-        members = _members(g, failed)
+        members = _members(g, failed, everywhere)
         names = " ".join(os.path.basename(m.now) for m in members)
         title = f"{kind}/{os.path.basename(str(g['folder']))}"
         head = (

@@ -18,7 +18,7 @@ from .grouping import complete_linkage
 from .keeper import choose_keeper
 from .media import MediaFile, Skipped
 from .mover import apply_plan, data_dir, lock_path, recover_incomplete
-from .planning import GroupSpec, Move, plan_sort, read_existing_groups
+from .planning import GroupSpec, Move, SortPlan, plan_sort, read_existing_groups
 from .progress import ProgressFactory, null_progress
 from .report import SortReport, member_details, save_report
 from .strictness import DEFAULT_LEVEL, LEVELS
@@ -154,8 +154,8 @@ def _sort(
     if ai_engine is not None:
         groups = _groups(ai_engine, scan, remaining)
         specs.extend(_spec(scan, members, "similar") for members in groups)
-    plan = plan_sort(
-        root, specs, exists=os.path.lexists, existing_groups=read_existing_groups(root)
+    plan = _note_keepers_moving_on(
+        plan_sort(root, specs, exists=os.path.lexists, existing_groups=read_existing_groups(root))
     )
 
     failed: tuple[Skipped, ...] = ()
@@ -197,6 +197,19 @@ def _sort(
             pass  # the sort itself succeeded; the journal is what undo needs
         report = _write_review(report, options, progress)
     return report
+
+
+def _note_keepers_moving_on(plan: SortPlan) -> SortPlan:
+    """A kept copy that joins a similar group moves too; say so in its duplicates group."""
+    moved_to = {m.src: m.dst for g in plan.groups if g.kind == "similar" for m in g.moves}
+    groups = []
+    for g in plan.groups:
+        dst = moved_to.get(g.keeper) if g.keeper is not None else None
+        if g.kind == "duplicates" and dst is not None:
+            where = f"{dst.parent.parent.name}/{dst.parent.name}/"
+            g = dataclasses.replace(g, reason=f"{g.reason}; it moves on to {where} with its series")
+        groups.append(g)
+    return dataclasses.replace(plan, groups=tuple(groups))
 
 
 def _ai_engine(options: SortOptions, notes: list[str]) -> SimilarityEngine | None:
