@@ -416,7 +416,20 @@ def _settle_seconds(text: str) -> float:
     return value
 
 
+def _tolerate_odd_names() -> None:
+    # File names that are not valid UTF-8 reach us surrogate-escaped; print their real bytes
+    # (as `ls` does) instead of dying with UnicodeEncodeError after the sort has run.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerate_odd_names()
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="remedia: %(message)s")
     try:

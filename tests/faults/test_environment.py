@@ -530,11 +530,6 @@ def test_longest_names_colliding_in_a_group_folder(
     snap.check(restored=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py (not owned by issue 7) prints names with print(): in a UTF-8 terminal "
-    "(errors=strict) a non-UTF-8 name raises UnicodeEncodeError after the sort",
-)
 def test_cli_output_survives_non_utf8_names_in_a_utf8_terminal(tmp_path: Path) -> None:
     root = tmp_path / "lib"
     root.mkdir()
