@@ -45,6 +45,33 @@ def make_12mp(n: int, out: Path) -> list[Path]:
     return made
 
 
+def make_patches(n: int, out: Path) -> None:
+    """n distinct small real-photo images: 128 px patches cut from different places."""
+    photos = shared("photos")
+    sources = sorted((photos / "images").iterdir())
+    per = -(-n // len(sources))
+    grid = int(per**0.5) + 1
+    k = 0
+    for src in sources:
+        with Image.open(src) as im:
+            im.draft("RGB", (1024, 1024))
+            im = ImageOps.exif_transpose(im).convert("RGB")
+        w, h = im.size
+        side = max(32, min(w, h) // 4)
+        for gy in range(grid):
+            for gx in range(grid):
+                if k >= n or (gy * grid + gx) >= per:
+                    break
+                x = (w - side) * gx // max(1, grid - 1)
+                y = (h - side) * gy // max(1, grid - 1)
+                sub = out / f"{k // 1000:02d}"
+                sub.mkdir(exist_ok=True)
+                im.crop((x, y, x + side, y + side)).resize((128, 128)).save(
+                    sub / f"{k:05d}.jpg", quality=85
+                )
+                k += 1
+
+
 def timed(fn) -> float:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     fn()
@@ -112,14 +139,7 @@ def main() -> None:
     if args.rescan:
         big = work / "many"
         big.mkdir()
-        src = Image.open(next(folder.iterdir())).convert("RGB")
-        src.thumbnail((96, 96))
-        for k in range(args.rescan):
-            sub = big / f"{k // 1000:02d}"
-            sub.mkdir(exist_ok=True)
-            # Distinct small real-photo variants: shift the crop so bytes and hashes differ.
-            im = src.rotate(k % 360, expand=False)
-            im.save(sub / f"{k:05d}.jpg", quality=70 + k % 20)
+        make_patches(args.rescan, big)
         cache = work / "cache"
         opts = SortOptions(engine="hash", dry_run=True, cache_dir=cache, workers=cores)
         first = timed(lambda: sort_folder(big, opts))
