@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class SortPlan:
         return tuple(m for g in self.groups for m in g.moves)
 
 
+_NAME_MAX = 255
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
 
@@ -66,7 +68,13 @@ def free_name(name: str, taken: Callable[[str], bool]) -> str:
         stem, ext = name, ""
     k = 2
     while True:
-        candidate = f"{stem} ({k}).{ext}" if ext else f"{stem} ({k})"
+        suffix = f" ({k}).{ext}" if ext else f" ({k})"
+        # Stay within the 255-byte name limit of common filesystems.
+        room = _NAME_MAX - len(os.fsencode(suffix))
+        short = stem
+        while len(os.fsencode(short)) > room and short:
+            short = short[:-1]
+        candidate = short + suffix
         if not taken(candidate):
             return candidate
         k += 1

@@ -207,9 +207,23 @@ def extract_features(
     for pos in range(n):
         rep = representative[pos]
         if rep != pos:
+            uncached = [e for e in engines if feats[e.name][pos] is None]
+            info_missing = infos[pos] is None and reasons[pos] is None
             infos[pos], reasons[pos] = infos[rep], reasons[rep]
             for e in engines:
                 feats[e.name][pos] = feats[e.name][rep]
+            # Cache the copy under its own identity too, so the next run decodes neither.
+            if cache is not None and infos[pos] is not None:
+                info = infos[pos]
+                assert info is not None
+                if info_missing:
+                    meta = {"w": info.width, "h": info.height, "f": info.format}
+                    meta["e"] = info.exif_fields
+                    cache.put(files[pos], _INFO_KEY, json.dumps(meta).encode())
+                for e in uncached:
+                    vec = feats[e.name][pos]
+                    if vec is not None:
+                        cache.put(files[pos], e.cache_key, np.ascontiguousarray(vec).tobytes())
 
     keep = [pos for pos in range(n) if infos[pos] is not None and reasons[pos] is None]
     kept = set(keep)

@@ -46,3 +46,10 @@ def test_existing_files_are_never_targets() -> None:
     assert plan.groups[0].folder == root / "duplicates/k (2)"
     assert plan.moves[0].dst == root / "duplicates/k (2)/b (2).jpg"
     assert plan.groups[0].keeper == root / "k.jpg"
+
+
+def test_free_name_stays_within_255_bytes() -> None:
+    long_name = "é" * 125 + ".jpg"  # 254 bytes
+    assert len(long_name.encode()) == 254
+    got = free_name(long_name, {long_name}.__contains__)
+    assert got.endswith(" (2).jpg") and len(got.encode()) <= 255

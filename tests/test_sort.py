@@ -224,3 +224,19 @@ def test_new_copy_joins_the_existing_group(library: Path) -> None:
     undo_last_sort(library)  # undoes only the second sort
     assert (library / "Later/IMG-WA0099.jpg").exists()
     assert (library / "duplicates/sunset/IMG-WA0001.jpg").exists()
+
+
+def test_identical_copies_are_all_cached(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    shutil.copy2(photo("umang"), root / "a" / "x.jpg")
+    shutil.copy2(photo("umang"), root / "b" / "x.jpg")
+    os.utime(root / "b" / "x.jpg", ns=(10**18, 10**18))
+    os.utime(root / "a" / "x.jpg", ns=(2 * 10**18, 2 * 10**18))  # b is older: b stays
+    first = sort_folder(root, HASH)
+    assert first.decoded == 1  # the byte-identical copy is not decoded
+    assert (root / "b" / "x.jpg").exists() and not (root / "a" / "x.jpg").exists()
+    shutil.copy2(photo("cat"), root / "new.jpg")
+    again = sort_folder(root, HASH)
+    assert again.decoded == 1  # only the new photo; the kept copy came from the cache

@@ -60,7 +60,13 @@ def set_torch_threads() -> None:
         torch.set_num_threads(threads)
 
 
+def _no_telemetry() -> None:
+    # ONNX Runtime uploads telemetry from native code unless told not to before it starts.
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+
 def onnxruntime_available() -> bool:
+    _no_telemetry()
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -70,6 +76,7 @@ def onnxruntime_available() -> bool:
 
 def ort_session(path: Path) -> Any:
     """A CPU session using every core for one batch at a time."""
+    _no_telemetry()
     import onnxruntime as ort
 
     options = ort.SessionOptions()
