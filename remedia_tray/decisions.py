@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomicfile import write_atomic
 from .filehash import content_digest
 from .journal import active_journals
 from .media import MediaFile
@@ -81,19 +81,8 @@ def _load(root: Path) -> dict[str, Any]:
 def _save(root: Path, data: dict[str, Any]) -> None:
     path = _path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".decisions.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1)  # ASCII escapes keep non-UTF-8 names intact
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    # ASCII escapes keep non-UTF-8 names intact.
+    write_atomic(path, json.dumps(data, indent=1).encode("ascii"), durable=True)
 
 
 def _rel(root: Path, path: Path) -> str:

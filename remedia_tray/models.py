@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import atomicfile
 from .errors import EngineUnavailable, RemediaError
 
 if TYPE_CHECKING:
@@ -179,17 +180,7 @@ def file_digest(path: Path) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomicfile.write_atomic(path, data)
 
 
 def prepare_offline_imports() -> None:
@@ -283,17 +274,8 @@ def install_clip_weights(source: Path, target: Path | None = None) -> Path:
     if all(torch.equal(v.half().float(), v) for v in tensors.values()):
         tensors = {k: v.half() for k, v in tensors.items()}
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"arch": CLIP_ARCH, "tag": CLIP_TAG})
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomicfile.replacing(target) as tmp:
+        save_file(tensors, str(tmp), metadata={"arch": CLIP_ARCH, "tag": CLIP_TAG})
     return target
 
 

@@ -14,7 +14,6 @@ import gc
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import settings as settings_mod
+from .atomicfile import write_atomic
 from .errors import FolderBusy, FolderNotFound, RemediaError
 from .settings import Settings
 from .strictness import level_name
@@ -112,10 +112,7 @@ def _write_state(folder: Path, data: dict[str, Any]) -> None:
     target = folder / ".remedia" / STATE_FILE
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tray-state.", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, target)
+        write_atomic(target, json.dumps(data).encode("utf-8"))
     except OSError as exc:
         log.warning("cannot record the sort time of %s: %s", folder, exc)
 

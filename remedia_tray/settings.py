@@ -8,12 +8,12 @@ import logging
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
+from .atomicfile import write_atomic
 from .engines import DEFAULT_ENGINE, EngineChoice
 from .strictness import DEFAULT_LEVEL, LEVELS
 
@@ -181,18 +181,5 @@ def save(settings: Settings, path: Path | None = None) -> Path:
     """Write atomically: a temporary file in the same folder, fsync, then rename over."""
     path = path if path is not None else default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = dumps(settings).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, dumps(settings).encode("utf-8"), durable=True)
     return path

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,12 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..atomicfile import replacing
 from ..neighbours import Neighbours, cosine_neighbours
 
 if TYPE_CHECKING:
     import torch
 
 log = logging.getLogger(__name__)
+
+# This module is the only importer of onnxruntime, which uploads telemetry from native code
+# unless this is set before it starts: a sort never opens a network connection.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 #: Bump when an exported graph changes for the same weights; part of every ONNX file name.
 EXPORT_VERSION = 1
@@ -60,13 +64,7 @@ def set_torch_threads() -> None:
         torch.set_num_threads(threads)
 
 
-def _no_telemetry() -> None:
-    # ONNX Runtime uploads telemetry from native code unless told not to before it starts.
-    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
-
-
 def onnxruntime_available() -> bool:
-    _no_telemetry()
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -76,7 +74,6 @@ def onnxruntime_available() -> bool:
 
 def ort_session(path: Path) -> Any:
     """A CPU session using every core for one batch at a time."""
-    _no_telemetry()
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -87,25 +84,11 @@ def ort_session(path: Path) -> Any:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _temporary_sibling(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def write_model_file(path: Path, produce: Callable[[Path], None]) -> Path:
     """Let `produce` write a temporary file, then rename it into place (no half files)."""
-    tmp = _temporary_sibling(path)
-    try:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as tmp:
         produce(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
     return path
 
 

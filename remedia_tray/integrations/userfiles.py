@@ -9,17 +9,16 @@ they are empty, so the home folder ends up as it was before install.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import atomicfile
 from .base import State
 from .commands import IntegrationError
 
@@ -76,16 +75,7 @@ def _read(path: Path) -> bytes | None:
 
 def write_atomic(path: Path, data: bytes, mode: int) -> None:
     """Temp file in the same folder, then rename: a crash never leaves half an entry."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomicfile.write_atomic(path, data, mode=mode)
 
 
 class UserFiles:
