@@ -12,7 +12,8 @@ from ._platform import IS_WINDOWS
 from .errors import FolderBusy
 
 
-def _try_lock(fd: int) -> bool:
+def try_lock(fd: int) -> bool:
+    """Take an exclusive, non-blocking lock on an open file; the OS drops it on exit."""
     if IS_WINDOWS:
         import msvcrt
 
@@ -40,7 +41,7 @@ def folder_lock(lock_path: Path, *, wait: float = 0.0) -> Iterator[None]:
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + wait
-        while not _try_lock(fd):
+        while not try_lock(fd):
             if time.monotonic() >= deadline:
                 raise FolderBusy(
                     f"{lock_path.parent.parent} is being sorted or undone by another ReMedia "

@@ -134,7 +134,6 @@ def extract_features(
     reasons: list[str | None] = [None] * n
     feats: dict[str, list[np.ndarray | None]] = {e.name: [None] * n for e in engines}
 
-    from_cache = 0
     if cache is not None:
         for pos, blob in cache.get_many(files, _INFO_KEY).items():
             data = json.loads(blob)
@@ -168,7 +167,7 @@ def extract_features(
     def _store(pos: int, engine: SimilarityEngine, vec: np.ndarray) -> None:
         feats[engine.name][pos] = vec
         if cache is not None:
-            cache.put(files[pos], engine.cache_key, np.ascontiguousarray(vec).tobytes())
+            cache.put(files[pos], engine.cache_key, _feature_blob(vec))
 
     results = _run(todo, files, engines, workers)
     try:
@@ -180,13 +179,7 @@ def extract_features(
             else:
                 infos[pos] = info
                 if cache is not None:
-                    meta = {
-                        "w": info.width,
-                        "h": info.height,
-                        "f": info.format,
-                        "e": info.exif_fields,
-                    }
-                    cache.put(files[pos], _INFO_KEY, json.dumps(meta).encode())
+                    cache.put(files[pos], _INFO_KEY, _info_blob(info))
                 for engine, arr in zip(engines, prepared):
                     if engine.name in pending:
                         pending[engine.name].append((pos, arr))
@@ -213,17 +206,16 @@ def extract_features(
             for e in engines:
                 feats[e.name][pos] = feats[e.name][rep]
             # Cache the copy under its own identity too, so the next run decodes neither.
-            if cache is not None and infos[pos] is not None:
-                info = infos[pos]
-                assert info is not None
+            info = infos[pos]
+            if cache is not None and info is not None:
                 if info_missing:
-                    meta = {"w": info.width, "h": info.height, "f": info.format}
-                    meta["e"] = info.exif_fields
-                    cache.put(files[pos], _INFO_KEY, json.dumps(meta).encode())
+                    cache.put(files[pos], _INFO_KEY, _info_blob(info))
                 for e in uncached:
                     vec = feats[e.name][pos]
                     if vec is not None:
-                        cache.put(files[pos], e.cache_key, np.ascontiguousarray(vec).tobytes())
+                        cache.put(files[pos], e.cache_key, _feature_blob(vec))
+    if cache is not None:
+        cache.flush()
 
     keep = [pos for pos in range(n) if infos[pos] is not None and reasons[pos] is None]
     kept = set(keep)
@@ -254,6 +246,15 @@ def extract_features(
         from_cache=from_cache,
         models={e.name: e.description for e in engines},
     )
+
+
+def _info_blob(info: ImageInfo) -> bytes:
+    meta = {"w": info.width, "h": info.height, "f": info.format, "e": info.exif_fields}
+    return json.dumps(meta).encode()
+
+
+def _feature_blob(vec: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vec).tobytes()
 
 
 def _dtype_of(engine: SimilarityEngine) -> np.dtype:

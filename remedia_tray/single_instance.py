@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ._platform import IS_WINDOWS
+from .locking import try_lock
 
 log = logging.getLogger(__name__)
 
@@ -77,24 +78,6 @@ class AlreadyRunning(Exception):
         super().__init__(f"ReMedia is already running{where}")
 
 
-def _try_lock(fd: int) -> bool:
-    if IS_WINDOWS:
-        import msvcrt
-
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-            return True
-        except OSError:
-            return False
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError:
-        return False
-
-
 def _read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text(encoding="ascii").split()[0])
@@ -120,7 +103,7 @@ class ServiceLock:
         path = self.endpoint.lock
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        if not _try_lock(fd):
+        if not try_lock(fd):
             os.close(fd)
             raise AlreadyRunning(_read_pid(path.with_suffix(".pid")))
         self._fd = fd
@@ -188,7 +171,7 @@ def is_running(ep: Endpoint | None = None) -> bool:
         return False
     try:
         # Getting the lock means nobody holds it (closing the fd releases it again).
-        return not _try_lock(fd)
+        return not try_lock(fd)
     finally:
         os.close(fd)
 

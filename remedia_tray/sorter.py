@@ -216,9 +216,6 @@ def _ai_engine(options: SortOptions, notes: list[str]) -> SimilarityEngine | Non
     """The engine for similar/, or None (with a note) when `both` runs without the AI extra."""
     from .engines import load_ai_engine
 
-    # ONNX Runtime (1.29+, Linux and macOS too) uploads telemetry from native code unless
-    # this is set before it starts; a sort never opens a network connection.
-    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
     try:
         choice = load_ai_engine(strictness=options.strictness, clip_weights=options.clip_weights)
     except EngineUnavailable as exc:

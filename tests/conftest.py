@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,3 +99,14 @@ def jpeg_bytes(im: object, **kw: object) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "JPEG", **kw)  # type: ignore[attr-defined]
     return buf.getvalue()
+
+
+def run_remedia(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m remedia_tray ARGS` as a user runs it: a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "remedia_tray", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )

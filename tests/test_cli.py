@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from .conftest import photo, read_tree, whatsapp_copy
+from .conftest import run_remedia as run
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "remedia_tray", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
 
 
 def test_sort_and_undo_via_cli(tmp_path: Path) -> None:
