@@ -251,16 +251,29 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 
 def _cmd_model(args: argparse.Namespace) -> int:
-    from .models import clip_download_target, download_clip_weights, find_clip_weights
+    from .models import (
+        clip_download_target,
+        convert_clip_weights,
+        download_clip_weights,
+        find_clip_weights,
+    )
 
-    if args.action == "download":
-        existing = clip_download_target()
-        if existing.is_file() and not args.force:
-            print(f"CLIP weights already downloaded: {existing} (--force fetches them again)")
-            return 0
-        print("Downloading the OpenAI CLIP ViT-B/32 weights (once; about 600 MB)...")
-        target = download_clip_weights(force=args.force)
-        print(f"Saved the image model to {target}; sorts now use CLIP, offline")
+    if args.action in ("download", "import"):
+        if args.action == "import":
+            if args.file is None:
+                raise RemediaError("remedia model import FILE: name the open_clip checkpoint")
+            source = args.file
+        else:
+            source = clip_download_target()
+            if not source.is_file() or args.force:
+                print("Downloading the OpenAI CLIP ViT-B/32 weights (once; about 600 MB)...")
+                source = download_clip_weights(force=args.force)
+        print(f"Converting {source.name} for ONNX Runtime (once)...")
+        done = convert_clip_weights(source)
+        print(
+            f"Saved the image model to {done.path} ({done.precision}, "
+            f"{done.path.stat().st_size / 1e6:.0f} MB); sorts now use CLIP, offline"
+        )
         return 0
     lookup = find_clip_weights(args.clip_weights)
     if lookup.found is not None:
@@ -395,8 +408,18 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p_int.set_defaults(func=_cmd_integrate)
 
-    p_model = sub.add_parser("model", help="the AI model: download CLIP once, or show status")
-    p_model.add_argument("action", choices=["download", "status"])
+    p_model = sub.add_parser(
+        "model", help="the AI model: download or import CLIP once, or show status"
+    )
+    p_model.add_argument("action", choices=["download", "import", "status"])
+    p_model.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="for import: a local open_clip ViT-B-32 checkpoint",
+    )
     p_model.add_argument("--clip-weights", type=Path, default=None, metavar="FILE")
     p_model.add_argument("--force", action="store_true", help="download again")
     p_model.set_defaults(func=_cmd_model)

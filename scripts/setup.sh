@@ -1,23 +1,34 @@
 #!/usr/bin/env bash
-# Creates .venv with ReMedia and everything its tests need. Safe to run again.
-# Usage: scripts/setup.sh [--with-system-packages]
+# Creates .venv with ReMedia (both engines, no torch). Safe to run again.
+# Usage: scripts/setup.sh [--dev]
+#   --dev  also the test tools, the tray extra, and the conversion tools (torch) for the tests
+#          that check the bundled model against its torch reference.
+# Never needs root or a compiler. Where the distribution's PyGObject is installed (Debian:
+# python3-gi), the venv is made from the system Python with --system-site-packages so the tray
+# can use it; pip never builds PyGObject.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY="${PYTHON:-python3}"
-if [[ "${1:-}" == "--with-system-packages" ]]; then
-    # Debian/Ubuntu packages for the desktop tests (virtual display, D-Bus, file managers, browser).
-    if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        xargs -a scripts/apt-packages.txt apt-get install -y -qq --no-install-recommends >/dev/null
-    else
-        echo "setup: not root or no apt-get; desktop tests that need system packages will be skipped" >&2
+pick_python() {
+    if [[ -n "${PYTHON:-}" ]]; then echo "$PYTHON"; return; fi
+    if [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import gi, venv, ensurepip' 2>/dev/null; then
+        echo /usr/bin/python3
+        return
     fi
-fi
+    echo python3
+}
 
-[[ -x .venv/bin/python ]] || "$PY" -m venv .venv
+if [[ ! -x .venv/bin/python ]]; then
+    PY="$(pick_python)"
+    FLAGS=()
+    if "$PY" -c 'import gi' 2>/dev/null; then FLAGS+=(--system-site-packages); fi
+    "$PY" -m venv "${FLAGS[@]}" .venv
+fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-# torch/torchvision pinned to a pair that imports together (see README, "AI engine").
-.venv/bin/python -m pip install -q -r scripts/requirements-pins.txt
-.venv/bin/python -m pip install -q -e ".[ai,tray,dev]"
+if [[ "${1:-}" == "--dev" ]]; then
+    # torch/torchvision pinned to a pair that imports together (see README, "Development").
+    .venv/bin/python -m pip install -q -r scripts/requirements-pins.txt
+    .venv/bin/python -m pip install -q -e ".[convert,tray,dev]"
+else
+    .venv/bin/python -m pip install -q -e .
+fi

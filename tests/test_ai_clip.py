@@ -7,6 +7,8 @@ ViT-B-32-quickgelu image tower saved by the test (same architecture, same loadin
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -98,10 +100,8 @@ def test_a_full_clip_checkpoint_installs_as_an_image_tower_file(
 
 
 def test_weights_of_another_model_are_refused_clearly(tmp_path: Path) -> None:
-    from remedia_tray.engines.effnet import weights_path
-
     bogus = tmp_path / "not-clip.pth"
-    bogus.write_bytes(weights_path().read_bytes())
+    torch.save({"conv.weight": torch.zeros(8, 3, 3, 3)}, bogus)
     with pytest.raises(EngineUnavailable, match="is not ViT-B-32-quickgelu CLIP weights"):
         clip.ClipEngine(bogus, runtime="torch").load()
     garbage = tmp_path / "garbage.safetensors"
@@ -182,19 +182,70 @@ def test_download_refuses_when_hf_hub_offline(
     assert not models.clip_download_target().exists()
 
 
-def test_download_keeps_an_installed_file(
-    monkeypatch: pytest.MonkeyPatch, no_network: NetworkGuard, capsys: pytest.CaptureFixture[str]
+@pytest.mark.slow
+def test_download_keeps_an_installed_file_and_converts_it_for_torch_free_sorts(
+    monkeypatch: pytest.MonkeyPatch,
+    no_network: NetworkGuard,
+    clip_weights: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    import shutil
+
     from remedia_tray.cli import main
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     target = models.clip_download_target()
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(b"installed earlier")
-    assert models.download_clip_weights() == target
-    assert main(["model", "download"]) == 0
-    assert "already downloaded" in capsys.readouterr().out
-    assert target.read_bytes() == b"installed earlier"
+    shutil.copyfile(clip_weights, target)
+    before = target.read_bytes()
+    assert main(["model", "download"]) == 0  # no_network: nothing was fetched again
+    out = capsys.readouterr().out
+    assert "Converting" in out and "sorts now use CLIP" in out
+    assert target.read_bytes() == before
+    onnx = models.data_models_dir() / models.CLIP_ONNX_NAME
+    assert onnx.is_file()
+    found = models.find_clip_weights().found
+    assert found is not None and found.path == onnx
+
+    # The converted file is all a sort needs: no torch, and the same embeddings as fp32.
+    engine = clip.ClipEngine(onnx)
+    engine.load()
+    assert engine.runtime == "ONNX Runtime"
+    batch = np.stack([clip.preprocess(im) for im in images(*PHOTOS)])
+    fast = engine.finalize(batch)
+    exact = reference_embeddings(clip_weights, images(*PHOTOS))
+    assert float(np.min(np.sum(fast * exact, axis=1))) >= 0.99
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("sunset", "peaks"):
+        shutil.copyfile(photo(name), folder / f"{name}.jpg")
+    probe = (
+        "import sys\n"
+        "from remedia_tray.cli import main\n"
+        f"assert main(['sort', {str(folder)!r}, '--workers', '1']) == 0\n"
+        "assert 'torch' not in sys.modules and 'open_clip' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "CLIP" in done.stdout and "ONNX Runtime" in done.stdout
+
+
+def test_a_checkpoint_without_the_conversion_tools_says_what_to_run(
+    clip_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_open_clip(name: str, *args: object, **kwargs: object) -> object:
+        if name.split(".")[0] == "open_clip":
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_open_clip)
+    with pytest.raises(EngineUnavailable, match=r"remedia model import .*remedia-tray\[convert\]"):
+        clip.ClipEngine(clip_weights, runtime="torch").load()
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remedia_tray.grouping import complete_linkage
+from remedia_tray.grouping import complete_linkage, component_labels
 
 
 def _edges(pairs: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,3 +76,29 @@ def test_groups_are_cliques_and_order_independent(data: tuple) -> None:
     shuffled = [(b, a, d) if rnd.random() < 0.5 else (a, b, d) for a, b, d in pairs]
     rnd.shuffle(shuffled)
     assert complete_linkage(n, *_edges(shuffled), threshold=threshold) == groups
+
+
+@given(
+    st.integers(1, 60).flatmap(
+        lambda m: st.tuples(
+            st.just(m), st.lists(st.tuples(st.integers(0, m - 1), st.integers(0, m - 1)))
+        )
+    )
+)
+def test_component_labels_match_a_plain_union_find(case: tuple[int, list[tuple[int, int]]]) -> None:
+    m, edges = case
+    parent = list(range(m))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        parent[root(a)] = root(b)
+    a = np.array([e[0] for e in edges], dtype=np.int64)
+    b = np.array([e[1] for e in edges], dtype=np.int64)
+    labels = component_labels(m, a, b)
+    for x in range(m):
+        for y in range(m):
+            assert (labels[x] == labels[y]) == (root(x) == root(y))

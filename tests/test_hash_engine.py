@@ -12,7 +12,7 @@ from PIL import Image
 from remedia_tray.engines import HashEngine
 from remedia_tray.neighbours import hash_neighbours
 
-from .conftest import PHOTOS, photo, save_as, whatsapp_copy
+from .conftest import PHOTOS, SHARED, photo, save_as, whatsapp_copy
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +93,25 @@ def test_neighbours_match_brute_force(threshold: float) -> None:
         if engine.distance(feats[a], feats[b]) <= threshold
     }
     assert pairs == expected
+
+
+def test_hashes_are_imagehash_bits_without_scipy() -> None:
+    """The numpy dHash/pHash give imagehash's exact bits on real photos (it needs scipy)."""
+    imagehash = pytest.importorskip("imagehash")
+    from remedia_tray.engines.hash import dhash, phash
+
+    paths = [photo(n) for n in PHOTOS]
+    shared = SHARED / "photos" / "images"
+    if shared.is_dir():
+        paths += sorted(shared.iterdir())
+    differing = []
+    for path in paths:
+        with Image.open(path) as im:
+            im.draft("L", (256, 256))
+            grey = im.convert("L")
+        if dhash(grey) != int(str(imagehash.dhash(grey)), 16):
+            differing.append(("dhash", path.name))
+        if phash(grey) != int(str(imagehash.phash(grey)), 16):
+            differing.append(("phash", path.name))
+    assert differing == []
+    assert len(paths) >= len(PHOTOS)

