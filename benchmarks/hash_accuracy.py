@@ -25,8 +25,8 @@ from PIL import Image, ImageOps
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import pairwise_pr, shared
+from remedia_tray.core.strictness import LEVELS
 from remedia_tray.sorter import SortOptions, sort_folder
-from remedia_tray.strictness import LEVELS
 
 COPIES = ("whatsapp", "small", "png", "webp", "heic", "exif_rotated", "crop2")
 

@@ -24,9 +24,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import pairwise_pr, shared
+from remedia_tray.core.grouping import complete_linkage
+from remedia_tray.core.strictness import LEVELS
 from remedia_tray.engines.base import SimilarityEngine
-from remedia_tray.grouping import complete_linkage
-from remedia_tray.strictness import LEVELS
 
 # The reference: plain EfficientNet-Lite2 embeddings (resize + centre crop, cosine,
 # complete linkage) at threshold 0.70, measured by the author.
@@ -112,9 +112,9 @@ def main() -> int:
     )
     if args.model == "effnet":
         # Ablation: the same embeddings without the 90-degree turn (as-stored photos only).
+        from remedia_tray.core.neighbours import cosine_neighbours
         from remedia_tray.engines.effnet import EMBED_DIM
         from remedia_tray.engines.runtime import l2_normalise
-        from remedia_tray.neighbours import cosine_neighbours
 
         plain_pairs = cosine_neighbours(l2_normalise(feats[:, :EMBED_DIM]), loosest.threshold)
         print("without rotation awareness (same thresholds):")
@@ -141,7 +141,7 @@ def main() -> int:
 
 
 def make_threshold(model: str, strictness: int) -> float:
-    from remedia_tray.strictness import interpolate
+    from remedia_tray.core.strictness import interpolate
 
     if model == "effnet":
         from remedia_tray.engines.effnet import THRESHOLDS

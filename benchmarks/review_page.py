@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import shared
 from remedia_tray import review
-from remedia_tray.planning import Move, PlannedGroup
+from remedia_tray.core.planning import Move, PlannedGroup
 from remedia_tray.report import MemberDetail, SortReport
 from remedia_tray.thumbnails import ensure_thumbnails
 

@@ -40,8 +40,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import SHARED
-from remedia_tray.grouping import complete_linkage
-from remedia_tray.neighbours import (
+from remedia_tray.core.grouping import complete_linkage
+from remedia_tray.core.neighbours import (
     Neighbours,
     cosine_neighbours,
     hash_neighbours,

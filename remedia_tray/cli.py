@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .core.strictness import DEFAULT_LEVEL, level_name, parse_strictness
 from .errors import RemediaError
-from .strictness import DEFAULT_LEVEL, level_name, parse_strictness
 
 
 def _tqdm_progress(desc: str, total: int):  # type: ignore[no-untyped-def]

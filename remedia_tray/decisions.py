@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from .atomicfile import write_atomic
+from .core.media import MediaFile
 from .filehash import content_digest
 from .journal import active_journals
-from .media import MediaFile
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from urllib.parse import quote
 
 from . import __version__
 from ._platform import IS_WINDOWS
+from .core.media import Skipped
+from .core.progress import ProgressFactory, null_progress
+from .core.strictness import level_name
 from .errors import FolderNotFound, RemediaError
-from .media import Skipped
 from .mover import data_dir
-from .progress import ProgressFactory, null_progress
 from .report import REPORTS_DIR, SortReport
-from .strictness import level_name
 
 REVIEW_DIR = "review"
 INDEX_NAME = "index.html"

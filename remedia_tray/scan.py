@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .core.media import ImageInfo, MediaFile, Skipped
+from .core.progress import ProgressFactory, null_progress
 from .errors import UnreadableImage
 from .filehash import identical_sets
 from .imaging import load_image
-from .media import ImageInfo, MediaFile, Skipped
-from .progress import ProgressFactory, null_progress
 
 if TYPE_CHECKING:
     from .cache import FeatureCache

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import settings as settings_mod
 from .atomicfile import write_atomic
+from .core.strictness import level_name
 from .errors import FolderBusy, FolderNotFound, RemediaError
 from .settings import Settings
-from .strictness import level_name
 
 if TYPE_CHECKING:
     from .notify import Notifier

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, get_args
 
 from .atomicfile import write_atomic
+from .core.strictness import DEFAULT_LEVEL, LEVELS
 from .engines import DEFAULT_ENGINE, EngineChoice
-from .strictness import DEFAULT_LEVEL, LEVELS
 
 log = logging.getLogger(__name__)
 

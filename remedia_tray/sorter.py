@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .core.grouping import complete_linkage
+from .core.keeper import choose_keeper
+from .core.media import MediaFile, Skipped
+from .core.planning import GroupSpec, Move, SortPlan, plan_sort, read_existing_groups
+from .core.progress import ProgressFactory, null_progress
+from .core.strictness import DEFAULT_LEVEL, LEVELS
 from .discovery import iter_files
 from .engines import DEFAULT_ENGINE, EngineChoice, HashEngine, SimilarityEngine
 from .errors import EngineUnavailable, FolderNotFound, RemediaError
-from .grouping import complete_linkage
-from .keeper import choose_keeper
-from .media import MediaFile, Skipped
 from .mover import apply_plan, data_dir, lock_path, recover_incomplete
-from .planning import GroupSpec, Move, SortPlan, plan_sort, read_existing_groups
-from .progress import ProgressFactory, null_progress
 from .report import SortReport, member_details, save_report
-from .strictness import DEFAULT_LEVEL, LEVELS
 
 if TYPE_CHECKING:
     from .engines import SortKind

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .progress import ProgressFactory, null_progress
+from .core.progress import ProgressFactory, null_progress
 
 log = logging.getLogger(__name__)
 

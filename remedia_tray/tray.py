@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._platform import IS_LINUX, IS_MACOS
-from .strictness import LEVELS
+from .core.strictness import LEVELS
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -24,7 +24,7 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dic
 
 
 def _groups(root: Path, level: str) -> list[set[str]]:
-    from remedia_tray.strictness import parse_strictness
+    from remedia_tray.core.strictness import parse_strictness
 
     report = sort_folder(
         root,

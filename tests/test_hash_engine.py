@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from remedia_tray.core.neighbours import hash_neighbours
 from remedia_tray.engines import HashEngine
-from remedia_tray.neighbours import hash_neighbours
 
 from .conftest import PHOTOS, SHARED, photo, save_as, whatsapp_copy
 

@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 
 from remedia_tray import review
-from remedia_tray.media import Skipped
+from remedia_tray.core.media import Skipped
+from remedia_tray.core.planning import Move, PlannedGroup
 from remedia_tray.mover import undo_last_sort
-from remedia_tray.planning import Move, PlannedGroup
 from remedia_tray.report import MemberDetail, SortReport, save_report
 from remedia_tray.sorter import SortOptions, sort_folder
 from remedia_tray.thumbnails import ensure_thumbnails, thumb_name

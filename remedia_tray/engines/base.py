@@ -6,18 +6,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from ..neighbours import Neighbours as Neighbours
+from ..core.neighbours import Neighbours as Neighbours
+from ..core.planning import SortKind as SortKind
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ..media import MediaFile, Skipped
-
-SortKind = Literal["duplicates", "similar"]
+    from ..core.media import MediaFile, Skipped
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from ..core.neighbours import cosine_neighbours
+from ..core.strictness import interpolate
 from ..errors import EngineUnavailable
-from ..neighbours import cosine_neighbours
-from ..strictness import interpolate
 from . import runtime as rt
 from .base import Neighbours, SimilarityEngine
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ..core.strictness import interpolate
 from ..errors import EngineUnavailable
-from ..strictness import interpolate
 from . import runtime as rt
 from .base import Neighbours, SimilarityEngine
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from ..neighbours import Neighbours, hash_neighbours
-from ..strictness import interpolate
+from ..core.neighbours import Neighbours, hash_neighbours
+from ..core.strictness import interpolate
 from .base import SimilarityEngine
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..atomicfile import replacing
-from ..neighbours import Neighbours, cosine_neighbours
+from ..core.neighbours import Neighbours, cosine_neighbours
 
 if TYPE_CHECKING:
     import torch

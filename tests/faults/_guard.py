@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from remedia_tray.planning import MANIFEST_NAME
+from remedia_tray.core.planning import MANIFEST_NAME
 
 DATA_DIR = ".remedia"
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from remedia_tray.core.progress import Progress
 from remedia_tray.errors import RemediaError
 from remedia_tray.mover import PART_SUFFIX, undo_last_sort
-from remedia_tray.progress import Progress
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from ..conftest import photo, whatsapp_copy

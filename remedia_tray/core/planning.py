@@ -7,8 +7,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from .engines.base import SortKind
+#: The two folders a sort fills: true duplicates and similar photos.
+SortKind = Literal["duplicates", "similar"]
 
 MANIFEST_NAME = "remedia-group.json"
 
