@@ -53,7 +53,7 @@ def rate(fn: Callable[[], object], items: int, seconds: float) -> Rate:
     """Wall-clock rate, plus items / CPU-seconds x cores: on a machine shared with other work
     the wall clock understates what the cores can do (spin-waiting threads make the estimate
     conservative, not optimistic)."""
-    from remedia_tray.engines.runtime import cpu_threads
+    from remedia_tray.engines.onnx import cpu_threads
 
     fn()  # warm-up (allocations, ORT graph caches)
     done, t0, c0 = 0, time.perf_counter(), time.process_time()
@@ -103,7 +103,7 @@ def bench_clip(batch_imgs: list[object], seconds: float, tmp: Path) -> None:
     from safetensors.torch import save_file
 
     from remedia_tray.engines import clip
-    from remedia_tray.models import build_clip_visual
+    from remedia_tray.engines.clip_weights import build_clip_visual
 
     torch.manual_seed(0)
     weights = tmp / "clip-random.safetensors"
@@ -133,7 +133,7 @@ def bench_clip(batch_imgs: list[object], seconds: float, tmp: Path) -> None:
 
 def bench_end_to_end(n: int) -> None:
     from remedia_tray.engines.effnet import EffNetEngine
-    from remedia_tray.engines.runtime import cpu_threads
+    from remedia_tray.engines.onnx import cpu_threads
 
     paths = photos(n)
     engine = EffNetEngine()
@@ -158,8 +158,8 @@ def main() -> int:
     pin(args.cores)
     with tempfile.TemporaryDirectory(prefix="remedia-bench-") as tmp:
         os.environ["XDG_CACHE_HOME"] = tmp  # exports of this run stay out of the user's cache
-        from remedia_tray.engines.runtime import cpu_threads
-        from remedia_tray.imaging import load_image
+        from remedia_tray.engines.onnx import cpu_threads
+        from remedia_tray.pipeline.imaging import load_image
 
         imgs = [load_image(p, min_side=224).image for p in photos(BATCH)]
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

@@ -48,7 +48,7 @@ def make_engine(model: str, strictness: int, weights: Path | None) -> Similarity
         engine: SimilarityEngine = EffNetEngine(strictness=strictness)
     else:
         from remedia_tray.engines.clip import ClipEngine
-        from remedia_tray.models import find_clip_weights
+        from remedia_tray.engines.clip_weights import find_clip_weights
 
         found = find_clip_weights(weights).found
         if found is None:
@@ -114,7 +114,7 @@ def main() -> int:
         # Ablation: the same embeddings without the 90-degree turn (as-stored photos only).
         from remedia_tray.core.neighbours import cosine_neighbours
         from remedia_tray.engines.effnet import EMBED_DIM
-        from remedia_tray.engines.runtime import l2_normalise
+        from remedia_tray.engines.onnx import l2_normalise
 
         plain_pairs = cosine_neighbours(l2_normalise(feats[:, :EMBED_DIM]), loosest.threshold)
         print("without rotation awareness (same thresholds):")

@@ -118,7 +118,7 @@ def _plain_sort(args: argparse.Namespace) -> bool:
 
 
 def _hand_off(folders: list[Path]) -> bool:
-    from .single_instance import hand_off, is_running
+    from .desktop.single_instance import hand_off, is_running
 
     if not is_running():
         return False
@@ -131,9 +131,9 @@ def _hand_off(folders: list[Path]) -> bool:
 
 
 def _cmd_tray(args: argparse.Namespace) -> int:
-    from .service import TrayService
-    from .single_instance import AlreadyRunning, ServiceLock
-    from .tray import Tray, TrayUnavailable, run_headless
+    from .desktop.service import TrayService
+    from .desktop.single_instance import AlreadyRunning, ServiceLock
+    from .desktop.tray import Tray, TrayUnavailable, run_headless
 
     lock = ServiceLock()
     try:
@@ -158,7 +158,7 @@ def _cmd_tray(args: argparse.Namespace) -> int:
 
 
 def _cmd_autostart(args: argparse.Namespace) -> int:
-    from .autostart import Autostart
+    from .desktop.autostart import Autostart
 
     autostart = Autostart()
     if args.action == "enable":
@@ -172,8 +172,8 @@ def _cmd_autostart(args: argparse.Namespace) -> int:
 
 
 def _cmd_forget(args: argparse.Namespace) -> int:
-    from .decisions import forget
     from .errors import FolderNotFound
+    from .safety.decisions import forget
 
     folder = Path(args.folder).expanduser().absolute()
     if not folder.is_dir():
@@ -219,7 +219,7 @@ def _cmd_integrate(args: argparse.Namespace) -> int:
 
 def _notify(report) -> None:  # type: ignore[no-untyped-def]
     try:
-        from .notify import notify_report
+        from .desktop.notify import notify_report
     except ImportError:
         logging.getLogger(__name__).warning("desktop notifications are not available")
         return
@@ -227,7 +227,7 @@ def _notify(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def _cmd_undo(args: argparse.Namespace) -> int:
-    from .mover import undo_last_sort
+    from .safety.mover import undo_last_sort
 
     result = undo_last_sort(Path(args.folder).expanduser().absolute())
     print(f"Restored {result.restored} files from {result.journal.name}")
@@ -237,7 +237,7 @@ def _cmd_undo(args: argparse.Namespace) -> int:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    from .review import ensure_page, open_in_browser
+    from .review.writer import ensure_page, open_in_browser
 
     page = ensure_page(Path(args.folder).expanduser().absolute())
     if args.print_path:
@@ -251,7 +251,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 
 def _cmd_model(args: argparse.Namespace) -> int:
-    from .models import (
+    from .engines.clip_weights import (
         clip_download_target,
         convert_clip_weights,
         download_clip_weights,
@@ -427,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settle_seconds(text: str) -> float:
-    from .settings import SETTLE_RANGE
+    from .desktop.settings import SETTLE_RANGE
 
     try:
         value = float(text)

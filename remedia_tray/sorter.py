@@ -17,15 +17,15 @@ from .core.media import MediaFile, Skipped
 from .core.planning import GroupSpec, Move, SortPlan, plan_sort, read_existing_groups
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
-from .discovery import iter_files
 from .engines import DEFAULT_ENGINE, EngineChoice, HashEngine, SimilarityEngine
 from .errors import EngineUnavailable, FolderNotFound, RemediaError
-from .mover import apply_plan, data_dir, lock_path, recover_incomplete
-from .report import SortReport, member_details, save_report
+from .pipeline.discovery import iter_files
+from .safety.mover import apply_plan, data_dir, lock_path, recover_incomplete
+from .safety.report import SortReport, member_details, save_report
 
 if TYPE_CHECKING:
     from .engines import SortKind
-    from .scan import ScanResult
+    from .pipeline.features import ScanResult
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _without_user_decisions(
     root: Path, files: list[MediaFile], *, save: bool
 ) -> tuple[list[MediaFile], int]:
     """Photos the user moved back out of duplicates/ or similar/ are never sorted again."""
-    from .decisions import exclude_remembered
+    from .safety.decisions import exclude_remembered
 
     try:
         result = exclude_remembered(root, files, save=save)
@@ -58,7 +58,7 @@ def _without_user_decisions(
 
 
 def _note_placements(root: Path, journal: Path, moved: Sequence[Move]) -> None:
-    from .decisions import note_placements
+    from .safety.decisions import note_placements
 
     try:
         note_placements(root, journal, ((m.src, m.dst) for m in moved))
@@ -67,7 +67,7 @@ def _note_placements(root: Path, journal: Path, moved: Sequence[Move]) -> None:
 
 
 def _workers(requested: int) -> int:
-    from .scan import usable_cores
+    from .pipeline.features import usable_cores
 
     return requested if requested > 0 else usable_cores()
 
@@ -79,7 +79,7 @@ def sort_folder(
     progress: ProgressFactory = null_progress,
 ) -> SortReport:
     """Sort `folder` in place; returns what happened (or would happen, with dry_run)."""
-    from .locking import folder_lock
+    from .safety.locking import folder_lock
 
     started = time.monotonic()
     root = Path(folder).expanduser().absolute()
@@ -104,7 +104,7 @@ def sort_folder(
 def _sort(
     root: Path, options: SortOptions, progress: ProgressFactory, started: float
 ) -> SortReport:
-    from .scan import extract_features
+    from .pipeline.features import extract_features
 
     skipped: list[Skipped] = []
     files = sorted(iter_files(root, skipped=skipped), key=lambda f: str(f.path))
@@ -126,7 +126,7 @@ def _sort(
     if ai_engine is not None:
         engines.append(ai_engine)
     if options.use_cache:
-        from .cache import FeatureCache
+        from .pipeline.cache import FeatureCache
 
         try:
             cache = FeatureCache(options.cache_dir)
@@ -262,7 +262,7 @@ def _write_review(
     report: SortReport, options: SortOptions, progress: ProgressFactory
 ) -> SortReport:
     """Write the review page; a failure here costs the page, never the sort."""
-    from .review import write_review
+    from .review.writer import write_review
 
     try:
         page = write_review(report, workers=_workers(options.workers), progress=progress)

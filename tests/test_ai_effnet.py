@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from remedia_tray.imaging import load_image
+from remedia_tray.pipeline.imaging import load_image
 
 from . import ai_support
 from .conftest import PHOTOS, SHARED, photo, shared_data, whatsapp_copy

@@ -9,7 +9,7 @@ from .base import FeatureSet, Neighbours, SimilarityEngine, SortKind
 from .hash import HashEngine
 
 if TYPE_CHECKING:
-    from .ai import AiEngineChoice
+    from .registry import AiEngineChoice
 
 EngineChoice = Literal["both", "hash", "clip"]
 DEFAULT_ENGINE: EngineChoice = "both"
@@ -28,6 +28,6 @@ __all__ = [
 
 def load_ai_engine(*, strictness: int = 50, clip_weights: Path | None = None) -> AiEngineChoice:
     """CLIP if local weights exist, else the bundled EfficientNet-Lite (imports torch lazily)."""
-    from .ai import load_ai_engine as load
+    from .registry import load_ai_engine as load
 
     return load(strictness=strictness, clip_weights=clip_weights)

@@ -76,7 +76,7 @@ class SimilarityEngine(ABC):
         self, media_list: Sequence[Path | MediaFile], *, workers: int = 1
     ) -> FeatureSet:
         """Features for each readable image; unreadable ones are returned as skipped."""
-        from ..scan import extract_features, media_from_paths
+        from ..pipeline.features import extract_features, media_from_paths
 
         files, skipped = media_from_paths(media_list)
         result = extract_features(files, [self], workers=workers)

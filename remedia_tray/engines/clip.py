@@ -20,7 +20,7 @@ import numpy as np
 from ..core.neighbours import cosine_neighbours
 from ..core.strictness import interpolate
 from ..errors import EngineUnavailable
-from . import runtime as rt
+from . import onnx as rt
 from .base import Neighbours, SimilarityEngine
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class ClipEngine(SimilarityEngine):
     def __init__(self, weights: Path, *, strictness: int = 50, runtime: Runtime = "auto") -> None:
         if runtime not in ("auto", "onnx-int8", "torch"):
             raise ValueError(f"Unknown runtime {runtime!r}: use auto, onnx-int8 or torch")
-        from ..models import file_digest
+        from .clip_weights import file_digest
 
         self.weights = Path(weights)
         if not self.weights.is_file():
@@ -117,7 +117,7 @@ class ClipEngine(SimilarityEngine):
         )
 
     def _onnx_paths(self) -> tuple[Path, Path]:
-        from ..models import models_dir
+        from .clip_weights import models_dir
 
         stem = f"clip-vit-b-32-{self._digest[:16]}-e{rt.EXPORT_VERSION}"
         folder = models_dir() / "onnx"
@@ -167,7 +167,7 @@ class ClipEngine(SimilarityEngine):
         self._load_torch()
 
     def _load_torch(self) -> None:
-        from ..models import CONVERT_HINT, load_clip_visual
+        from .clip_weights import CONVERT_HINT, load_clip_visual
 
         try:
             rt.set_torch_threads()
@@ -193,7 +193,7 @@ class ClipEngine(SimilarityEngine):
             rt.quantize_int8(fp32, int8_path)
 
     def _record(self, choice: str, min_cosine: float, photos: int) -> None:
-        from ..models import write_atomic
+        from .clip_weights import write_atomic
 
         _, record = self._onnx_paths()
         data = {"runtime": choice, "min_cosine": round(min_cosine, 5), "photos": photos}

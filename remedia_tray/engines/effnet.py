@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core.strictness import interpolate
 from ..errors import EngineUnavailable
-from . import runtime as rt
+from . import onnx as rt
 from .base import Neighbours, SimilarityEngine
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import atomicfile
+from ..safety import atomicfile
 from .base import State
 from .commands import IntegrationError
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core.progress import ProgressFactory, null_progress
+from ..core.progress import ProgressFactory, null_progress
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def make_thumbnail(src: Path, dst: Path, *, side: int = THUMB_SIDE) -> None:
     """Write a preview of `src` to `dst` atomically. Raises UnreadableImage with a reason."""
     from PIL import Image
 
-    from .imaging import load_image
+    from ..pipeline.imaging import load_image
 
     # load_image decodes JPEGs at a reduced scale (DCT scaling) and applies EXIF orientation.
     loaded = load_image(src, min_side=max(1, side // 2))
@@ -71,7 +71,7 @@ def ensure_thumbnails(
     progress: ProgressFactory = null_progress,
 ) -> ThumbnailSet:
     """A preview for each photo in `folder`, made only where none exists yet for that file."""
-    from .errors import UnreadableImage
+    from ..errors import UnreadableImage
 
     folder.mkdir(parents=True, exist_ok=True)
     thumbs: dict[Path, Path] = {}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .core.media import ImageInfo
-from .errors import UnreadableImage
+from ..core.media import ImageInfo
+from ..errors import UnreadableImage
 
 log = logging.getLogger(__name__)
 

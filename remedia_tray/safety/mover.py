@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .core.media import MediaFile, Skipped
-from .core.planning import MANIFEST_NAME, Move, PlannedGroup, SortPlan, free_name
-from .errors import NothingToUndo, RemediaError
+from ..core.media import MediaFile, Skipped
+from ..core.planning import MANIFEST_NAME, Move, PlannedGroup, SortPlan, free_name
+from ..errors import NothingToUndo, RemediaError
 from .journal import Journal, _fsync_dir, active_journals, mark_undone, read_journal
 from .locking import folder_lock
 

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import __version__
-from ._platform import IS_WINDOWS
-from .core.media import Skipped
-from .core.progress import ProgressFactory, null_progress
-from .core.strictness import level_name
-from .errors import FolderNotFound, RemediaError
-from .mover import data_dir
-from .report import REPORTS_DIR, SortReport
+from .. import __version__
+from .._platform import IS_WINDOWS
+from ..core.media import Skipped
+from ..core.progress import ProgressFactory, null_progress
+from ..core.strictness import level_name
+from ..errors import FolderNotFound, RemediaError
+from ..safety.mover import data_dir
+from ..safety.report import REPORTS_DIR, SortReport
 
 REVIEW_DIR = "review"
 INDEX_NAME = "index.html"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from ._platform import IS_MACOS, IS_WINDOWS
+from .._platform import IS_MACOS, IS_WINDOWS
 
 log = logging.getLogger(__name__)
 

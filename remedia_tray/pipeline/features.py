@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .core.media import ImageInfo, MediaFile, Skipped
-from .core.progress import ProgressFactory, null_progress
-from .errors import UnreadableImage
-from .filehash import identical_sets
+from ..core.media import ImageInfo, MediaFile, Skipped
+from ..core.progress import ProgressFactory, null_progress
+from ..errors import UnreadableImage
+from .identical import identical_sets
 from .imaging import load_image
 
 if TYPE_CHECKING:
+    from ..engines.base import SimilarityEngine
     from .cache import FeatureCache
-    from .engines.base import SimilarityEngine
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .core.media import MediaFile, Skipped
+from ..core.media import MediaFile, Skipped
 
 OUTPUT_DIRS = ("duplicates", "similar")
 DATA_DIR = ".remedia"

@@ -25,7 +25,7 @@ def load_ai_engine(*, strictness: int = 50, clip_weights: Path | None = None) ->
     Raises EngineUnavailable when `clip_weights` was given but cannot be used, or when no AI
     model can run at all (the `ai` extra is not installed).
     """
-    from ..models import find_clip_weights
+    from .clip_weights import find_clip_weights
 
     lookup = find_clip_weights(clip_weights)
     problems = list(lookup.problems)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.media import MediaFile
+from ..pipeline.identical import content_digest
 from .atomicfile import write_atomic
-from .core.media import MediaFile
-from .filehash import content_digest
 from .journal import active_journals
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._platform import IS_LINUX, IS_MACOS
-from .core.strictness import LEVELS
+from .._platform import IS_LINUX, IS_MACOS
+from ..core.strictness import LEVELS
 
 if TYPE_CHECKING:
     from PIL import Image

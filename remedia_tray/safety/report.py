@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .core.media import ImageInfo, MediaFile, Skipped
-from .core.planning import PlannedGroup
+from ..core.media import ImageInfo, MediaFile, Skipped
+from ..core.planning import PlannedGroup
 
 REPORTS_DIR = "reports"
 

@@ -22,8 +22,8 @@ from multiprocessing.connection import Client, Listener
 from pathlib import Path
 from typing import Any
 
-from ._platform import IS_WINDOWS
-from .locking import try_lock
+from .._platform import IS_WINDOWS
+from ..safety.locking import try_lock
 
 log = logging.getLogger(__name__)
 

@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..core.strictness import level_name
+from ..errors import FolderBusy, FolderNotFound, RemediaError
+from ..safety.atomicfile import write_atomic
 from . import settings as settings_mod
-from .atomicfile import write_atomic
-from .core.strictness import level_name
-from .errors import FolderBusy, FolderNotFound, RemediaError
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from ..safety.report import SortReport
+    from ..sorter import SortOptions
     from .notify import Notifier
-    from .report import SortReport
-    from .sorter import SortOptions
     from .watcher import FolderWatcher
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class BatchResult:
 
 
 def _default_sort(folder: Path, options: SortOptions) -> SortReport:
-    from .sorter import sort_folder
+    from ..sorter import sort_folder
 
     return sort_folder(folder, options)
 
@@ -437,7 +437,7 @@ class TrayService:
         return exclude
 
     def _run_batch(self, folder: Path, paths: frozenset[Path], forced: bool) -> None:
-        from .sorter import SortOptions
+        from ..sorter import SortOptions
 
         s = self.settings
         excluded: list[Path] = []
@@ -506,8 +506,8 @@ class TrayService:
     def _user_kept(folder: Path, paths: list[Path]) -> set[Path]:
         if not paths:
             return set()
-        from .decisions import exclude_remembered
-        from .scan import media_from_paths
+        from ..pipeline.features import media_from_paths
+        from ..safety.decisions import exclude_remembered
 
         files, _ = media_from_paths(paths)
         try:
@@ -521,7 +521,7 @@ class TrayService:
             return
         self._models_used_at = None
         try:
-            from . import engines
+            from .. import engines
 
             release = getattr(engines, "release_models", None)
             if callable(release):

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ._platform import IS_LINUX, IS_MACOS, IS_WINDOWS
-from .discovery import DATA_DIR, OUTPUT_DIRS, is_temporary_name
+from .._platform import IS_LINUX, IS_MACOS, IS_WINDOWS
+from ..pipeline.discovery import DATA_DIR, OUTPUT_DIRS, is_temporary_name
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ._platform import IS_WINDOWS
-from .errors import FolderBusy
+from .._platform import IS_WINDOWS
+from ..errors import FolderBusy
 
 
 def try_lock(fd: int) -> bool:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import atomicfile
-from .errors import EngineUnavailable, RemediaError
+from ..errors import EngineUnavailable, RemediaError
+from ..safety import atomicfile
 
 if TYPE_CHECKING:
     import torch
@@ -59,7 +59,7 @@ class WeightsLookup:
 
 
 def _app_cache_dir() -> Path:
-    from .cache import default_cache_dir
+    from ..pipeline.cache import default_cache_dir
 
     return default_cache_dir()
 
@@ -103,7 +103,7 @@ def _hf_cached_files() -> Iterator[Path]:
 def _settings_weights() -> Path | None:
     """`clip_weights` from the tray settings; read only, an invalid file is left to the tray."""
     try:
-        from . import settings
+        from ..desktop import settings
     except ImportError:
         return None
     path = settings.default_path()
@@ -204,7 +204,7 @@ def build_clip_visual() -> torch.nn.Module:
     prepare_offline_imports()
     import open_clip
 
-    from .engines.runtime import quiet_root_log
+    from .onnx import quiet_root_log
 
     with quiet_root_log("No pretrained weights loaded"):
         model = open_clip.create_model(CLIP_ARCH, pretrained=None)
@@ -354,7 +354,7 @@ def convert_clip_weights(source: Path, target: Path | None = None) -> Converted:
     try:
         import torch
 
-        from .engines import runtime as rt
+        from . import onnx as rt
     except ImportError as exc:
         raise EngineUnavailable(
             f"converting CLIP weights {CONVERT_HINT} ({exc})"

@@ -25,10 +25,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._platform import IS_MACOS, IS_WINDOWS
+from .._platform import IS_MACOS, IS_WINDOWS
 
 if TYPE_CHECKING:
-    from .report import SortReport
+    from ..safety.report import SortReport
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def report_message(report: SortReport, *, new_photos: int | None = None) -> tupl
 def review_page(folder: Path) -> Path | None:
     """The newest review page of `folder`, when the review module is installed."""
     try:
-        from .review import latest_page_path
+        from ..review.writer import latest_page_path
     except ImportError:
         return None
     try:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from .core.media import MediaFile
+from ..core.media import MediaFile
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 
-from .core.media import MediaFile
+from ..core.media import MediaFile
 
 _CHUNK = 1 << 20
 
