@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import shared
+from remedia_tray.pipeline.features import feature_set
 
 BATCH = 32
 
@@ -140,7 +141,7 @@ def bench_end_to_end(n: int) -> None:
     engine.load()
     for workers in sorted({1, cpu_threads()}):
         t0 = time.perf_counter()
-        fs = engine.compute_features(paths, workers=workers)
+        fs = engine.compute_features(paths, extract=feature_set, workers=workers)
         dt = time.perf_counter() - t0
         print(
             f"  {len(fs.files)} Holidays JPEGs (400 px wide), {workers} decode workers: "

@@ -27,6 +27,7 @@ from benchmarks._common import pairwise_pr, shared
 from remedia_tray.core.grouping import complete_linkage
 from remedia_tray.core.strictness import LEVELS
 from remedia_tray.engines.base import SimilarityEngine
+from remedia_tray.pipeline.features import feature_set
 
 # The reference: plain EfficientNet-Lite2 embeddings (resize + centre crop, cosine,
 # complete linkage) at threshold 0.70, measured by the author.
@@ -74,7 +75,7 @@ def main() -> int:
     levels = sorted(LEVELS.items(), key=lambda kv: kv[1])
     loosest = make_engine(args.model, 0, args.clip_weights)
     t0 = time.perf_counter()
-    fs = loosest.compute_features(paths, workers=args.workers)
+    fs = loosest.compute_features(paths, extract=feature_set, workers=args.workers)
     seconds = time.perf_counter() - t0
     if fs.skipped:
         print(f"skipped {len(fs.skipped)}: {fs.skipped[:3]}", file=sys.stderr)

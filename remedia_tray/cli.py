@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .core.strictness import DEFAULT_LEVEL, level_name, parse_strictness
 from .errors import RemediaError
 
@@ -90,6 +90,7 @@ def _cmd_sort(args: argparse.Namespace) -> int:
         workers=args.workers,
         use_cache=not args.no_cache,
         clip_weights=args.clip_weights,
+        configured_clip_weights=_configured_clip_weights() if args.engine != "hash" else None,
     )
     status = 0
     for folder in args.folders:
@@ -103,6 +104,13 @@ def _cmd_sort(args: argparse.Namespace) -> int:
         if report.failed:
             status = 1
     return status
+
+
+def _configured_clip_weights() -> Path | None:
+    """`clip_weights` from the tray settings: CLI sorts use the weights the tray uses."""
+    from .desktop.settings import configured_clip_weights
+
+    return configured_clip_weights()
 
 
 def _plain_sort(args: argparse.Namespace) -> bool:
@@ -275,7 +283,7 @@ def _cmd_model(args: argparse.Namespace) -> int:
             f"{done.path.stat().st_size / 1e6:.0f} MB); sorts now use CLIP, offline"
         )
         return 0
-    lookup = find_clip_weights(args.clip_weights)
+    lookup = find_clip_weights(args.clip_weights, configured=_configured_clip_weights())
     if lookup.found is not None:
         print(f"AI engine: CLIP ViT-B-32, weights {lookup.found.path} ({lookup.found.source})")
     else:

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 from .core.grouping import complete_linkage
 from .core.keeper import choose_keeper
 from .core.media import MediaFile, Skipped
-from .core.planning import GroupSpec, Move, SortPlan, plan_sort, read_existing_groups
+from .core.planning import GroupSpec, Move, SortPlan, plan_sort
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
 from .engines import DEFAULT_ENGINE, EngineChoice, HashEngine, SimilarityEngine
 from .errors import EngineUnavailable, FolderNotFound, RemediaError
+from .layout import data_dir, lock_path
 from .pipeline.discovery import iter_files
-from .safety.mover import apply_plan, data_dir, lock_path, recover_incomplete
+from .safety.mover import apply_plan, read_existing_groups, recover_incomplete
 from .safety.report import SortReport, member_details, save_report
 
 if TYPE_CHECKING:
@@ -39,8 +40,11 @@ class SortOptions:
     lock_wait: float = 10.0
     #: Paths to leave out of this sort (the tray passes files still being copied).
     exclude: Callable[[Path], bool] | None = None
-    #: Local CLIP weights file; None looks in the usual places (see models.py), never online.
+    #: Local CLIP weights file; None looks in the usual places (see engines/clip_weights.py),
+    #: never online.
     clip_weights: Path | None = None
+    #: `clip_weights` from the tray settings (the caller reads them; a sort never does).
+    configured_clip_weights: Path | None = None
 
 
 def _without_user_decisions(
@@ -217,7 +221,11 @@ def _ai_engine(options: SortOptions, notes: list[str]) -> SimilarityEngine | Non
     from .engines import load_ai_engine
 
     try:
-        choice = load_ai_engine(strictness=options.strictness, clip_weights=options.clip_weights)
+        choice = load_ai_engine(
+            strictness=options.strictness,
+            clip_weights=options.clip_weights,
+            configured_weights=options.configured_clip_weights,
+        )
     except EngineUnavailable as exc:
         if options.engine == "clip" or options.clip_weights is not None:
             raise

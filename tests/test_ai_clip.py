@@ -134,15 +134,21 @@ def test_weights_lookup_order(
     in_settings = tmp_path / "from-settings.safetensors"
     in_settings.write_bytes(b"x")
     settings.save(settings.Settings(clip_weights=in_settings))
-    assert models.find_clip_weights().found == models.WeightsFile(in_settings, "settings")
+    # the caller (CLI, tray) reads the settings; the lookup never does
+    configured = settings.configured_clip_weights()
+    assert configured == in_settings
+    assert models.find_clip_weights(configured=configured).found == models.WeightsFile(
+        in_settings, "settings"
+    )
     # the environment
     monkeypatch.setenv(models.ENV_WEIGHTS, str(clip_weights))
-    assert models.find_clip_weights().found == models.WeightsFile(clip_weights, "environment")
+    found = models.find_clip_weights(configured=configured).found
+    assert found == models.WeightsFile(clip_weights, "environment")
     # the command-line option wins
     assert models.find_clip_weights(in_settings).found == models.WeightsFile(in_settings, "option")
     # a configured file that is missing is reported, and the search goes on
     monkeypatch.setenv(models.ENV_WEIGHTS, str(tmp_path / "gone.safetensors"))
-    lookup = models.find_clip_weights()
+    lookup = models.find_clip_weights(configured=configured)
     assert lookup.found == models.WeightsFile(in_settings, "settings")
     assert lookup.problems == (f"{models.ENV_WEIGHTS} points to {tmp_path / 'gone.safetensors'}, "
                                "which is not a file",)  # fmt: skip

@@ -11,6 +11,7 @@ from PIL import Image
 
 from remedia_tray.core.neighbours import hash_neighbours
 from remedia_tray.engines import HashEngine
+from remedia_tray.pipeline.features import feature_set
 
 from .conftest import PHOTOS, SHARED, photo, save_as, whatsapp_copy
 
@@ -21,7 +22,7 @@ def engine() -> HashEngine:
 
 
 def _features(engine: HashEngine, paths: list[Path]) -> np.ndarray:
-    result = engine.compute_features(paths)
+    result = engine.compute_features(paths, extract=feature_set)
     assert not result.skipped
     return result.features
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..layout import MANIFEST_NAME
+
 #: The two folders a sort fills: true duplicates and similar photos.
 SortKind = Literal["duplicates", "similar"]
 
-MANIFEST_NAME = "remedia-group.json"
 
 
 @dataclass(frozen=True)
@@ -128,21 +129,3 @@ def plan_sort(
             )
         )
     return SortPlan(root, tuple(groups))
-
-
-def read_existing_groups(root: Path) -> dict[Path, Path]:
-    """Best photo -> group folder, from the manifests of earlier sorts."""
-    import json
-
-    found: dict[Path, Path] = {}
-    for kind in ("duplicates", "similar"):
-        base = root / kind
-        if not base.is_dir():
-            continue
-        for manifest in sorted(base.glob(f"*/{MANIFEST_NAME}")):
-            try:
-                data = json.loads(manifest.read_text(encoding="utf-8"))
-                found.setdefault(Path(data["best"]), manifest.parent)
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # a damaged manifest only costs the reuse of its folder
-    return found

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..core.strictness import level_name
 from ..errors import FolderBusy, FolderNotFound, RemediaError
+from ..layout import TRAY_STATE_NAME, reports_dir, tray_state_path
 from ..safety.atomicfile import write_atomic
 from . import settings as settings_mod
 from .settings import Settings
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 Activity = Literal["idle", "working", "paused"]
 SortFn = Callable[[Path, "SortOptions"], "SortReport"]
 
-STATE_FILE = "tray-state.json"
+STATE_FILE = TRAY_STATE_NAME
 BUSY_RETRY = 5.0  # seconds before retrying a folder another ReMedia process is sorting
 MODEL_IDLE_RELEASE = 600.0  # release AI models after this many idle seconds
 
@@ -74,7 +75,7 @@ def _default_sort(folder: Path, options: SortOptions) -> SortReport:
 
 def _read_state(folder: Path) -> dict[str, Any]:
     try:
-        data = json.loads((folder / ".remedia" / STATE_FILE).read_text(encoding="utf-8"))
+        data = json.loads(tray_state_path(folder).read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
@@ -87,7 +88,7 @@ def _last_sorted(folder: Path) -> float | None:
         return float(last)
     # Sorted before, but not by the tray (`remedia sort`): when its newest sort started.
     try:
-        newest = max((folder / ".remedia" / "reports").glob("sort-*.json"), default=None)
+        newest = max(reports_dir(folder).glob("sort-*.json"), default=None)
         if newest is None:
             return None
         seconds = json.loads(newest.read_text(encoding="utf-8")).get("seconds", 0)
@@ -109,7 +110,7 @@ def _oldest_change(paths: Iterable[Path], default: float) -> float:
 
 
 def _write_state(folder: Path, data: dict[str, Any]) -> None:
-    target = folder / ".remedia" / STATE_FILE
+    target = tray_state_path(folder)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, json.dumps(data).encode("utf-8"))
@@ -520,15 +521,7 @@ class TrayService:
         if used is None or time.monotonic() - used < MODEL_IDLE_RELEASE:
             return
         self._models_used_at = None
-        try:
-            from .. import engines
-
-            release = getattr(engines, "release_models", None)
-            if callable(release):
-                release()
-        except Exception:
-            log.debug("releasing models failed", exc_info=True)
-        gc.collect()
+        gc.collect()  # the sort's engines are gone with it; give their memory back
         log.info("AI model released after %.0f idle seconds", MODEL_IDLE_RELEASE)
 
 

@@ -177,6 +177,21 @@ def load(path: Path | None = None) -> LoadResult:
     return LoadResult(settings)
 
 
+def configured_clip_weights(path: Path | None = None) -> Path | None:
+    """`clip_weights` from the settings file, read only; an invalid file is left to the tray."""
+    path = path if path is not None else default_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    try:
+        parsed = parse(_load_toml(text))
+    except ValueError as exc:
+        log.info("settings file %s not used for CLIP weights: %s", path, exc)
+        return None
+    return parsed.clip_weights
+
+
 def save(settings: Settings, path: Path | None = None) -> Path:
     """Write atomically: a temporary file in the same folder, fsync, then rename over."""
     path = path if path is not None else default_path()

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._platform import IS_LINUX, IS_MACOS, IS_WINDOWS
-from ..pipeline.discovery import DATA_DIR, OUTPUT_DIRS, is_temporary_name
+from ..layout import DATA_DIR, OUTPUT_DIRS
+from ..pipeline.discovery import is_temporary_name
 
 log = logging.getLogger(__name__)
 

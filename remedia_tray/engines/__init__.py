@@ -26,8 +26,15 @@ __all__ = [
 ]
 
 
-def load_ai_engine(*, strictness: int = 50, clip_weights: Path | None = None) -> AiEngineChoice:
+def load_ai_engine(
+    *,
+    strictness: int = 50,
+    clip_weights: Path | None = None,
+    configured_weights: Path | None = None,
+) -> AiEngineChoice:
     """CLIP if local weights exist, else the bundled EfficientNet-Lite (imports torch lazily)."""
     from .registry import load_ai_engine as load
 
-    return load(strictness=strictness, clip_weights=clip_weights)
+    return load(
+        strictness=strictness, clip_weights=clip_weights, configured_weights=configured_weights
+    )

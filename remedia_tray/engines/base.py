@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
 
@@ -73,11 +73,23 @@ class SimilarityEngine(ABC):
         """All pairs within the threshold, found without a Python loop over pairs."""
 
     def compute_features(
-        self, media_list: Sequence[Path | MediaFile], *, workers: int = 1
+        self,
+        media_list: Sequence[Path | MediaFile],
+        *,
+        extract: FeatureExtractor,
+        workers: int = 1,
     ) -> FeatureSet:
-        """Features for each readable image; unreadable ones are returned as skipped."""
-        from ..pipeline.features import extract_features, media_from_paths
+        """Features for each readable image; unreadable ones are returned as skipped.
 
-        files, skipped = media_from_paths(media_list)
-        result = extract_features(files, [self], workers=workers)
-        return FeatureSet(result.files, result.features[self.name], tuple(skipped) + result.skipped)
+        `extract` reads the files (pipeline.features.feature_set): injected, so that this
+        interface imports nothing that reads the disk.
+        """
+        return extract(media_list, self, workers=workers)
+
+
+class FeatureExtractor(Protocol):
+    """Reads files and computes one engine's features for them."""
+
+    def __call__(
+        self, media_list: Sequence[Path | MediaFile], engine: SimilarityEngine, *, workers: int
+    ) -> FeatureSet: ...

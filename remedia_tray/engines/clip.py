@@ -20,8 +20,16 @@ import numpy as np
 from ..core.neighbours import cosine_neighbours
 from ..core.strictness import interpolate
 from ..errors import EngineUnavailable
-from . import onnx as rt
 from .base import Neighbours, SimilarityEngine
+from .onnx import (
+    EXPORT_VERSION,
+    export_onnx,
+    l2_normalise,
+    onnxruntime_available,
+    ort_session,
+    quantize_int8,
+    set_torch_threads,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -119,7 +127,7 @@ class ClipEngine(SimilarityEngine):
     def _onnx_paths(self) -> tuple[Path, Path]:
         from .clip_weights import models_dir
 
-        stem = f"clip-vit-b-32-{self._digest[:16]}-e{rt.EXPORT_VERSION}"
+        stem = f"clip-vit-b-32-{self._digest[:16]}-e{EXPORT_VERSION}"
         folder = models_dir() / "onnx"
         return folder / f"{stem}.int8.onnx", folder / f"{stem}.json"
 
@@ -138,7 +146,7 @@ class ClipEngine(SimilarityEngine):
         if self.weights.suffix == ".onnx":
             # Converted by `remedia model import|download`: all a sort needs, no torch.
             try:
-                self._session = rt.ort_session(self.weights)
+                self._session = ort_session(self.weights)
             except Exception as exc:
                 raise EngineUnavailable(
                     f"cannot load the CLIP model {self.weights}: {exc}"
@@ -146,10 +154,10 @@ class ClipEngine(SimilarityEngine):
             self.runtime = "ONNX Runtime"
             return
         int8_path, _ = self._onnx_paths()
-        if self.requested_runtime != "torch" and rt.onnxruntime_available():
+        if self.requested_runtime != "torch" and onnxruntime_available():
             decision = self._decision()
             if decision.get("runtime") == "onnx-int8" and int8_path.is_file():
-                self._session = rt.ort_session(int8_path)
+                self._session = ort_session(int8_path)
                 self.runtime = "ONNX Runtime int8"
                 self.int8_min_cosine = decision.get("min_cosine")
                 return
@@ -157,7 +165,7 @@ class ClipEngine(SimilarityEngine):
                 self._load_torch()
                 try:
                     self._export_int8(int8_path)
-                    self._session = rt.ort_session(int8_path)
+                    self._session = ort_session(int8_path)
                     self._check_pending = True
                 except Exception as exc:
                     if self.requested_runtime == "onnx-int8":
@@ -170,7 +178,7 @@ class ClipEngine(SimilarityEngine):
         from .clip_weights import CONVERT_HINT, load_clip_visual
 
         try:
-            rt.set_torch_threads()
+            set_torch_threads()
             self._torch = load_clip_visual(self.weights)
         except ImportError:
             raise EngineUnavailable(
@@ -187,10 +195,8 @@ class ClipEngine(SimilarityEngine):
         log.info("converting the CLIP model for ONNX Runtime (once)")
         int8_path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".export-", dir=int8_path.parent) as tmp:
-            fp32 = rt.export_onnx(
-                self._torch, torch.zeros(1, 3, SIZE, SIZE), Path(tmp) / "fp32.onnx"
-            )
-            rt.quantize_int8(fp32, int8_path)
+            fp32 = export_onnx(self._torch, torch.zeros(1, 3, SIZE, SIZE), Path(tmp) / "fp32.onnx")
+            quantize_int8(fp32, int8_path)
 
     def _record(self, choice: str, min_cosine: float, photos: int) -> None:
         from .clip_weights import write_atomic
@@ -216,12 +222,12 @@ class ClipEngine(SimilarityEngine):
         self.load()
         x = to_model_input(prepared)
         if self._session is None:
-            return rt.l2_normalise(self._run_torch(x))
-        fast = rt.l2_normalise(self._session.run(None, {"x": x})[0])
+            return l2_normalise(self._run_torch(x))
+        fast = l2_normalise(self._session.run(None, {"x": x})[0])
         if not self._check_pending:
             return fast
         # First real photos: keep int8 only if it matches fp32 on every one of them.
-        exact = rt.l2_normalise(self._run_torch(x))
+        exact = l2_normalise(self._run_torch(x))
         worst = float(np.min(np.sum(exact * fast, axis=1)))
         self.int8_min_cosine = worst
         self._check_pending = False
@@ -237,9 +243,9 @@ class ClipEngine(SimilarityEngine):
         return exact
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> float:
-        a = rt.l2_normalise(a)
-        b = rt.l2_normalise(b)
+        a = l2_normalise(a)
+        b = l2_normalise(b)
         return min(2.0, max(0.0, 1.0 - float(a @ b)))
 
     def neighbours(self, features: np.ndarray) -> Neighbours:
-        return cosine_neighbours(rt.l2_normalise(features), self._threshold)
+        return cosine_neighbours(l2_normalise(features), self._threshold)

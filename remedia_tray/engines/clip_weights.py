@@ -1,7 +1,8 @@
 """Where model weights come from. A sort only ever reads local files; downloads are explicit.
 
 CLIP weights are looked up, in this order: the `--clip-weights FILE` option, the
-`REMEDIA_CLIP_WEIGHTS` environment variable, `clip_weights` in the tray settings, the file that
+`REMEDIA_CLIP_WEIGHTS` environment variable, `clip_weights` in the tray settings (passed in by
+the caller), the file that
 `remedia model download` writes (user cache, then user data folder), and finally open_clip's own
 Hugging Face cache (what `pretrained="openai"` would have used with `HF_HUB_OFFLINE=1`).
 """
@@ -59,9 +60,9 @@ class WeightsLookup:
 
 
 def _app_cache_dir() -> Path:
-    from ..pipeline.cache import default_cache_dir
+    from ..layout import user_cache_dir
 
-    return default_cache_dir()
+    return user_cache_dir()
 
 
 def models_dir() -> Path:
@@ -100,36 +101,17 @@ def _hf_cached_files() -> Iterator[Path]:
         yield repo / "snapshots" / revision / name
 
 
-def _settings_weights() -> Path | None:
-    """`clip_weights` from the tray settings; read only, an invalid file is left to the tray."""
-    try:
-        from ..desktop import settings
-    except ImportError:
-        return None
-    path = settings.default_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return None
-    try:
-        import tomllib  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        parsed = settings.parse(tomllib.loads(text))
-    except ValueError as exc:
-        log.info("settings file %s not used for CLIP weights: %s", path, exc)
-        return None
-    value = parsed.clip_weights
-    return Path(value) if value is not None else None
-
-
 def find_clip_weights(
-    explicit: Path | None = None, *, environ: Mapping[str, str] | None = None
+    explicit: Path | None = None,
+    *,
+    configured: Path | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> WeightsLookup:
     """The CLIP weights file to use, without touching the network.
 
-    Raises EngineUnavailable when `explicit` (the user's --clip-weights) is not a file.
+    `configured` is `clip_weights` from the tray settings, read by the caller (the CLI or the
+    tray): this module never reads settings. Raises EngineUnavailable when `explicit` (the
+    user's --clip-weights) is not a file.
     """
     env = os.environ if environ is None else environ
     if explicit is not None:
@@ -141,7 +123,7 @@ def find_clip_weights(
     from_env = env.get(ENV_WEIGHTS)
     configured: list[tuple[Path | None, WeightsSource, str]] = [
         (Path(from_env).expanduser() if from_env else None, "environment", ENV_WEIGHTS),
-        (_settings_weights(), "settings", "clip_weights in the settings"),
+        (configured, "settings", "clip_weights in the settings"),
     ]
     for candidate, source, label in configured:
         if candidate is None:
@@ -304,9 +286,7 @@ def download_clip_weights(target: Path | None = None, *, force: bool = False) ->
     try:
         import open_clip
     except ImportError as exc:
-        raise EngineUnavailable(
-            f"downloading CLIP {CONVERT_HINT} ({exc})"
-        ) from None
+        raise EngineUnavailable(f"downloading CLIP {CONVERT_HINT} ({exc})") from None
     cfg = open_clip.get_pretrained_cfg(CLIP_ARCH, CLIP_TAG)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".download-", dir=target.parent) as tmp:
@@ -354,26 +334,22 @@ def convert_clip_weights(source: Path, target: Path | None = None) -> Converted:
     try:
         import torch
 
-        from . import onnx as rt
+        from .onnx import export_onnx, l2_normalise, ort_session, quantize_int8
     except ImportError as exc:
-        raise EngineUnavailable(
-            f"converting CLIP weights {CONVERT_HINT} ({exc})"
-        ) from None
+        raise EngineUnavailable(f"converting CLIP weights {CONVERT_HINT} ({exc})") from None
     target = data_models_dir() / CLIP_ONNX_NAME if target is None else target
     try:
         visual = load_clip_visual(Path(source))
     except ImportError as exc:
-        raise EngineUnavailable(
-            f"converting CLIP weights {CONVERT_HINT} ({exc})"
-        ) from None
+        raise EngineUnavailable(f"converting CLIP weights {CONVERT_HINT} ({exc})") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     x = _check_images()
     with tempfile.TemporaryDirectory(prefix=".convert-", dir=target.parent) as tmp:
-        fp32 = rt.export_onnx(visual, torch.zeros(1, 3, 224, 224), Path(tmp) / "fp32.onnx")
-        int8 = rt.quantize_int8(fp32, Path(tmp) / "int8.onnx")
+        fp32 = export_onnx(visual, torch.zeros(1, 3, 224, 224), Path(tmp) / "fp32.onnx")
+        int8 = quantize_int8(fp32, Path(tmp) / "int8.onnx")
         with torch.inference_mode():
-            exact = rt.l2_normalise(visual(torch.from_numpy(x)).numpy())
-        fast = rt.l2_normalise(rt.ort_session(int8).run(None, {"x": x})[0])
+            exact = l2_normalise(visual(torch.from_numpy(x)).numpy())
+        fast = l2_normalise(ort_session(int8).run(None, {"x": x})[0])
         worst = float(np.min(np.sum(exact * fast, axis=1)))
         chosen, precision = (int8, "int8") if worst >= MIN_INT8_COSINE else (fp32, "fp32")
         os.replace(chosen, target)

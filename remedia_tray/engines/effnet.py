@@ -19,8 +19,14 @@ import numpy as np
 
 from ..core.strictness import interpolate
 from ..errors import EngineUnavailable
-from . import onnx as rt
 from .base import Neighbours, SimilarityEngine
+from .onnx import (
+    l2_normalise,
+    onnxruntime_available,
+    ort_session,
+    rotation_aware_distance,
+    rotation_aware_neighbours,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -109,13 +115,13 @@ class EffNetEngine(SimilarityEngine):
         """Load the model now (otherwise the first batch does it)."""
         if self._model is not None:
             return
-        if not rt.onnxruntime_available():
+        if not onnxruntime_available():
             raise EngineUnavailable(
                 "the AI engine needs onnxruntime (pip install onnxruntime), "
                 "which installs with ReMedia"
             )
         try:
-            self._model = rt.ort_session(self._model_file)
+            self._model = ort_session(self._model_file)
         except Exception as exc:
             raise EngineUnavailable(f"the bundled AI model cannot be loaded: {exc}") from exc
         self.runtime = "ONNX Runtime"
@@ -135,7 +141,7 @@ class EffNetEngine(SimilarityEngine):
             parts.append(self._model.run(None, {"x": x})[0])
         if not parts:
             return np.zeros((0, EMBED_DIM), dtype=np.float32)
-        return rt.l2_normalise(np.concatenate(parts))
+        return l2_normalise(np.concatenate(parts))
 
     def finalize(self, prepared: np.ndarray) -> np.ndarray:
         batch = np.asarray(prepared)
@@ -145,7 +151,7 @@ class EffNetEngine(SimilarityEngine):
         return np.concatenate([both[:n], both[n:]], axis=1).astype(np.float16)
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> float:
-        return rt.rotation_aware_distance(a, b, EMBED_DIM)
+        return rotation_aware_distance(a, b, EMBED_DIM)
 
     def neighbours(self, features: np.ndarray) -> Neighbours:
-        return rt.rotation_aware_neighbours(features, EMBED_DIM, self._threshold)
+        return rotation_aware_neighbours(features, EMBED_DIM, self._threshold)

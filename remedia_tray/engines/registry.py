@@ -19,7 +19,12 @@ class AiEngineChoice:
     note: str | None
 
 
-def load_ai_engine(*, strictness: int = 50, clip_weights: Path | None = None) -> AiEngineChoice:
+def load_ai_engine(
+    *,
+    strictness: int = 50,
+    clip_weights: Path | None = None,
+    configured_weights: Path | None = None,
+) -> AiEngineChoice:
     """Load the engine that fills similar/, ready to embed. Never opens a network connection.
 
     Raises EngineUnavailable when `clip_weights` was given but cannot be used, or when no AI
@@ -27,7 +32,7 @@ def load_ai_engine(*, strictness: int = 50, clip_weights: Path | None = None) ->
     """
     from .clip_weights import find_clip_weights
 
-    lookup = find_clip_weights(clip_weights)
+    lookup = find_clip_weights(clip_weights, configured=configured_weights)
     problems = list(lookup.problems)
     if lookup.found is not None:
         from .clip import ClipEngine

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..core.media import MediaFile
+from ..layout import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,7 @@ def _path_value(path: Path) -> str | bytes:
 
 
 def default_cache_dir() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("remedia", appauthor=False))
+    return user_cache_dir()
 
 
 class FeatureCache:

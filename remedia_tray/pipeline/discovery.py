@@ -7,9 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..core.media import MediaFile, Skipped
-
-OUTPUT_DIRS = ("duplicates", "similar")
-DATA_DIR = ".remedia"
+from ..layout import DATA_DIR, OUTPUT_DIRS
 
 # Names of files that are still being written by browsers, sync tools and phones.
 TEMP_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download", ".!sync")

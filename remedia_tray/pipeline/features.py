@@ -20,7 +20,7 @@ from .identical import identical_sets
 from .imaging import load_image
 
 if TYPE_CHECKING:
-    from ..engines.base import SimilarityEngine
+    from ..engines.base import FeatureSet, SimilarityEngine
     from .cache import FeatureCache
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,19 @@ def media_from_paths(items: Sequence[Path | MediaFile]) -> tuple[list[MediaFile]
             continue
         files.append(MediaFile(Path(item), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
     return files, skipped
+
+
+def feature_set(
+    media_list: Sequence[Path | MediaFile], engine: SimilarityEngine, *, workers: int = 1
+) -> FeatureSet:
+    """One engine's features for files or paths: what `SimilarityEngine.compute_features` runs."""
+    from ..engines.base import FeatureSet
+
+    files, skipped = media_from_paths(media_list)
+    result = extract_features(files, [engine], workers=workers)
+    return FeatureSet(
+        result.files, result.features[engine.name], tuple(skipped) + result.skipped
+    )
 
 
 _worker_engines: list[SimilarityEngine] = []

@@ -20,18 +20,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__
 from .._platform import IS_WINDOWS
+from .._version import __version__
 from ..core.media import Skipped
 from ..core.progress import ProgressFactory, null_progress
 from ..core.strictness import level_name
 from ..errors import FolderNotFound, RemediaError
-from ..safety.mover import data_dir
-from ..safety.report import REPORTS_DIR, SortReport
+from ..layout import INDEX_NAME, REPORTS_DIR, REVIEW_DIR, THUMBS_DIR, data_dir
+from ..safety.report import SortReport
 
-REVIEW_DIR = "review"
-INDEX_NAME = "index.html"
-THUMBS_DIR = "thumbs"
 #: Previews made per page at most: beyond this a first sort of a huge archive would spend
 #: minutes on pictures nobody scrolls to; the rest of the groups are still listed and linked.
 MAX_PREVIEWS = 5000

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from ..core.media import MediaFile
+from ..layout import DECISIONS_NAME, data_dir, decisions_path, lock_path
 from ..pipeline.identical import content_digest
 from .atomicfile import write_atomic
 from .journal import active_journals
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "decisions.json"
-_DATA_DIR = ".remedia"  # same folder as mover.DATA_DIR; not imported to keep this module light
+FILE_NAME = DECISIONS_NAME
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Exclusion:
 
 
 def _path(root: Path) -> Path:
-    return root / _DATA_DIR / FILE_NAME
+    return decisions_path(root)
 
 
 def _media(path: Path) -> MediaFile:
@@ -139,7 +139,7 @@ def exclude_remembered(root: Path, files: Sequence[MediaFile], *, save: bool = T
     for pos, f in enumerate(files):
         by_size[f.size].append(pos)
 
-    active = {p.name for p in active_journals(root / _DATA_DIR)}
+    active = {p.name for p in active_journals(data_dir(root))}
     changed = False
     new = 0
     for journal_name in list(data["placed"]):
@@ -197,7 +197,7 @@ def forget(root: Path, *, wait: float = 10.0) -> int:
     from .locking import folder_lock
 
     root = Path(root)
-    with folder_lock(root / _DATA_DIR / "lock", wait=wait):  # not while a sort reads them
+    with folder_lock(lock_path(root), wait=wait):  # not while a sort reads them
         data = _load(root)
         count = len(data["kept"])
         if count:

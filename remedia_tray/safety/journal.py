@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-JOURNAL_DIR = "journal"
+from ..layout import JOURNAL_DIR
+
 _ACTIVE = ".jsonl"
 _UNDONE = ".undone.jsonl"
 

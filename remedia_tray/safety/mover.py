@@ -18,22 +18,14 @@ from typing import Any
 from ..core.media import MediaFile, Skipped
 from ..core.planning import MANIFEST_NAME, Move, PlannedGroup, SortPlan, free_name
 from ..errors import NothingToUndo, RemediaError
+from ..layout import data_dir, lock_path
 from .journal import Journal, _fsync_dir, active_journals, mark_undone, read_journal
 from .locking import folder_lock
 
 log = logging.getLogger(__name__)
 
-DATA_DIR = ".remedia"
 PART_SUFFIX = ".remedia-part"
 _NAME_MAX = 255  # bytes in one file name on every common filesystem
-
-
-def data_dir(root: Path) -> Path:
-    return root / DATA_DIR
-
-
-def lock_path(root: Path) -> Path:
-    return data_dir(root) / "lock"
 
 
 @dataclass(frozen=True)
@@ -385,3 +377,19 @@ def _undo(path: Path) -> UndoResult:
                 pass  # not empty: the user put something there
     mark_undone(path)
     return UndoResult(path, restored, tuple(problems))
+
+
+def read_existing_groups(root: Path) -> dict[Path, Path]:
+    """Best photo -> group folder, from the manifests of earlier sorts."""
+    found: dict[Path, Path] = {}
+    for kind in ("duplicates", "similar"):
+        base = root / kind
+        if not base.is_dir():
+            continue
+        for manifest in sorted(base.glob(f"*/{MANIFEST_NAME}")):
+            try:
+                data = json.loads(manifest.read_text(encoding="utf-8"))
+                found.setdefault(Path(data["best"]), manifest.parent)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged manifest only costs the reuse of its folder
+    return found

@@ -12,8 +12,7 @@ from typing import Any
 
 from ..core.media import ImageInfo, MediaFile, Skipped
 from ..core.planning import PlannedGroup
-
-REPORTS_DIR = "reports"
+from ..layout import REPORTS_DIR
 
 
 @dataclass(frozen=True)

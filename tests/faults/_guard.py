@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from remedia_tray.core.planning import MANIFEST_NAME
-
-DATA_DIR = ".remedia"
+from remedia_tray.layout import DATA_DIR
 
 
 def read_files(root: Path) -> dict[str, bytes]:
