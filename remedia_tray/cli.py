@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .core.strictness import DEFAULT_LEVEL, level_name, parse_strictness
+from .engines import DEFAULT_ENGINE, ENGINE_CHOICES
 from .errors import RemediaError
 
 
@@ -118,7 +119,7 @@ def _plain_sort(args: argparse.Namespace) -> bool:
     return (
         getattr(args, "command", None) == "sort"
         and not (args.dry_run or args.json or args.no_cache or args.workers)
-        and args.engine == "both"
+        and args.engine == DEFAULT_ENGINE
         and args.clip_weights is None
         and args.strictness == parse_strictness(DEFAULT_LEVEL)
         and all(Path(f).expanduser().is_dir() for f in args.folders)
@@ -327,12 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="remedia", description="Sort photos into duplicates and similar groups, locally."
     )
     parser.add_argument("--version", action="version", version=f"remedia {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_sort_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--engine", choices=["both", "hash", "clip"], default="both",
+            "--engine", choices=ENGINE_CHOICES, default=DEFAULT_ENGINE,
             help="both (default): duplicates by hash, then similar photos by AI; "
             "hash: duplicates only; clip: the AI engine alone (all groups go to similar/)",
         )  # fmt: skip

@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,8 +18,10 @@ from .core.media import MediaFile, Skipped
 from .core.planning import GroupSpec, Move, SortPlan, plan_sort
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
-from .engines import DEFAULT_ENGINE, EngineChoice, HashEngine, SimilarityEngine
-from .errors import EngineUnavailable, FolderNotFound, RemediaError
+from .engines import DEFAULT_ENGINE, EngineChoice
+from .engines.base import SimilarityEngine
+from .engines.registry import select_engines
+from .errors import FolderNotFound, RemediaError
 from .layout import data_dir, lock_path
 from .pipeline.discovery import iter_files
 from .safety.mover import apply_plan, read_existing_groups, recover_incomplete
@@ -93,16 +96,14 @@ def sort_folder(
         raise FolderNotFound(f"not a folder: {root}")
     if options.dry_run:
         return _sort(root, options, progress, started)
-    try:
-        lock = folder_lock(lock_path(root), wait=options.lock_wait)
-        lock.__enter__()
-    except PermissionError as exc:
-        raise RemediaError(f"cannot write to {root} ({exc.strerror}); nothing was moved") from None
-    try:
+    with ExitStack() as held:
+        try:
+            held.enter_context(folder_lock(lock_path(root), wait=options.lock_wait))
+        except PermissionError as exc:
+            msg = f"cannot write to {root} ({exc.strerror}); nothing was moved"
+            raise RemediaError(msg) from None
         recover_incomplete(root)
         return _sort(root, options, progress, started)
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def _sort(
@@ -121,14 +122,14 @@ def _sort(
         notes.append(
             f"{user_kept} photos stay where you moved them (remedia forget FOLDER to sort again)"
         )
-    hash_engine = None
-    engines: list[SimilarityEngine] = []
-    if options.engine in ("both", "hash"):
-        hash_engine = HashEngine(strictness=options.strictness)
-        engines.append(hash_engine)
-    ai_engine = _ai_engine(options, notes) if options.engine in ("both", "clip") else None
-    if ai_engine is not None:
-        engines.append(ai_engine)
+    selection = select_engines(
+        options.engine,
+        strictness=options.strictness,
+        clip_weights=options.clip_weights,
+        configured_weights=options.configured_clip_weights,
+    )
+    engines = list(selection.engines)
+    notes.extend(selection.notes)
     if options.use_cache:
         from .pipeline.cache import FeatureCache
 
@@ -147,17 +148,14 @@ def _sort(
 
     specs: list[GroupSpec] = []
     remaining = list(range(len(scan.files)))
-    if hash_engine is not None:
-        groups = _groups(hash_engine, scan, remaining)
-        duplicates = [_spec(scan, members, "duplicates") for members in groups]
-        specs.extend(duplicates)
-        # Extra copies leave for duplicates/; the kept copy stays and may join a similar group.
-        position = {f.path: k for k, f in enumerate(scan.files)}
-        moving = {position[p] for spec in duplicates for p in spec.members[1:]}
-        remaining = [k for k in remaining if k not in moving]
-    if ai_engine is not None:
-        groups = _groups(ai_engine, scan, remaining)
-        specs.extend(_spec(scan, members, "similar") for members in groups)
+    for engine in engines:  # duplicates first: the registry puts the hash engine first
+        found = [_spec(scan, members, engine.kind) for members in _groups(engine, scan, remaining)]
+        specs.extend(found)
+        if engine.kind == "duplicates":
+            # Extra copies leave for duplicates/; the kept copy stays and may join a similar group.
+            position = {f.path: k for k, f in enumerate(scan.files)}
+            moving = {position[p] for spec in found for p in spec.members[1:]}
+            remaining = [k for k in remaining if k not in moving]
     plan = _note_keepers_moving_on(
         plan_sort(root, specs, exists=os.path.lexists, existing_groups=read_existing_groups(root))
     )
@@ -214,26 +212,6 @@ def _note_keepers_moving_on(plan: SortPlan) -> SortPlan:
             g = dataclasses.replace(g, reason=f"{g.reason}; it moves on to {where} with its series")
         groups.append(g)
     return dataclasses.replace(plan, groups=tuple(groups))
-
-
-def _ai_engine(options: SortOptions, notes: list[str]) -> SimilarityEngine | None:
-    """The engine for similar/, or None (with a note) when `both` runs without the AI extra."""
-    from .engines import load_ai_engine
-
-    try:
-        choice = load_ai_engine(
-            strictness=options.strictness,
-            clip_weights=options.clip_weights,
-            configured_weights=options.configured_clip_weights,
-        )
-    except EngineUnavailable as exc:
-        if options.engine == "clip" or options.clip_weights is not None:
-            raise
-        notes.append(f"similar photos not sorted: {exc}")
-        return None
-    if choice.note:
-        notes.append(choice.note)
-    return choice.engine
 
 
 def _groups(engine: SimilarityEngine, scan: ScanResult, subset: list[int]) -> list[list[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, get_args
 
 Level = Literal["exact", "strict", "balanced", "loose"]
@@ -35,7 +36,7 @@ def level_name(strictness: int) -> str:
     return f"{strictness} (looser than loose)"
 
 
-def interpolate(strictness: int, table: dict[int, float]) -> float:
+def interpolate(strictness: int, table: Mapping[int, float]) -> float:
     """Piecewise-linear map from strictness to an engine threshold."""
     points = sorted(table.items())
     for (s0, t0), (s1, t1) in zip(points, points[1:]):

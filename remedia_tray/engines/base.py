@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 import numpy as np
 
 from ..core.neighbours import Neighbours as Neighbours
 from ..core.planning import SortKind as SortKind
+from ..core.strictness import interpolate
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -30,7 +31,12 @@ class SimilarityEngine(ABC):
     """Turns images into features and decides which pairs are similar."""
 
     name: ClassVar[str]
+    #: The output folder this engine's groups go to when it runs with the hash engine.
     kind: ClassVar[SortKind]
+    #: What a distance counts: differing bits of a 64-bit hash, or cosine distance.
+    metric: ClassVar[Literal["bits", "cosine"]]
+    #: Strictness (0-100) -> largest distance still called similar; interpolated between.
+    thresholds: ClassVar[Mapping[int, float]]
     #: Short side the decoder must deliver; JPEGs are DCT-scaled down to about this.
     decode_side: ClassVar[int]
     #: Features are stored as this dtype, `feature_dim` values per image.
@@ -44,14 +50,25 @@ class SimilarityEngine(ABC):
     def cache_key(self) -> str:
         """Identifies the features (model, version, parameters), not the threshold."""
 
+    def __init__(self, *, strictness: int = 50) -> None:
+        self.strictness = strictness
+        self._threshold = interpolate(strictness, self.thresholds)
+
     @property
-    @abstractmethod
     def threshold(self) -> float:
         """Largest distance still called similar."""
+        return self._threshold
+
+    @property
+    def label(self) -> str:
+        """The model in words, for the report."""
+        return self.name
 
     @property
     def description(self) -> str:
-        return self.name
+        if self.metric == "cosine":
+            return f"{self.label}; similar at cosine >= {1.0 - self._threshold:.2f}"
+        return f"{self.label} (max distance {self._threshold:g} of 64 bits)"
 
     @abstractmethod
     def prepare(self, image: Image.Image) -> np.ndarray:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 
 from ..core.neighbours import cosine_neighbours
-from ..core.strictness import interpolate
 from ..errors import EngineUnavailable
 from .base import Neighbours, SimilarityEngine
 from .onnx import (
@@ -79,6 +78,8 @@ def to_model_input(batch: np.ndarray) -> np.ndarray:
 class ClipEngine(SimilarityEngine):
     name: ClassVar[str] = "clip"
     kind = "similar"
+    metric = "cosine"
+    thresholds = THRESHOLDS
     decode_side: ClassVar[int] = SIZE
     feature_dtype: ClassVar[str] = "float32"
     feature_dim = EMBED_DIM
@@ -92,9 +93,8 @@ class ClipEngine(SimilarityEngine):
         self.weights = Path(weights)
         if not self.weights.is_file():
             raise EngineUnavailable(f"CLIP weights file not found: {self.weights}")
-        self.strictness = strictness
+        super().__init__(strictness=strictness)
         self.requested_runtime: Runtime = runtime
-        self._threshold = interpolate(strictness, THRESHOLDS)
         self._digest = file_digest(self.weights)
         self._torch: Any = None
         self._session: Any = None
@@ -114,15 +114,8 @@ class ClipEngine(SimilarityEngine):
         return f"clip:ViT-B-32-quickgelu:{self._digest[:16]}:v{PREPROCESS_VERSION}"
 
     @property
-    def threshold(self) -> float:
-        return self._threshold
-
-    @property
-    def description(self) -> str:
-        return (
-            f"OpenCLIP ViT-B-32-quickgelu ({self.weights.name}), {self.runtime}; "
-            f"similar at cosine >= {1.0 - self._threshold:.2f}"
-        )
+    def label(self) -> str:
+        return f"OpenCLIP ViT-B-32-quickgelu ({self.weights.name}), {self.runtime}"
 
     def _onnx_paths(self) -> tuple[Path, Path]:
         from .clip_weights import models_dir

@@ -121,11 +121,11 @@ def find_clip_weights(
         return WeightsLookup(WeightsFile(path, "option"))
     problems: list[str] = []
     from_env = env.get(ENV_WEIGHTS)
-    configured: list[tuple[Path | None, WeightsSource, str]] = [
+    settable: list[tuple[Path | None, WeightsSource, str]] = [
         (Path(from_env).expanduser() if from_env else None, "environment", ENV_WEIGHTS),
         (configured, "settings", "clip_weights in the settings"),
     ]
-    for candidate, source, label in configured:
+    for candidate, source, label in settable:
         if candidate is None:
             continue
         if candidate.is_file():

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..core.strictness import interpolate
 from ..errors import EngineUnavailable
 from .base import Neighbours, SimilarityEngine
 from .onnx import (
@@ -77,14 +76,15 @@ def to_model_input(batch: np.ndarray) -> np.ndarray:
 class EffNetEngine(SimilarityEngine):
     name: ClassVar[str] = "effnet"
     kind = "similar"
+    metric = "cosine"
+    thresholds = THRESHOLDS
     decode_side: ClassVar[int] = SIZE
     feature_dtype: ClassVar[str] = "float16"  # 5 KB a photo in the cache; cosine error < 1e-3
     feature_dim = 2 * EMBED_DIM
     batched: ClassVar[bool] = True
 
     def __init__(self, *, strictness: int = 50) -> None:
-        self.strictness = strictness
-        self._threshold = interpolate(strictness, THRESHOLDS)
+        super().__init__(strictness=strictness)
         self._model_file = model_path()
         self._digest = _digest(self._model_file)
         self._model: Any = None
@@ -101,15 +101,8 @@ class EffNetEngine(SimilarityEngine):
         return f"effnet:lite0-onnx-{self._digest[:12]}:{SIZE}sq:gem3:rot90:v{PREPROCESS_VERSION}"
 
     @property
-    def threshold(self) -> float:
-        return self._threshold
-
-    @property
-    def description(self) -> str:
-        return (
-            f"EfficientNet-Lite0 ImageNet (bundled fallback), rotation-aware, {self.runtime}; "
-            f"similar at cosine >= {1.0 - self._threshold:.2f}"
-        )
+    def label(self) -> str:
+        return f"EfficientNet-Lite0 ImageNet (bundled fallback), rotation-aware, {self.runtime}"
 
     def load(self) -> None:
         """Load the model now (otherwise the first batch does it)."""

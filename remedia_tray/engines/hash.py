@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ..core.neighbours import Neighbours, hash_neighbours
-from ..core.strictness import interpolate
 from .base import SimilarityEngine
 
 if TYPE_CHECKING:
@@ -63,6 +62,8 @@ def phash(grey: Image.Image) -> int:
 class HashEngine(SimilarityEngine):
     name: ClassVar[str] = "hash"
     kind = "duplicates"
+    metric = "bits"
+    thresholds = HASH_THRESHOLDS
     decode_side: ClassVar[int] = 128
     feature_dtype: ClassVar[str] = "uint64"
     feature_dim = 2
@@ -70,21 +71,16 @@ class HashEngine(SimilarityEngine):
     def __init__(self, *, strictness: int = 50, dhash_weight: float = 0.5) -> None:
         if not 0.0 <= dhash_weight <= 1.0:
             raise ValueError("dhash_weight must be within 0..1")
-        self.strictness = strictness
+        super().__init__(strictness=strictness)
         self.dhash_weight = dhash_weight
-        self._threshold = interpolate(strictness, HASH_THRESHOLDS)
 
     @property
     def cache_key(self) -> str:
         return "hash:dhash8+phash8:v1"
 
     @property
-    def threshold(self) -> float:
-        return self._threshold
-
-    @property
-    def description(self) -> str:
-        return f"dHash+pHash (max distance {self._threshold:g} of 64 bits)"
+    def label(self) -> str:
+        return "dHash+pHash"
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         grey = image.convert("L")

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core.media import MediaFile, Skipped
-from ..core.planning import MANIFEST_NAME, Move, PlannedGroup, SortPlan, free_name
+from ..core.planning import Move, PlannedGroup, SortPlan, free_name
 from ..errors import NothingToUndo, RemediaError
-from ..layout import data_dir, lock_path
+from ..layout import MANIFEST_NAME, data_dir, lock_path
 from .journal import Journal, _fsync_dir, active_journals, mark_undone, read_journal
 from .locking import folder_lock
 

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from remedia_tray.core.planning import MANIFEST_NAME
-from remedia_tray.layout import DATA_DIR
+from remedia_tray.layout import DATA_DIR, MANIFEST_NAME
 
 
 def read_files(root: Path) -> dict[str, bytes]:
