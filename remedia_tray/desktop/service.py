@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..atomicfile import write_atomic
 from ..core.strictness import level_name
 from ..errors import FolderBusy, FolderNotFound, RemediaError
 from ..layout import TRAY_STATE_NAME, reports_dir, tray_state_path
-from ..safety.atomicfile import write_atomic
 from . import settings as settings_mod
 from .settings import Settings
 

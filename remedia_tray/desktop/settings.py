@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
+from ..atomicfile import write_atomic
 from ..core.strictness import DEFAULT_LEVEL, LEVELS
 from ..engines import DEFAULT_ENGINE, EngineChoice
-from ..safety.atomicfile import write_atomic
 
 log = logging.getLogger(__name__)
 

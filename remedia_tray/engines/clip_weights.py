@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..atomicfile import replacing
+from ..atomicfile import write_atomic as _write_atomic
 from ..errors import EngineUnavailable, RemediaError
-from ..safety import atomicfile
 
 if TYPE_CHECKING:
     import torch
@@ -170,7 +171,7 @@ def file_digest(path: Path) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomicfile.write_atomic(path, data)
+    _write_atomic(path, data)
 
 
 def prepare_offline_imports() -> None:
@@ -264,7 +265,7 @@ def install_clip_weights(source: Path, target: Path | None = None) -> Path:
     if all(torch.equal(v.half().float(), v) for v in tensors.values()):
         tensors = {k: v.half() for k, v in tensors.items()}
     target.parent.mkdir(parents=True, exist_ok=True)
-    with atomicfile.replacing(target) as tmp:
+    with replacing(target) as tmp:
         save_file(tensors, str(tmp), metadata={"arch": CLIP_ARCH, "tag": CLIP_TAG})
     return target
 

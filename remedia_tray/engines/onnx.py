@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..atomicfile import replacing
 from ..core.neighbours import Neighbours, cosine_neighbours
-from ..safety.atomicfile import replacing
 
 if TYPE_CHECKING:
     import torch

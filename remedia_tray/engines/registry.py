@@ -10,11 +10,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EngineUnavailable
-from . import EngineChoice
 from .base import SimilarityEngine
+
+if TYPE_CHECKING:
+    from . import EngineChoice
 
 log = logging.getLogger(__name__)
 

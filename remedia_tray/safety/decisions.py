@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..atomicfile import write_atomic
 from ..core.media import MediaFile
 from ..layout import DECISIONS_NAME, data_dir, decisions_path, lock_path
 from ..pipeline.identical import content_digest
-from .atomicfile import write_atomic
 from .journal import active_journals
 
 log = logging.getLogger(__name__)
