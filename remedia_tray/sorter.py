@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._platform import usable_cores
 from .core.grouping import complete_linkage
 from .core.keeper import choose_keeper
 from .core.media import MediaFile, Skipped
@@ -74,8 +75,6 @@ def _note_placements(root: Path, journal: Path, moved: Sequence[Move]) -> None:
 
 
 def _workers(requested: int) -> int:
-    from .pipeline.features import usable_cores
-
     return requested if requested > 0 else usable_cores()
 
 

@@ -17,7 +17,6 @@ Cauchy-Schwarz term), so the full-width products are computed only for candidate
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
+
+from .._platform import usable_cores
 
 Method = Literal["auto", "index", "brute"]
 
@@ -64,12 +65,7 @@ def _empty() -> Neighbours:
 
 
 def _workers(workers: int) -> int:
-    if workers > 0:
-        return workers
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return workers if workers > 0 else usable_cores()
 
 
 def _finish(n: int, i: list[np.ndarray], j: list[np.ndarray], d: list[np.ndarray]) -> Neighbours:

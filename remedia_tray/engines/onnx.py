@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._platform import usable_cores
 from ..atomicfile import replacing
 from ..core.neighbours import Neighbours, cosine_neighbours
 
@@ -50,10 +51,7 @@ def quiet_root_log(*fragments: str) -> Iterator[None]:
 
 def cpu_threads() -> int:
     """Cores this process may use (the affinity mask, where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def set_torch_threads() -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._platform import usable_cores as usable_cores
 from ..core.media import ImageInfo, MediaFile, Skipped
 from ..core.progress import ProgressFactory, null_progress
 from ..errors import UnreadableImage
@@ -106,14 +107,6 @@ def _decode_one(
 
 def _worker_job(paths: list[Path]) -> list[tuple[ImageInfo | None, str | None, list[np.ndarray]]]:
     return [_decode_one(path, _worker_engines) for path in paths]
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (the affinity mask, not the machine's total)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not available on macOS and Windows
-        return max(1, os.cpu_count() or 1)
 
 
 def _is_transient(reason: str) -> bool:
