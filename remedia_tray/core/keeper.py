@@ -14,19 +14,26 @@ class KeeperChoice:
     reason: str
 
 
-def _rank(f: MediaFile, info: ImageInfo) -> tuple[int, int, int, int, int, str]:
-    # Most pixels, then larger file, more EXIF, older, shorter path; the path string breaks ties.
-    return (-info.pixels, -f.size, -info.exif_fields, f.mtime_ns, len(str(f.path)), str(f.path))
+#: What cameras and phones write; PNG, WebP, GIF and BMP copies are re-saves or screenshots.
+CAMERA_FORMATS = frozenset({"JPEG", "MPO", "HEIF", "AVIF", "TIFF"})
+
+Rank = tuple[int, bool, bool, int, int, int, int, str]
 
 
-_REASONS = (
-    "most pixels",
-    "largest file",
-    "most metadata",
-    "oldest",
-    "shortest path",
-    "first by name",
-)
+def _rank(f: MediaFile, info: ImageInfo) -> Rank:
+    # Most pixels, then closest to the camera original (its EXIF, its format, more metadata),
+    # then larger file, older, shorter path; the path string breaks ties. A lossless re-save
+    # adds bytes but no information, so size comes only after the signs of an original.
+    return (
+        -info.pixels,
+        not info.camera,
+        info.format not in CAMERA_FORMATS,
+        -info.exif_fields,
+        -f.size,
+        f.mtime_ns,
+        len(str(f.path)),
+        str(f.path),
+    )
 
 
 def choose_keeper(files: Sequence[MediaFile], infos: Sequence[ImageInfo]) -> KeeperChoice:
@@ -38,15 +45,21 @@ def choose_keeper(files: Sequence[MediaFile], infos: Sequence[ImageInfo]) -> Kee
     best = order[0]
     if len(order) == 1:
         return KeeperChoice(best, "only copy")
-    runner = ranks[order[1]]
-    for pos, reason in enumerate(_REASONS):
-        if ranks[best][pos] != runner[pos]:
-            info = infos[best]
-            if pos == 0:
-                reason = f"most pixels ({info.width}x{info.height})"
-            elif pos == 2:
-                reason = f"most metadata ({info.exif_fields} EXIF fields)"
-            if pos > 0:
-                reason += ", same resolution"
-            return KeeperChoice(best, reason)
+    runner = order[1]
+    for pos in range(len(ranks[best])):
+        if ranks[best][pos] != ranks[runner][pos]:
+            reason = _reason(pos, infos[best], infos[runner])
+            return KeeperChoice(best, reason if pos == 0 else f"{reason}, same resolution")
     return KeeperChoice(best, "identical copies; first by name")
+
+
+def _reason(pos: int, best: ImageInfo, runner: ImageInfo) -> str:
+    if pos == 0:
+        return f"most pixels ({best.width}x{best.height})"
+    if pos == 1:
+        return f"camera original (EXIF: {best.camera})"
+    if pos == 2:
+        return f"original format ({best.format}; the other copy is {runner.format})"
+    if pos == 3:
+        return f"most metadata ({best.exif_fields} EXIF fields)"
+    return ("largest file", "oldest", "shortest path", "first by name")[pos - 4]

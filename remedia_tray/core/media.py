@@ -25,6 +25,8 @@ class ImageInfo:
     height: int
     format: str
     exif_fields: int
+    #: The camera's own EXIF (make and model, date taken), "" when a copy has lost it.
+    camera: str = ""
 
     @property
     def pixels(self) -> int:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_INFO_KEY = "info:v1"
+_INFO_KEY = "info:v2"
 # Files below this count are decoded in-process: starting workers costs more than it saves.
 _PARALLEL_MIN = 48
 _BATCH = 32
@@ -73,9 +73,7 @@ def feature_set(
 
     files, skipped = media_from_paths(media_list)
     result = extract_features(files, [engine], workers=workers)
-    return FeatureSet(
-        result.files, result.features[engine.name], tuple(skipped) + result.skipped
-    )
+    return FeatureSet(result.files, result.features[engine.name], tuple(skipped) + result.skipped)
 
 
 _worker_engines: list[SimilarityEngine] = []
@@ -146,7 +144,7 @@ def extract_features(
             if "skip" in data:
                 reasons[pos] = data["skip"]
             else:
-                infos[pos] = ImageInfo(data["w"], data["h"], data["f"], data["e"])
+                infos[pos] = ImageInfo(data["w"], data["h"], data["f"], data["e"], data["c"])
         for e in engines:
             for pos, blob in cache.get_many(files, e.cache_key).items():
                 feats[e.name][pos] = np.frombuffer(blob, dtype=_dtype_of(e)).copy()
@@ -255,7 +253,13 @@ def extract_features(
 
 
 def _info_blob(info: ImageInfo) -> bytes:
-    meta = {"w": info.width, "h": info.height, "f": info.format, "e": info.exif_fields}
+    meta = {
+        "w": info.width,
+        "h": info.height,
+        "f": info.format,
+        "e": info.exif_fields,
+        "c": info.camera,
+    }
     return json.dumps(meta).encode()
 
 

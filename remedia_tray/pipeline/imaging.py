@@ -132,10 +132,12 @@ def _decode(im: Image.Image, min_side: int) -> LoadedImage:
         raise UnreadableImage("image has no pixels")
     try:
         exif = im.getexif()
-        exif_fields = len(exif) + len(exif.get_ifd(0x8769))
+        sub_ifd = exif.get_ifd(0x8769)
+        exif_fields = len(exif) + len(sub_ifd)
         orientation = int(exif.get(0x0112, 1))
+        camera = _camera(exif, sub_ifd)
     except Exception:  # malformed EXIF must not cost the photo
-        exif_fields, orientation = 0, 1
+        exif_fields, orientation, camera = 0, 1, ""
     if orientation in (5, 6, 7, 8):
         # Report displayed dimensions so a rotated copy compares equal to its original.
         width, height = height, width
@@ -155,7 +157,17 @@ def _decode(im: Image.Image, min_side: int) -> LoadedImage:
         raise UnreadableImage(f"corrupt or truncated image data ({exc})") from None
     except MemoryError:
         raise UnreadableImage("not enough memory to decode this image") from None
-    return LoadedImage(work, ImageInfo(width, height, fmt, exif_fields))
+    return LoadedImage(work, ImageInfo(width, height, fmt, exif_fields, camera))
+
+
+def _camera(exif: Image.Exif, sub_ifd: dict[int, object]) -> str:
+    """ "Make Model, date taken" from a camera's EXIF; "" when there is none."""
+    make = str(exif.get(0x010F, "")).strip("\x00 ")
+    model = str(exif.get(0x0110, "")).strip("\x00 ")
+    taken = str(sub_ifd.get(0x9003, "")).strip("\x00 ")
+    if model.lower().startswith(make.lower()):
+        make = ""  # "Canon" + "Canon EOS 80D"
+    return ", ".join(x for x in (f"{make} {model}".strip(), taken) if x)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
