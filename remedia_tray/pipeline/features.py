@@ -76,14 +76,9 @@ def feature_set(
     return FeatureSet(result.files, result.features[engine.name], tuple(skipped) + result.skipped)
 
 
-_worker_engines: list[SimilarityEngine] = []
-
-
-def _init_worker(engines: list[SimilarityEngine]) -> None:
+def _init_worker() -> None:
     import signal
 
-    global _worker_engines
-    _worker_engines = engines
     # Ctrl-C is the main process's to handle: it stops handing out work and saves the cache.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -103,8 +98,40 @@ def _decode_one(
     return loaded.info, None, prepared
 
 
-def _worker_job(paths: list[Path]) -> list[tuple[ImageInfo | None, str | None, list[np.ndarray]]]:
-    return [_decode_one(path, _worker_engines) for path in paths]
+def _worker_job(
+    paths: list[Path], engines: list[SimilarityEngine]
+) -> list[tuple[ImageInfo | None, str | None, list[np.ndarray]]]:
+    return [_decode_one(path, engines) for path in paths]
+
+
+# Worker processes start once per process and are reused by later scans (the tray sorts batch
+# after batch): each start costs an interpreter and the imports.
+_pool: tuple[int, ProcessPoolExecutor] | None = None
+
+
+def _workers_pool(workers: int) -> ProcessPoolExecutor:
+    import atexit
+    import multiprocessing
+
+    global _pool
+    if _pool is not None and _pool[0] == workers:
+        return _pool[1]
+    shutdown_workers()
+    # spawn: forking a process that runs threads (the tray) can deadlock.
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+    if _pool is None:
+        atexit.register(shutdown_workers)
+    _pool = (workers, pool)
+    return pool
+
+
+def shutdown_workers() -> None:
+    """Stop the reusable worker processes (they also stop when the process exits)."""
+    global _pool
+    if _pool is not None:
+        _pool[1].shutdown(wait=True, cancel_futures=True)
+        _pool = None
 
 
 def _is_transient(reason: str) -> bool:
@@ -283,29 +310,28 @@ def _run(
         for path in paths:
             yield _decode_one(path, engines)
         return
-    import multiprocessing
     from collections import deque
     from concurrent.futures import Future
 
-    # spawn: forking a process that runs threads (the tray) can deadlock.
-    ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(list(engines),)
-    )
+    pool = _workers_pool(workers)
+    engine_list = list(engines)
     tasks = (paths[s : s + _TASK_FILES] for s in range(0, len(paths), _TASK_FILES))
     queued: deque[Future[list[tuple[ImageInfo | None, str | None, list[np.ndarray]]]]] = deque()
     try:
         # A bounded window instead of pool.map: a million files never become a million futures,
         # and stopping early cancels only what is queued.
         for task in tasks:
-            queued.append(pool.submit(_worker_job, task))
+            queued.append(pool.submit(_worker_job, task, engine_list))
             if len(queued) >= workers * _TASKS_AHEAD:
                 break
         while queued:
             done = queued.popleft().result()
             more: list[Path] | None = next(tasks, None)
             if more is not None:
-                queued.append(pool.submit(_worker_job, more))
+                queued.append(pool.submit(_worker_job, more, engine_list))
             yield from done
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if queued:
+            # Stopped early (Ctrl-C, an error, a worker that died): no process is left behind,
+            # and the next scan starts fresh. A scan that finished keeps its workers.
+            shutdown_workers()
