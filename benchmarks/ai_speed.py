@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import shared
+from remedia_tray.pipeline.features import feature_set
 
 BATCH = 32
 
@@ -54,7 +55,7 @@ def rate(fn: Callable[[], object], items: int, seconds: float) -> Rate:
     """Wall-clock rate, plus items / CPU-seconds x cores: on a machine shared with other work
     the wall clock understates what the cores can do (spin-waiting threads make the estimate
     conservative, not optimistic)."""
-    from remedia_tray.engines.runtime import cpu_threads
+    from remedia_tray.engines.onnx import cpu_threads
 
     fn()  # warm-up (allocations, ORT graph caches)
     done, t0, c0 = 0, time.perf_counter(), time.process_time()
@@ -116,7 +117,7 @@ def bench_clip(batch_imgs: list[object], seconds: float, tmp: Path) -> None:
     from safetensors.torch import save_file
 
     from remedia_tray.engines import clip
-    from remedia_tray.models import build_clip_visual
+    from remedia_tray.engines.clip_weights import build_clip_visual
 
     torch.manual_seed(0)
     weights = tmp / "clip-random.safetensors"
@@ -146,14 +147,14 @@ def bench_clip(batch_imgs: list[object], seconds: float, tmp: Path) -> None:
 
 def bench_end_to_end(n: int) -> None:
     from remedia_tray.engines.effnet import EffNetEngine
-    from remedia_tray.engines.runtime import cpu_threads
+    from remedia_tray.engines.onnx import cpu_threads
 
     paths = photos(n)
     engine = EffNetEngine()
     engine.load()
     for workers in sorted({1, cpu_threads()}):
         t0 = time.perf_counter()
-        fs = engine.compute_features(paths, workers=workers)
+        fs = engine.compute_features(paths, extract=feature_set, workers=workers)
         dt = time.perf_counter() - t0
         print(
             f"  {len(fs.files)} Holidays JPEGs (400 px wide), {workers} decode workers: "
@@ -171,8 +172,8 @@ def main() -> int:
     pin(args.cores)
     with tempfile.TemporaryDirectory(prefix="remedia-bench-") as tmp:
         os.environ["XDG_CACHE_HOME"] = tmp  # exports of this run stay out of the user's cache
-        from remedia_tray.engines.runtime import cpu_threads
-        from remedia_tray.imaging import load_image
+        from remedia_tray.engines.onnx import cpu_threads
+        from remedia_tray.pipeline.imaging import load_image
 
         imgs = [load_image(p, min_side=224).image for p in photos(BATCH)]
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

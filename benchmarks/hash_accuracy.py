@@ -1,13 +1,19 @@
-"""Hash-engine accuracy per strictness level on synthetic duplicate sets of real photos.
+"""Duplicate accuracy per strictness level: true copies, hard negatives, and the copy kept.
 
-Copies of each of the 46 photos in shared/data/photos: WhatsApp-like (1600 px, q75, EXIF
-stripped), small (800 px, q60), PNG, WebP, HEIC, EXIF-rotated (pixels rotated, Orientation
-tag set) and a 2 % border crop. Ground truth: a photo and its copies form one group; the
-Elephants wallpaper at three resolutions is one group; the stereo motorcycle pair are two
-different photos. Also counts the duplicate groups formed on Holidays (same-scene series,
-which are not duplicates).
+Sources: each of the 46 photos in shared/data/photos, plus two smooth, low-texture versions of
+it (heavily blurred; its least textured region, like sky or sea), where 64-bit hashes are
+weakest. The "original" of a source is its central 80 % window saved as a camera would (JPEG
+q92 with make, model and date taken). Ground truth per source:
+- positives (the original's group): WhatsApp-like (1600 px, q75, EXIF stripped), small (800 px,
+  q60), PNG, WebP, HEIC, EXIF-rotated (pixels rotated, Orientation tag set), border crops of
+  1.5 % and 2 %, and a lossless full-size PNG re-save (more bytes, no EXIF);
+- hard negatives (each a different picture): the window shifted by 3, 5, 8 and 12 % (burst
+  neighbours) and re-framed crops of 10 % (centred and one-sided).
+The Elephants wallpaper at three resolutions is one group; the stereo motorcycle pair are two
+different photos. Reports pairwise precision / recall, how often the kept copy is the camera
+original, and the duplicate groups formed on Holidays (same-scene series, not duplicates).
 
-    python benchmarks/hash_accuracy.py [--limit N]
+    python benchmarks/hash_accuracy.py [--limit N] [--no-smooth]
 """
 
 from __future__ import annotations
@@ -20,54 +26,141 @@ import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image, ImageOps
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import pairwise_pr, shared
+from benchmarks._common import pairs_of, pairwise_pr, shared
+from remedia_tray.core.strictness import LEVELS
 from remedia_tray.sorter import SortOptions, sort_folder
-from remedia_tray.strictness import LEVELS
 
-COPIES = ("whatsapp", "small", "png", "webp", "heic", "exif_rotated", "crop2")
+COPIES = (
+    "whatsapp", "small", "png", "webp", "heic", "exif_rotated", "crop1.5", "crop2", "lossless",
+)  # fmt: skip
+NEGATIVES = ("shift3", "shift5", "shift8", "shift12", "reframe10", "reframe10_side")
+WINDOW = 0.8  # the original is the central 80 % of the source: room for shifted neighbours
 
 
-def make_copies(src: Path, out: Path, stem: str) -> dict[str, Path]:
+def camera_exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    exif[0x0110] = "Canon EOS 80D"
+    exif.get_ifd(0x8769)[0x9003] = "2023:06:01 10:00:00"
+    return exif
+
+
+def window(im: Image.Image, dx: float = 0.0, dy: float = 0.0) -> Image.Image:
+    """The central window moved by (dx, dy), as fractions of the window's own size."""
+    w, h = im.size
+    cw, ch = round(w * WINDOW), round(h * WINDOW)
+    x0 = round((w - cw) / 2 + dx * cw)
+    y0 = round((h - ch) / 2 + dy * ch)
+    return im.crop((x0, y0, x0 + cw, y0 + ch))
+
+
+def least_textured(im: Image.Image) -> Image.Image:
+    """The source's least textured 50 % x 50 % region (sky, sea, a wall), at the source's size."""
+    grey = np.asarray(im.convert("L").resize((64, 64)), dtype=np.float32)
+    best, where = None, (0, 0)
+    for y in range(0, 33, 4):
+        for x in range(0, 33, 4):
+            block = grey[y : y + 32, x : x + 32]
+            score = float(
+                np.abs(np.diff(block, axis=0)).mean() + np.abs(np.diff(block, axis=1)).mean()
+            )
+            if best is None or score < best:
+                best, where = score, (x, y)
+    w, h = im.size
+    x, y = where[0] * w // 64, where[1] * h // 64
+    return im.crop((x, y, x + w // 2, y + h // 2)).resize((w, h), Image.Resampling.BICUBIC)
+
+
+def make_set(im: Image.Image, out: Path, stem: str) -> tuple[Path, list[Path], list[Path]]:
+    """The camera original, its true copies, and its hard negatives."""
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    made: dict[str, Path] = {}
-    with Image.open(src) as im0:
-        im = ImageOps.exif_transpose(im0).convert("RGB")
+    frame = window(im)
 
     def fit(side: int) -> Image.Image:
-        c = im.copy()
+        c = frame.copy()
         c.thumbnail((side, side), Image.Resampling.LANCZOS)
         return c
 
-    made["whatsapp"] = out / f"{stem}-WA.jpg"
-    fit(1600).save(made["whatsapp"], quality=75)
-    made["small"] = out / f"{stem}-small.jpg"
-    fit(800).save(made["small"], quality=60)
-    made["png"] = out / f"{stem}.png"
-    fit(2000).save(made["png"])
-    made["webp"] = out / f"{stem}.webp"
-    fit(2000).save(made["webp"], quality=80)
-    made["heic"] = out / f"{stem}.heic"
-    fit(2000).save(made["heic"], quality=80)
-    made["exif_rotated"] = out / f"{stem}-rot.jpg"
+    original = out / f"{stem}.jpg"
+    frame.save(original, quality=92, exif=camera_exif())
+    ext = {"png": "png", "webp": "webp", "heic": "heic", "lossless": "png"}
+    copies = {name: out / f"{stem}-{name}.{ext.get(name, 'jpg')}" for name in COPIES}
+    fit(1600).save(copies["whatsapp"], quality=75)
+    fit(800).save(copies["small"], quality=60)
+    fit(2000).save(copies["png"])
+    fit(2000).save(copies["webp"], quality=80)
+    fit(2000).save(copies["heic"], quality=80)
     exif = Image.Exif()
     exif[0x0112] = 6
-    fit(2000).transpose(Image.Transpose.ROTATE_90).save(made["exif_rotated"], quality=90, exif=exif)
-    w, h = im.size
-    dx, dy = int(w * 0.02), int(h * 0.02)
-    made["crop2"] = out / f"{stem}-crop.jpg"
-    im.crop((dx, dy, w - dx, h - dy)).save(made["crop2"], quality=90)
-    return made
+    fit(2000).transpose(Image.Transpose.ROTATE_90).save(
+        copies["exif_rotated"], quality=90, exif=exif
+    )
+    w, h = frame.size
+    for name, part in (("crop1.5", 0.015), ("crop2", 0.02)):
+        dx, dy = round(w * part), round(h * part)
+        frame.crop((dx, dy, w - dx, h - dy)).save(copies[name], quality=90)
+    with Image.open(original) as saved:
+        saved.save(copies["lossless"])  # same pixels, more bytes, no EXIF
+
+    negatives = []
+    for name, (dx, dy) in {
+        "shift3": (0.03, 0.0),
+        "shift5": (0.0, 0.05),
+        "shift8": (0.08, 0.08),
+        "shift12": (0.12, 0.0),
+    }.items():
+        path = out / f"{stem}-{name}.jpg"
+        window(im, dx, dy).save(path, quality=92, exif=camera_exif())
+        negatives.append(path)
+    for name, box in {
+        "reframe10": (0.05, 0.05, 0.95, 0.95), "reframe10_side": (0.10, 0.10, 1.0, 1.0),
+    }.items():  # fmt: skip
+        path = out / f"{stem}-{name}.jpg"
+        left, top, right, bottom = box
+        cut = (round(w * left), round(h * top), round(w * right), round(h * bottom))
+        frame.crop(cut).save(path, quality=92)
+        negatives.append(path)
+    return original, list(copies.values()), negatives
+
+
+def scored(
+    groups: list[list[str]], truth: dict[str, str], family: dict[str, str]
+) -> dict[str, float]:
+    """Pairwise precision / recall within each source family.
+
+    A photo and its own blurred version are the same frame with an edit, neither clearly a
+    duplicate nor clearly a different picture, so pairs across families are not scored.
+    """
+    hit = predicted = true = 0
+    for kind in sorted(set(family.values())):
+        members = {name for name, k in family.items() if k == kind}
+        by_label: dict[str, list[str]] = {}
+        for name in members:
+            by_label.setdefault(truth[name], []).append(name)
+        true_pairs = pairs_of(by_label.values())
+        pred_pairs = pairs_of([n for n in g if n in members] for g in groups)
+        hit += len(true_pairs & pred_pairs)
+        predicted += len(pred_pairs)
+        true += len(true_pairs)
+    return {
+        "precision": round(hit / predicted, 4) if predicted else 1.0,
+        "recall": round(hit / true, 4) if true else 1.0,
+        "predicted_pairs": predicted,
+        "true_pairs": true,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=0, help="use only the first N photos")
+    parser.add_argument("--no-smooth", action="store_true", help="photos only, no smooth sources")
     args = parser.parse_args()
     photos = shared("photos")
     rows = list(csv.DictReader(open(photos / "manifest.csv", newline="")))
@@ -77,18 +170,33 @@ def main() -> None:
     folder = work / "set"
     folder.mkdir()
     truth: dict[str, str] = {}
+    family: dict[str, str] = {}  # file -> source family (the photo, or one of its smooth versions)
+    originals: dict[str, set[str]] = {}  # label -> the camera originals' file names
     t0 = time.perf_counter()
     for row in rows:
         label = row["natural_group"]
         if label == "skimage_motorcycle_stereo":
             label = row["image"]  # two viewpoints: similar, not duplicates
-        src = photos / "images" / row["image"]
+        with Image.open(photos / "images" / row["image"]) as im0:
+            im = ImageOps.exif_transpose(im0).convert("RGB")
         stem = Path(row["image"]).stem
-        orig = folder / row["image"]
-        orig.write_bytes(src.read_bytes())
-        truth[orig.name] = label
-        for path in make_copies(src, folder, stem).values():
-            truth[path.name] = label
+        variants = {"": im}
+        if not args.no_smooth:
+            radius = max(4.0, im.width / 80)
+            variants["blur"] = im.filter(ImageFilter.GaussianBlur(radius))
+            variants["flat"] = least_textured(im)
+        for kind, source in variants.items():
+            name = f"{stem}_{kind}" if kind else stem
+            group = f"{label}/{kind}" if kind else label
+            original, copies, negatives = make_set(source, folder, name)
+            for path in (original, *copies, *negatives):
+                family[path.name] = kind
+            truth[original.name] = group
+            originals.setdefault(group, set()).add(original.name)
+            for path in copies:
+                truth[path.name] = group
+            for path in negatives:
+                truth[path.name] = path.name  # a different picture
     build_s = time.perf_counter() - t0
 
     results = {}
@@ -98,7 +206,13 @@ def main() -> None:
             folder, SortOptions(engine="hash", strictness=value, dry_run=True, cache_dir=cache)
         )
         groups = [[p.name for p in g.members] for g in report.duplicate_groups]
-        results[level] = pairwise_pr(groups, truth) | {"groups": len(groups)}
+        kept = {truth[g[0]]: g[0] for g in groups if truth[g[0]] in originals}
+        results[level] = scored(groups, truth, family) | {
+            "groups": len(groups),
+            "kept_original": sum(name in originals[label] for label, name in kept.items()),
+            "groups_with_an_original": len(kept),
+            "seconds": round(report.seconds, 1),
+        }
 
     holidays = shared("holidays")
     hol_truth = {
@@ -117,7 +231,9 @@ def main() -> None:
             {
                 "photos": len(rows),
                 "images": len(truth),
-                "copies_per_photo": list(COPIES),
+                "copies_per_source": list(COPIES),
+                "hard_negatives_per_source": list(NEGATIVES),
+                "sources": len(originals),
                 "build_s": round(build_s, 1),
                 "duplicates": results,
                 "holidays_duplicate_groups": hol,

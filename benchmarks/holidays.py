@@ -24,9 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import pairwise_pr, shared
+from remedia_tray.core.grouping import complete_linkage
+from remedia_tray.core.strictness import LEVELS
 from remedia_tray.engines.base import SimilarityEngine
-from remedia_tray.grouping import complete_linkage
-from remedia_tray.strictness import LEVELS
+from remedia_tray.pipeline.features import feature_set
 
 # The reference: plain EfficientNet-Lite2 embeddings (resize + centre crop, cosine,
 # complete linkage) at threshold 0.70, measured by the author.
@@ -48,7 +49,7 @@ def make_engine(model: str, strictness: int, weights: Path | None) -> Similarity
         engine: SimilarityEngine = EffNetEngine(strictness=strictness)
     else:
         from remedia_tray.engines.clip import ClipEngine
-        from remedia_tray.models import find_clip_weights
+        from remedia_tray.engines.clip_weights import find_clip_weights
 
         found = find_clip_weights(weights).found
         if found is None:
@@ -74,7 +75,7 @@ def main() -> int:
     levels = sorted(LEVELS.items(), key=lambda kv: kv[1])
     loosest = make_engine(args.model, 0, args.clip_weights)
     t0 = time.perf_counter()
-    fs = loosest.compute_features(paths, workers=args.workers)
+    fs = loosest.compute_features(paths, extract=feature_set, workers=args.workers)
     seconds = time.perf_counter() - t0
     if fs.skipped:
         print(f"skipped {len(fs.skipped)}: {fs.skipped[:3]}", file=sys.stderr)
@@ -112,9 +113,9 @@ def main() -> int:
     )
     if args.model == "effnet":
         # Ablation: the same embeddings without the 90-degree turn (as-stored photos only).
+        from remedia_tray.core.neighbours import cosine_neighbours
         from remedia_tray.engines.effnet import EMBED_DIM
-        from remedia_tray.engines.runtime import l2_normalise
-        from remedia_tray.neighbours import cosine_neighbours
+        from remedia_tray.engines.onnx import l2_normalise
 
         plain_pairs = cosine_neighbours(l2_normalise(feats[:, :EMBED_DIM]), loosest.threshold)
         print("without rotation awareness (same thresholds):")
@@ -141,7 +142,7 @@ def main() -> int:
 
 
 def make_threshold(model: str, strictness: int) -> float:
-    from remedia_tray.strictness import interpolate
+    from remedia_tray.core.strictness import interpolate
 
     if model == "effnet":
         from remedia_tray.engines.effnet import THRESHOLDS

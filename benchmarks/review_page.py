@@ -31,10 +31,10 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import shared
-from remedia_tray import review
-from remedia_tray.planning import Move, PlannedGroup
-from remedia_tray.report import MemberDetail, SortReport
-from remedia_tray.thumbnails import ensure_thumbnails
+from remedia_tray.core.planning import Move, PlannedGroup
+from remedia_tray.review import writer as review
+from remedia_tray.review.thumbnails import ensure_thumbnails
+from remedia_tray.safety.report import MemberDetail, SortReport
 
 TARGET_S = 5.0
 

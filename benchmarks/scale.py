@@ -40,8 +40,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import SHARED
-from remedia_tray.grouping import complete_linkage
-from remedia_tray.neighbours import (
+from remedia_tray.core.grouping import complete_linkage
+from remedia_tray.core.neighbours import (
     Neighbours,
     cosine_neighbours,
     hash_neighbours,
@@ -253,7 +253,7 @@ class _Clock:
 
 def extraction_case(count: int, keep: Path | None = None) -> dict[str, Any]:
     from remedia_tray.engines import HashEngine
-    from remedia_tray.scan import extract_features, media_from_paths, usable_cores
+    from remedia_tray.pipeline.features import extract_features, media_from_paths, usable_cores
 
     if not (SHARED / "photos" / "images").exists():
         return {"skipped": f"shared data not found at {SHARED / 'photos'}"}

@@ -77,7 +77,7 @@ def _reports(folder: Path) -> set[Path]:
 
 
 def _ping(env: dict[str, str]) -> bool:
-    from remedia_tray.single_instance import endpoint, request
+    from remedia_tray.desktop.single_instance import endpoint, request
 
     ep = endpoint(Path(env["XDG_RUNTIME_DIR"]) / "ReMedia")
     return request({"op": "ping"}, ep=ep, timeout=0.5) is not None

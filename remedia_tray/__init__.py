@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["SortOptions", "SortReport", "__version__", "sort_folder", "undo_last_sort"]
 
 if TYPE_CHECKING:
-    from .mover import undo_last_sort
-    from .report import SortReport
+    from .safety.mover import undo_last_sort
+    from .safety.report import SortReport
     from .sorter import SortOptions, sort_folder
 
 
@@ -21,11 +21,11 @@ def __getattr__(name: str) -> Any:
 
         return getattr(sorter, name)
     if name == "SortReport":
-        from .report import SortReport
+        from .safety.report import SortReport
 
         return SortReport
     if name == "undo_last_sort":
-        from .mover import undo_last_sort
+        from .safety.mover import undo_last_sort
 
         return undo_last_sort
     raise AttributeError(name)

@@ -11,9 +11,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
+from .core.strictness import DEFAULT_LEVEL, level_name, parse_strictness
+from .engines import DEFAULT_ENGINE, ENGINE_CHOICES
 from .errors import RemediaError
-from .strictness import DEFAULT_LEVEL, level_name, parse_strictness
 
 
 def _tqdm_progress(desc: str, total: int):  # type: ignore[no-untyped-def]
@@ -90,6 +91,7 @@ def _cmd_sort(args: argparse.Namespace) -> int:
         workers=args.workers,
         use_cache=not args.no_cache,
         clip_weights=args.clip_weights,
+        configured_clip_weights=_configured_clip_weights() if args.engine != "hash" else None,
     )
     status = 0
     for folder in args.folders:
@@ -105,12 +107,19 @@ def _cmd_sort(args: argparse.Namespace) -> int:
     return status
 
 
+def _configured_clip_weights() -> Path | None:
+    """`clip_weights` from the tray settings: CLI sorts use the weights the tray uses."""
+    from .desktop.settings import configured_clip_weights
+
+    return configured_clip_weights()
+
+
 def _plain_sort(args: argparse.Namespace) -> bool:
     """`remedia sort FOLDER` without options (what file-manager menus run) goes to the tray."""
     return (
         getattr(args, "command", None) == "sort"
         and not (args.dry_run or args.json or args.no_cache or args.workers)
-        and args.engine == "both"
+        and args.engine == DEFAULT_ENGINE
         and args.clip_weights is None
         and args.strictness == parse_strictness(DEFAULT_LEVEL)
         and all(Path(f).expanduser().is_dir() for f in args.folders)
@@ -118,7 +127,7 @@ def _plain_sort(args: argparse.Namespace) -> bool:
 
 
 def _hand_off(folders: list[Path]) -> bool:
-    from .single_instance import hand_off, is_running
+    from .desktop.single_instance import hand_off, is_running
 
     if not is_running():
         return False
@@ -131,9 +140,9 @@ def _hand_off(folders: list[Path]) -> bool:
 
 
 def _cmd_tray(args: argparse.Namespace) -> int:
-    from .service import TrayService
-    from .single_instance import AlreadyRunning, ServiceLock
-    from .tray import Tray, TrayUnavailable, run_headless
+    from .desktop.service import TrayService
+    from .desktop.single_instance import AlreadyRunning, ServiceLock
+    from .desktop.tray import Tray, TrayUnavailable, run_headless
 
     lock = ServiceLock()
     try:
@@ -158,7 +167,7 @@ def _cmd_tray(args: argparse.Namespace) -> int:
 
 
 def _cmd_autostart(args: argparse.Namespace) -> int:
-    from .autostart import Autostart
+    from .desktop.autostart import Autostart
 
     autostart = Autostart()
     if args.action == "enable":
@@ -172,8 +181,8 @@ def _cmd_autostart(args: argparse.Namespace) -> int:
 
 
 def _cmd_forget(args: argparse.Namespace) -> int:
-    from .decisions import forget
     from .errors import FolderNotFound
+    from .safety.decisions import forget
 
     folder = Path(args.folder).expanduser().absolute()
     if not folder.is_dir():
@@ -219,7 +228,7 @@ def _cmd_integrate(args: argparse.Namespace) -> int:
 
 def _notify(report) -> None:  # type: ignore[no-untyped-def]
     try:
-        from .notify import notify_report
+        from .desktop.notify import notify_report
     except ImportError:
         logging.getLogger(__name__).warning("desktop notifications are not available")
         return
@@ -227,7 +236,7 @@ def _notify(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def _cmd_undo(args: argparse.Namespace) -> int:
-    from .mover import undo_last_sort
+    from .safety.mover import undo_last_sort
 
     result = undo_last_sort(Path(args.folder).expanduser().absolute())
     print(f"Restored {result.restored} files from {result.journal.name}")
@@ -237,7 +246,7 @@ def _cmd_undo(args: argparse.Namespace) -> int:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    from .review import ensure_page, open_in_browser
+    from .review.writer import ensure_page, open_in_browser
 
     page = ensure_page(Path(args.folder).expanduser().absolute())
     if args.print_path:
@@ -251,7 +260,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 
 def _cmd_model(args: argparse.Namespace) -> int:
-    from .models import (
+    from .engines.clip_weights import (
         clip_download_target,
         convert_clip_weights,
         download_clip_weights,
@@ -275,7 +284,7 @@ def _cmd_model(args: argparse.Namespace) -> int:
             f"{done.path.stat().st_size / 1e6:.0f} MB); sorts now use CLIP, offline"
         )
         return 0
-    lookup = find_clip_weights(args.clip_weights)
+    lookup = find_clip_weights(args.clip_weights, configured=_configured_clip_weights())
     if lookup.found is not None:
         print(f"AI engine: CLIP ViT-B-32, weights {lookup.found.path} ({lookup.found.source})")
     else:
@@ -319,12 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="remedia", description="Sort photos into duplicates and similar groups, locally."
     )
     parser.add_argument("--version", action="version", version=f"remedia {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_sort_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--engine", choices=["both", "hash", "clip"], default="both",
+            "--engine", choices=ENGINE_CHOICES, default=DEFAULT_ENGINE,
             help="both (default): duplicates by hash, then similar photos by AI; "
             "hash: duplicates only; clip: the AI engine alone (all groups go to similar/)",
         )  # fmt: skip
@@ -427,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settle_seconds(text: str) -> float:
-    from .settings import SETTLE_RANGE
+    from .desktop.settings import SETTLE_RANGE
 
     try:
         value = float(text)

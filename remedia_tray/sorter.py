@@ -7,25 +7,30 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .discovery import iter_files
-from .engines import DEFAULT_ENGINE, EngineChoice, HashEngine, SimilarityEngine
-from .errors import EngineUnavailable, FolderNotFound, RemediaError
-from .grouping import complete_linkage
-from .keeper import choose_keeper
-from .media import MediaFile, Skipped
-from .mover import apply_plan, data_dir, lock_path, recover_incomplete
-from .planning import GroupSpec, Move, SortPlan, plan_sort, read_existing_groups
-from .progress import ProgressFactory, null_progress
-from .report import SortReport, member_details, save_report
-from .strictness import DEFAULT_LEVEL, LEVELS
+from ._platform import usable_cores
+from .core.grouping import complete_linkage
+from .core.keeper import choose_keeper
+from .core.media import MediaFile, Skipped
+from .core.planning import GroupSpec, Move, SortPlan, plan_sort
+from .core.progress import ProgressFactory, null_progress
+from .core.strictness import DEFAULT_LEVEL, LEVELS
+from .engines import DEFAULT_ENGINE, EngineChoice
+from .engines.base import SimilarityEngine
+from .engines.registry import select_engines
+from .errors import FolderNotFound, RemediaError
+from .layout import data_dir, lock_path
+from .pipeline.discovery import iter_files
+from .safety.mover import apply_plan, read_existing_groups, recover_incomplete
+from .safety.report import SortReport, member_details, save_report
 
 if TYPE_CHECKING:
     from .engines import SortKind
-    from .scan import ScanResult
+    from .pipeline.features import ScanResult
 
 
 @dataclass(frozen=True)
@@ -39,15 +44,18 @@ class SortOptions:
     lock_wait: float = 10.0
     #: Paths to leave out of this sort (the tray passes files still being copied).
     exclude: Callable[[Path], bool] | None = None
-    #: Local CLIP weights file; None looks in the usual places (see models.py), never online.
+    #: Local CLIP weights file; None looks in the usual places (see engines/clip_weights.py),
+    #: never online.
     clip_weights: Path | None = None
+    #: `clip_weights` from the tray settings (the caller reads them; a sort never does).
+    configured_clip_weights: Path | None = None
 
 
 def _without_user_decisions(
     root: Path, files: list[MediaFile], *, save: bool
 ) -> tuple[list[MediaFile], int]:
     """Photos the user moved back out of duplicates/ or similar/ are never sorted again."""
-    from .decisions import exclude_remembered
+    from .safety.decisions import exclude_remembered
 
     try:
         result = exclude_remembered(root, files, save=save)
@@ -58,7 +66,7 @@ def _without_user_decisions(
 
 
 def _note_placements(root: Path, journal: Path, moved: Sequence[Move]) -> None:
-    from .decisions import note_placements
+    from .safety.decisions import note_placements
 
     try:
         note_placements(root, journal, ((m.src, m.dst) for m in moved))
@@ -67,8 +75,6 @@ def _note_placements(root: Path, journal: Path, moved: Sequence[Move]) -> None:
 
 
 def _workers(requested: int) -> int:
-    from .scan import usable_cores
-
     return requested if requested > 0 else usable_cores()
 
 
@@ -79,7 +85,7 @@ def sort_folder(
     progress: ProgressFactory = null_progress,
 ) -> SortReport:
     """Sort `folder` in place; returns what happened (or would happen, with dry_run)."""
-    from .locking import folder_lock
+    from .safety.locking import folder_lock
 
     started = time.monotonic()
     root = Path(folder).expanduser().absolute()
@@ -89,22 +95,20 @@ def sort_folder(
         raise FolderNotFound(f"not a folder: {root}")
     if options.dry_run:
         return _sort(root, options, progress, started)
-    try:
-        lock = folder_lock(lock_path(root), wait=options.lock_wait)
-        lock.__enter__()
-    except PermissionError as exc:
-        raise RemediaError(f"cannot write to {root} ({exc.strerror}); nothing was moved") from None
-    try:
+    with ExitStack() as held:
+        try:
+            held.enter_context(folder_lock(lock_path(root), wait=options.lock_wait))
+        except PermissionError as exc:
+            msg = f"cannot write to {root} ({exc.strerror}); nothing was moved"
+            raise RemediaError(msg) from None
         recover_incomplete(root)
         return _sort(root, options, progress, started)
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def _sort(
     root: Path, options: SortOptions, progress: ProgressFactory, started: float
 ) -> SortReport:
-    from .scan import extract_features
+    from .pipeline.features import extract_features
 
     skipped: list[Skipped] = []
     files = sorted(iter_files(root, skipped=skipped), key=lambda f: str(f.path))
@@ -117,16 +121,16 @@ def _sort(
         notes.append(
             f"{user_kept} photos stay where you moved them (remedia forget FOLDER to sort again)"
         )
-    hash_engine = None
-    engines: list[SimilarityEngine] = []
-    if options.engine in ("both", "hash"):
-        hash_engine = HashEngine(strictness=options.strictness)
-        engines.append(hash_engine)
-    ai_engine = _ai_engine(options, notes) if options.engine in ("both", "clip") else None
-    if ai_engine is not None:
-        engines.append(ai_engine)
+    selection = select_engines(
+        options.engine,
+        strictness=options.strictness,
+        clip_weights=options.clip_weights,
+        configured_weights=options.configured_clip_weights,
+    )
+    engines = list(selection.engines)
+    notes.extend(selection.notes)
     if options.use_cache:
-        from .cache import FeatureCache
+        from .pipeline.cache import FeatureCache
 
         try:
             cache = FeatureCache(options.cache_dir)
@@ -143,17 +147,14 @@ def _sort(
 
     specs: list[GroupSpec] = []
     remaining = list(range(len(scan.files)))
-    if hash_engine is not None:
-        groups = _groups(hash_engine, scan, remaining)
-        duplicates = [_spec(scan, members, "duplicates") for members in groups]
-        specs.extend(duplicates)
-        # Extra copies leave for duplicates/; the kept copy stays and may join a similar group.
-        position = {f.path: k for k, f in enumerate(scan.files)}
-        moving = {position[p] for spec in duplicates for p in spec.members[1:]}
-        remaining = [k for k in remaining if k not in moving]
-    if ai_engine is not None:
-        groups = _groups(ai_engine, scan, remaining)
-        specs.extend(_spec(scan, members, "similar") for members in groups)
+    for engine in engines:  # duplicates first: the registry puts the hash engine first
+        found = [_spec(scan, members, engine.kind) for members in _groups(engine, scan, remaining)]
+        specs.extend(found)
+        if engine.kind == "duplicates":
+            # Extra copies leave for duplicates/; the kept copy stays and may join a similar group.
+            position = {f.path: k for k, f in enumerate(scan.files)}
+            moving = {position[p] for spec in found for p in spec.members[1:]}
+            remaining = [k for k in remaining if k not in moving]
     plan = _note_keepers_moving_on(
         plan_sort(root, specs, exists=os.path.lexists, existing_groups=read_existing_groups(root))
     )
@@ -212,22 +213,6 @@ def _note_keepers_moving_on(plan: SortPlan) -> SortPlan:
     return dataclasses.replace(plan, groups=tuple(groups))
 
 
-def _ai_engine(options: SortOptions, notes: list[str]) -> SimilarityEngine | None:
-    """The engine for similar/, or None (with a note) when `both` runs without the AI extra."""
-    from .engines import load_ai_engine
-
-    try:
-        choice = load_ai_engine(strictness=options.strictness, clip_weights=options.clip_weights)
-    except EngineUnavailable as exc:
-        if options.engine == "clip" or options.clip_weights is not None:
-            raise
-        notes.append(f"similar photos not sorted: {exc}")
-        return None
-    if choice.note:
-        notes.append(choice.note)
-    return choice.engine
-
-
 def _groups(engine: SimilarityEngine, scan: ScanResult, subset: list[int]) -> list[list[int]]:
     """Complete-linkage groups among `subset` (positions in scan.files), as positions."""
     feats = scan.features[engine.name][subset]
@@ -262,7 +247,7 @@ def _write_review(
     report: SortReport, options: SortOptions, progress: ProgressFactory
 ) -> SortReport:
     """Write the review page; a failure here costs the page, never the sort."""
-    from .review import write_review
+    from .review.writer import write_review
 
     try:
         page = write_review(report, workers=_workers(options.workers), progress=progress)

@@ -71,7 +71,7 @@ def clip_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("open_clip")
     from safetensors.torch import save_file
 
-    from remedia_tray.models import build_clip_visual
+    from remedia_tray.engines.clip_weights import build_clip_visual
 
     torch.manual_seed(0)
     offline = os.environ.get("HF_HUB_OFFLINE")

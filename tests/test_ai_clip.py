@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from remedia_tray.errors import EngineUnavailable, RemediaError
-from remedia_tray.imaging import load_image
+from remedia_tray.pipeline.imaging import load_image
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from . import ai_support
@@ -31,7 +31,7 @@ no_network = ai_support.no_network
 torch = pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 clip = pytest.importorskip("remedia_tray.engines.clip")
-models = pytest.importorskip("remedia_tray.models")
+models = pytest.importorskip("remedia_tray.engines.clip_weights")
 
 
 def reference_embeddings(weights: Path, images: list[object]) -> np.ndarray:
@@ -129,20 +129,26 @@ def test_weights_lookup_order(
     downloaded.write_bytes(b"x")
     assert models.find_clip_weights().found == models.WeightsFile(downloaded, "download")
     # the tray settings
-    from remedia_tray import settings
+    from remedia_tray.desktop import settings
 
     in_settings = tmp_path / "from-settings.safetensors"
     in_settings.write_bytes(b"x")
     settings.save(settings.Settings(clip_weights=in_settings))
-    assert models.find_clip_weights().found == models.WeightsFile(in_settings, "settings")
+    # the caller (CLI, tray) reads the settings; the lookup never does
+    configured = settings.configured_clip_weights()
+    assert configured == in_settings
+    assert models.find_clip_weights(configured=configured).found == models.WeightsFile(
+        in_settings, "settings"
+    )
     # the environment
     monkeypatch.setenv(models.ENV_WEIGHTS, str(clip_weights))
-    assert models.find_clip_weights().found == models.WeightsFile(clip_weights, "environment")
+    found = models.find_clip_weights(configured=configured).found
+    assert found == models.WeightsFile(clip_weights, "environment")
     # the command-line option wins
     assert models.find_clip_weights(in_settings).found == models.WeightsFile(in_settings, "option")
     # a configured file that is missing is reported, and the search goes on
     monkeypatch.setenv(models.ENV_WEIGHTS, str(tmp_path / "gone.safetensors"))
-    lookup = models.find_clip_weights()
+    lookup = models.find_clip_weights(configured=configured)
     assert lookup.found == models.WeightsFile(in_settings, "settings")
     assert lookup.problems == (f"{models.ENV_WEIGHTS} points to {tmp_path / 'gone.safetensors'}, "
                                "which is not a file",)  # fmt: skip
@@ -287,7 +293,7 @@ def test_a_sort_with_clip_weights_never_opens_a_socket(
     assert [g.kind for g in report.duplicate_groups] == ["duplicates"]
     saved = json.loads(report.report_path.read_text())  # type: ignore[union-attr]
     assert "ViT-B-32-quickgelu" in saved["engines"]["clip"]
-    from remedia_tray.mover import undo_last_sort
+    from remedia_tray.safety.mover import undo_last_sort
 
     undo_last_sort(root)
     assert read_tree(root) == before

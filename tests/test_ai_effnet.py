@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from remedia_tray.imaging import load_image
+from remedia_tray.pipeline.features import feature_set
+from remedia_tray.pipeline.imaging import load_image
 
 from . import ai_support
 from .conftest import PHOTOS, SHARED, photo, shared_data, whatsapp_copy
@@ -183,8 +184,8 @@ def test_parallel_extraction_gives_the_same_features(engine: object, tmp_path: P
             files.append(whatsapp_copy(photo(name), tmp_path / f"{name}-{side}.jpg", side=side,
                                        quality=quality))  # fmt: skip
     assert len(files) >= 48  # enough for the process pool to start
-    serial = engine.compute_features(files, workers=1)  # type: ignore[attr-defined]
-    parallel = engine.compute_features(files, workers=2)  # type: ignore[attr-defined]
+    serial = engine.compute_features(files, extract=feature_set, workers=1)  # type: ignore[attr-defined]
+    parallel = engine.compute_features(files, extract=feature_set, workers=2)  # type: ignore[attr-defined]
     assert [f.path for f in serial.files] == [f.path for f in parallel.files]
     assert np.array_equal(serial.features, parallel.features)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from remedia_tray import decisions
 from remedia_tray.cli import main
-from remedia_tray.mover import undo_last_sort
+from remedia_tray.safety import decisions
+from remedia_tray.safety.mover import undo_last_sort
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from .conftest import photo, whatsapp_copy
@@ -117,7 +117,7 @@ def test_moved_back_from_similar_is_remembered_too(tmp_path: Path) -> None:
     moved = [(root / "peaks.jpg", root / "similar" / "peaks" / "peaks.jpg")]
     assert decisions.note_placements(root, journal, moved) == 1
     os.rename(root / "similar" / "peaks" / "peaks.jpg", root / "peaks.jpg")
-    from remedia_tray.discovery import iter_files
+    from remedia_tray.pipeline.discovery import iter_files
 
     result = decisions.exclude_remembered(root, list(iter_files(root)))
     assert result.kept == (root / "peaks.jpg",) and result.files == ()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from remedia_tray.pipeline.features import feature_set
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from .conftest import shared_data
@@ -24,7 +25,7 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dic
 
 
 def _groups(root: Path, level: str) -> list[set[str]]:
-    from remedia_tray.strictness import parse_strictness
+    from remedia_tray.core.strictness import parse_strictness
 
     report = sort_folder(
         root,
@@ -68,5 +69,5 @@ def test_exact_level_only_groups_identical_hashes(cases: tuple) -> None:
     assert {"ukbench09380.jpg", "ukbench09380_copy_named_png.png"} <= set().union(*groups)
     engine = HashEngine(strictness=100)
     for g in groups:
-        feats = engine.compute_features([root / n for n in sorted(g)]).features
+        feats = engine.compute_features([root / n for n in sorted(g)], extract=feature_set).features
         assert all(engine.distance(feats[0], f) == 0 for f in feats[1:])

@@ -3,8 +3,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from remedia_tray.discovery import iter_files
-from remedia_tray.media import Skipped
+from remedia_tray.core.media import Skipped
+from remedia_tray.pipeline.discovery import iter_files
 
 
 def test_recursive_and_skips(tmp_path: Path) -> None:

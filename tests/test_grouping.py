@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remedia_tray.grouping import complete_linkage, component_labels
+from remedia_tray.core.grouping import complete_linkage, component_labels
 
 
 def _edges(pairs: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from remedia_tray.core.neighbours import hash_neighbours
 from remedia_tray.engines import HashEngine
-from remedia_tray.neighbours import hash_neighbours
+from remedia_tray.pipeline.features import feature_set
 
 from .conftest import PHOTOS, SHARED, photo, save_as, whatsapp_copy
 
@@ -21,7 +22,7 @@ def engine() -> HashEngine:
 
 
 def _features(engine: HashEngine, paths: list[Path]) -> np.ndarray:
-    result = engine.compute_features(paths)
+    result = engine.compute_features(paths, extract=feature_set)
     assert not result.skipped
     return result.features
 
@@ -61,9 +62,14 @@ def test_golden_hash_is_stable(engine: HashEngine) -> None:
     # Guards against silent changes in decoding or hashing that would invalidate caches.
     feats = _features(engine, [photo("coffee")])
     again = _features(engine, [photo("coffee")])
-    assert feats.dtype == np.uint64 and feats.shape == (1, 2)
+    assert feats.dtype == np.uint64 and feats.shape == (1, engine.feature_dim)
     assert np.array_equal(feats, again)
-    assert engine.cache_key == "hash:dhash8+phash8:v1"
+    assert (hex(int(feats[0, 0])), hex(int(feats[0, 1]))) == (
+        "0xf3e96933160b1b36",
+        "0xbb8320376c0f3637",
+    )
+    assert engine.thumbnail(feats[0]).shape == (64, 64)
+    assert engine.cache_key == "hash:dhash8+phash8+thumb64:v2"
 
 
 def test_strictness_orders_thresholds() -> None:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from remedia_tray.errors import UnreadableImage
-from remedia_tray.imaging import load_image
+from remedia_tray.pipeline.imaging import load_image
 
 from .conftest import photo
 
@@ -43,7 +43,7 @@ def test_common_formats_decode(tmp_path: Path, fmt: str, ext: str) -> None:
 
 
 def test_heic_decodes(tmp_path: Path) -> None:
-    from remedia_tray.imaging import heif_supported
+    from remedia_tray.pipeline.imaging import heif_supported
 
     assert heif_supported()
     with Image.open(photo("cat")) as im:

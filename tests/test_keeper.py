@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from remedia_tray.keeper import choose_keeper
-from remedia_tray.media import ImageInfo, MediaFile
+from remedia_tray.core.keeper import choose_keeper
+from remedia_tray.core.media import ImageInfo, MediaFile
 
 
 def _f(path: str, size: int, mtime: int = 0) -> MediaFile:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from remedia_tray.planning import GroupSpec, free_name, group_folder_name, plan_sort
+from remedia_tray.core.planning import GroupSpec, free_name, group_folder_name, plan_sort
 
 
 def test_free_name_never_reuses() -> None:

@@ -15,13 +15,13 @@ from urllib.parse import unquote_to_bytes, urlparse
 import pytest
 from PIL import Image
 
-from remedia_tray import review
-from remedia_tray.media import Skipped
-from remedia_tray.mover import undo_last_sort
-from remedia_tray.planning import Move, PlannedGroup
-from remedia_tray.report import MemberDetail, SortReport, save_report
+from remedia_tray.core.media import Skipped
+from remedia_tray.core.planning import Move, PlannedGroup
+from remedia_tray.review import writer as review
+from remedia_tray.review.thumbnails import ensure_thumbnails, thumb_name
+from remedia_tray.safety.mover import undo_last_sort
+from remedia_tray.safety.report import MemberDetail, SortReport, save_report
 from remedia_tray.sorter import SortOptions, sort_folder
-from remedia_tray.thumbnails import ensure_thumbnails, thumb_name
 
 from .conftest import photo, read_tree, whatsapp_copy
 

@@ -13,18 +13,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from remedia_tray import grouping
-from remedia_tray.cache import FeatureCache
-from remedia_tray.engines import HashEngine
-from remedia_tray.grouping import complete_linkage
-from remedia_tray.media import MediaFile
-from remedia_tray.neighbours import (
+from remedia_tray.core import grouping
+from remedia_tray.core.grouping import complete_linkage
+from remedia_tray.core.media import MediaFile
+from remedia_tray.core.neighbours import (
     Neighbours,
     cosine_neighbours,
     hash_neighbours,
     plan_hash_index,
 )
-from remedia_tray.scan import extract_features, media_from_paths
+from remedia_tray.engines import HashEngine
+from remedia_tray.pipeline.cache import FeatureCache
+from remedia_tray.pipeline.features import extract_features, media_from_paths
 
 from .conftest import PHOTOS, photo
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remedia_tray import settings as sm
-from remedia_tray.settings import Settings
+from remedia_tray.desktop import settings as sm
+from remedia_tray.desktop.settings import Settings
 
 
 def test_missing_file_gives_defaults(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from remedia_tray import watcher as wm
-from remedia_tray.watcher import FolderWatcher, Settler, is_ignored
+from remedia_tray.desktop import watcher as wm
+from remedia_tray.desktop.watcher import FolderWatcher, Settler, is_ignored
 
 from .conftest import photo
 

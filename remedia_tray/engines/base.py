@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 import numpy as np
 
-from ..neighbours import Neighbours as Neighbours
+from ..core.neighbours import Neighbours as Neighbours
+from ..core.planning import SortKind as SortKind
+from ..core.strictness import interpolate
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ..media import MediaFile, Skipped
-
-SortKind = Literal["duplicates", "similar"]
+    from ..core.media import MediaFile, Skipped
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,12 @@ class SimilarityEngine(ABC):
     """Turns images into features and decides which pairs are similar."""
 
     name: ClassVar[str]
+    #: The output folder this engine's groups go to when it runs with the hash engine.
     kind: ClassVar[SortKind]
+    #: What a distance counts: differing bits of a 64-bit hash, or cosine distance.
+    metric: ClassVar[Literal["bits", "cosine"]]
+    #: Strictness (0-100) -> largest distance still called similar; interpolated between.
+    thresholds: ClassVar[Mapping[int, float]]
     #: Short side the decoder must deliver; JPEGs are DCT-scaled down to about this.
     decode_side: ClassVar[int]
     #: Features are stored as this dtype, `feature_dim` values per image.
@@ -45,14 +50,25 @@ class SimilarityEngine(ABC):
     def cache_key(self) -> str:
         """Identifies the features (model, version, parameters), not the threshold."""
 
+    def __init__(self, *, strictness: int = 50) -> None:
+        self.strictness = strictness
+        self._threshold = interpolate(strictness, self.thresholds)
+
     @property
-    @abstractmethod
     def threshold(self) -> float:
         """Largest distance still called similar."""
+        return self._threshold
+
+    @property
+    def label(self) -> str:
+        """The model in words, for the report."""
+        return self.name
 
     @property
     def description(self) -> str:
-        return self.name
+        if self.metric == "cosine":
+            return f"{self.label}; similar at cosine >= {1.0 - self._threshold:.2f}"
+        return f"{self.label} (max distance {self._threshold:g} of 64 bits)"
 
     @abstractmethod
     def prepare(self, image: Image.Image) -> np.ndarray:
@@ -74,11 +90,23 @@ class SimilarityEngine(ABC):
         """All pairs within the threshold, found without a Python loop over pairs."""
 
     def compute_features(
-        self, media_list: Sequence[Path | MediaFile], *, workers: int = 1
+        self,
+        media_list: Sequence[Path | MediaFile],
+        *,
+        extract: FeatureExtractor,
+        workers: int = 1,
     ) -> FeatureSet:
-        """Features for each readable image; unreadable ones are returned as skipped."""
-        from ..scan import extract_features, media_from_paths
+        """Features for each readable image; unreadable ones are returned as skipped.
 
-        files, skipped = media_from_paths(media_list)
-        result = extract_features(files, [self], workers=workers)
-        return FeatureSet(result.files, result.features[self.name], tuple(skipped) + result.skipped)
+        `extract` reads the files (pipeline.features.feature_set): injected, so that this
+        interface imports nothing that reads the disk.
+        """
+        return extract(media_list, self, workers=workers)
+
+
+class FeatureExtractor(Protocol):
+    """Reads files and computes one engine's features for them."""
+
+    def __call__(
+        self, media_list: Sequence[Path | MediaFile], engine: SimilarityEngine, *, workers: int
+    ) -> FeatureSet: ...

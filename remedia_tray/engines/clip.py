@@ -17,11 +17,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from ..core.neighbours import cosine_neighbours
 from ..errors import EngineUnavailable
-from ..neighbours import cosine_neighbours
-from ..strictness import interpolate
-from . import runtime as rt
 from .base import Neighbours, SimilarityEngine
+from .onnx import (
+    EXPORT_VERSION,
+    export_onnx,
+    l2_normalise,
+    onnxruntime_available,
+    ort_session,
+    quantize_int8,
+    set_torch_threads,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -71,6 +78,8 @@ def to_model_input(batch: np.ndarray) -> np.ndarray:
 class ClipEngine(SimilarityEngine):
     name: ClassVar[str] = "clip"
     kind = "similar"
+    metric = "cosine"
+    thresholds = THRESHOLDS
     decode_side: ClassVar[int] = SIZE
     feature_dtype: ClassVar[str] = "float32"
     feature_dim = EMBED_DIM
@@ -79,14 +88,13 @@ class ClipEngine(SimilarityEngine):
     def __init__(self, weights: Path, *, strictness: int = 50, runtime: Runtime = "auto") -> None:
         if runtime not in ("auto", "onnx-int8", "torch"):
             raise ValueError(f"Unknown runtime {runtime!r}: use auto, onnx-int8 or torch")
-        from ..models import file_digest
+        from .clip_weights import file_digest
 
         self.weights = Path(weights)
         if not self.weights.is_file():
             raise EngineUnavailable(f"CLIP weights file not found: {self.weights}")
-        self.strictness = strictness
+        super().__init__(strictness=strictness)
         self.requested_runtime: Runtime = runtime
-        self._threshold = interpolate(strictness, THRESHOLDS)
         self._digest = file_digest(self.weights)
         self._torch: Any = None
         self._session: Any = None
@@ -106,20 +114,13 @@ class ClipEngine(SimilarityEngine):
         return f"clip:ViT-B-32-quickgelu:{self._digest[:16]}:v{PREPROCESS_VERSION}"
 
     @property
-    def threshold(self) -> float:
-        return self._threshold
-
-    @property
-    def description(self) -> str:
-        return (
-            f"OpenCLIP ViT-B-32-quickgelu ({self.weights.name}), {self.runtime}; "
-            f"similar at cosine >= {1.0 - self._threshold:.2f}"
-        )
+    def label(self) -> str:
+        return f"OpenCLIP ViT-B-32-quickgelu ({self.weights.name}), {self.runtime}"
 
     def _onnx_paths(self) -> tuple[Path, Path]:
-        from ..models import models_dir
+        from .clip_weights import models_dir
 
-        stem = f"clip-vit-b-32-{self._digest[:16]}-e{rt.EXPORT_VERSION}"
+        stem = f"clip-vit-b-32-{self._digest[:16]}-e{EXPORT_VERSION}"
         folder = models_dir() / "onnx"
         return folder / f"{stem}.int8.onnx", folder / f"{stem}.json"
 
@@ -138,7 +139,7 @@ class ClipEngine(SimilarityEngine):
         if self.weights.suffix == ".onnx":
             # Converted by `remedia model import|download`: all a sort needs, no torch.
             try:
-                self._session = rt.ort_session(self.weights)
+                self._session = ort_session(self.weights)
             except Exception as exc:
                 raise EngineUnavailable(
                     f"cannot load the CLIP model {self.weights}: {exc}"
@@ -146,10 +147,10 @@ class ClipEngine(SimilarityEngine):
             self.runtime = "ONNX Runtime"
             return
         int8_path, _ = self._onnx_paths()
-        if self.requested_runtime != "torch" and rt.onnxruntime_available():
+        if self.requested_runtime != "torch" and onnxruntime_available():
             decision = self._decision()
             if decision.get("runtime") == "onnx-int8" and int8_path.is_file():
-                self._session = rt.ort_session(int8_path)
+                self._session = ort_session(int8_path)
                 self.runtime = "ONNX Runtime int8"
                 self.int8_min_cosine = decision.get("min_cosine")
                 return
@@ -157,7 +158,7 @@ class ClipEngine(SimilarityEngine):
                 self._load_torch()
                 try:
                     self._export_int8(int8_path)
-                    self._session = rt.ort_session(int8_path)
+                    self._session = ort_session(int8_path)
                     self._check_pending = True
                 except Exception as exc:
                     if self.requested_runtime == "onnx-int8":
@@ -167,10 +168,10 @@ class ClipEngine(SimilarityEngine):
         self._load_torch()
 
     def _load_torch(self) -> None:
-        from ..models import CONVERT_HINT, load_clip_visual
+        from .clip_weights import CONVERT_HINT, load_clip_visual
 
         try:
-            rt.set_torch_threads()
+            set_torch_threads()
             self._torch = load_clip_visual(self.weights)
         except ImportError:
             raise EngineUnavailable(
@@ -187,13 +188,11 @@ class ClipEngine(SimilarityEngine):
         log.info("converting the CLIP model for ONNX Runtime (once)")
         int8_path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".export-", dir=int8_path.parent) as tmp:
-            fp32 = rt.export_onnx(
-                self._torch, torch.zeros(1, 3, SIZE, SIZE), Path(tmp) / "fp32.onnx"
-            )
-            rt.quantize_int8(fp32, int8_path)
+            fp32 = export_onnx(self._torch, torch.zeros(1, 3, SIZE, SIZE), Path(tmp) / "fp32.onnx")
+            quantize_int8(fp32, int8_path)
 
     def _record(self, choice: str, min_cosine: float, photos: int) -> None:
-        from ..models import write_atomic
+        from .clip_weights import write_atomic
 
         _, record = self._onnx_paths()
         data = {"runtime": choice, "min_cosine": round(min_cosine, 5), "photos": photos}
@@ -216,12 +215,12 @@ class ClipEngine(SimilarityEngine):
         self.load()
         x = to_model_input(prepared)
         if self._session is None:
-            return rt.l2_normalise(self._run_torch(x))
-        fast = rt.l2_normalise(self._session.run(None, {"x": x})[0])
+            return l2_normalise(self._run_torch(x))
+        fast = l2_normalise(self._session.run(None, {"x": x})[0])
         if not self._check_pending:
             return fast
         # First real photos: keep int8 only if it matches fp32 on every one of them.
-        exact = rt.l2_normalise(self._run_torch(x))
+        exact = l2_normalise(self._run_torch(x))
         worst = float(np.min(np.sum(exact * fast, axis=1)))
         self.int8_min_cosine = worst
         self._check_pending = False
@@ -237,9 +236,9 @@ class ClipEngine(SimilarityEngine):
         return exact
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> float:
-        a = rt.l2_normalise(a)
-        b = rt.l2_normalise(b)
+        a = l2_normalise(a)
+        b = l2_normalise(b)
         return min(2.0, max(0.0, 1.0 - float(a @ b)))
 
     def neighbours(self, features: np.ndarray) -> Neighbours:
-        return cosine_neighbours(rt.l2_normalise(features), self._threshold)
+        return cosine_neighbours(l2_normalise(features), self._threshold)

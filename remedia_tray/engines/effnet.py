@@ -18,9 +18,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..errors import EngineUnavailable
-from ..strictness import interpolate
-from . import runtime as rt
 from .base import Neighbours, SimilarityEngine
+from .onnx import (
+    l2_normalise,
+    onnxruntime_available,
+    ort_session,
+    rotation_aware_distance,
+    rotation_aware_neighbours,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -71,14 +76,15 @@ def to_model_input(batch: np.ndarray) -> np.ndarray:
 class EffNetEngine(SimilarityEngine):
     name: ClassVar[str] = "effnet"
     kind = "similar"
+    metric = "cosine"
+    thresholds = THRESHOLDS
     decode_side: ClassVar[int] = SIZE
     feature_dtype: ClassVar[str] = "float16"  # 5 KB a photo in the cache; cosine error < 1e-3
     feature_dim = 2 * EMBED_DIM
     batched: ClassVar[bool] = True
 
     def __init__(self, *, strictness: int = 50) -> None:
-        self.strictness = strictness
-        self._threshold = interpolate(strictness, THRESHOLDS)
+        super().__init__(strictness=strictness)
         self._model_file = model_path()
         self._digest = _digest(self._model_file)
         self._model: Any = None
@@ -95,27 +101,20 @@ class EffNetEngine(SimilarityEngine):
         return f"effnet:lite0-onnx-{self._digest[:12]}:{SIZE}sq:gem3:rot90:v{PREPROCESS_VERSION}"
 
     @property
-    def threshold(self) -> float:
-        return self._threshold
-
-    @property
-    def description(self) -> str:
-        return (
-            f"EfficientNet-Lite0 ImageNet (bundled fallback), rotation-aware, {self.runtime}; "
-            f"similar at cosine >= {1.0 - self._threshold:.2f}"
-        )
+    def label(self) -> str:
+        return f"EfficientNet-Lite0 ImageNet (bundled fallback), rotation-aware, {self.runtime}"
 
     def load(self) -> None:
         """Load the model now (otherwise the first batch does it)."""
         if self._model is not None:
             return
-        if not rt.onnxruntime_available():
+        if not onnxruntime_available():
             raise EngineUnavailable(
                 "the AI engine needs onnxruntime (pip install onnxruntime), "
                 "which installs with ReMedia"
             )
         try:
-            self._model = rt.ort_session(self._model_file)
+            self._model = ort_session(self._model_file)
         except Exception as exc:
             raise EngineUnavailable(f"the bundled AI model cannot be loaded: {exc}") from exc
         self.runtime = "ONNX Runtime"
@@ -135,7 +134,7 @@ class EffNetEngine(SimilarityEngine):
             parts.append(self._model.run(None, {"x": x})[0])
         if not parts:
             return np.zeros((0, EMBED_DIM), dtype=np.float32)
-        return rt.l2_normalise(np.concatenate(parts))
+        return l2_normalise(np.concatenate(parts))
 
     def finalize(self, prepared: np.ndarray) -> np.ndarray:
         batch = np.asarray(prepared)
@@ -145,7 +144,7 @@ class EffNetEngine(SimilarityEngine):
         return np.concatenate([both[:n], both[n:]], axis=1).astype(np.float16)
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> float:
-        return rt.rotation_aware_distance(a, b, EMBED_DIM)
+        return rotation_aware_distance(a, b, EMBED_DIM)
 
     def neighbours(self, features: np.ndarray) -> Neighbours:
-        return rt.rotation_aware_neighbours(features, EMBED_DIM, self._threshold)
+        return rotation_aware_neighbours(features, EMBED_DIM, self._threshold)

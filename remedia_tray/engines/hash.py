@@ -1,4 +1,8 @@
-"""Hash engine: weighted dHash + pHash for true duplicates.
+"""Hash engine: weighted dHash + pHash for true duplicates, each pair verified on pixels.
+
+The hashes find candidates; every candidate is then checked on a 64 x 64 grey thumbnail made
+from the same decoded image (core.verify), so a burst neighbour or re-framed shot is not called
+a copy even where the hashes cannot see the shift (sky, sea, gradients).
 
 The hashes are imagehash's (same bits; see tests/test_hash_engine.py), computed in numpy: the
 32x32 DCT-II that imagehash takes from scipy is two small matrix products here, which spares
@@ -11,8 +15,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from ..neighbours import Neighbours, hash_neighbours
-from ..strictness import interpolate
+from ..core import verify
+from ..core.neighbours import Neighbours, hash_neighbours
 from .base import SimilarityEngine
 
 if TYPE_CHECKING:
@@ -63,36 +67,61 @@ def phash(grey: Image.Image) -> int:
 class HashEngine(SimilarityEngine):
     name: ClassVar[str] = "hash"
     kind = "duplicates"
+    metric = "bits"
+    thresholds = HASH_THRESHOLDS
     decode_side: ClassVar[int] = 128
     feature_dtype: ClassVar[str] = "uint64"
-    feature_dim = 2
+    #: dHash, pHash, then the verification thumbnail's bytes as 64-bit words.
+    feature_dim = 2 + verify.THUMB * verify.THUMB // 8
 
     def __init__(self, *, strictness: int = 50, dhash_weight: float = 0.5) -> None:
         if not 0.0 <= dhash_weight <= 1.0:
             raise ValueError("dhash_weight must be within 0..1")
-        self.strictness = strictness
+        super().__init__(strictness=strictness)
         self.dhash_weight = dhash_weight
-        self._threshold = interpolate(strictness, HASH_THRESHOLDS)
 
     @property
     def cache_key(self) -> str:
-        return "hash:dhash8+phash8:v1"
+        return f"hash:dhash8+phash8+thumb{verify.THUMB}:v2"
 
     @property
-    def threshold(self) -> float:
-        return self._threshold
-
-    @property
-    def description(self) -> str:
-        return f"dHash+pHash (max distance {self._threshold:g} of 64 bits)"
+    def label(self) -> str:
+        return "dHash+pHash"
 
     def prepare(self, image: Image.Image) -> np.ndarray:
+        from PIL import Image as PILImage
+
         grey = image.convert("L")
-        return np.array([dhash(grey), phash(grey)], dtype=np.uint64)
+        side = verify.THUMB
+        thumb = np.asarray(grey.resize((side, side), PILImage.Resampling.BOX), dtype=np.uint8)
+        words = np.ascontiguousarray(thumb).reshape(-1).view(np.uint64)
+        return np.concatenate([np.array([dhash(grey), phash(grey)], dtype=np.uint64), words])
+
+    @staticmethod
+    def thumbnail(features: np.ndarray) -> np.ndarray:
+        """The verification thumbnail stored in one photo's features."""
+        words = np.ascontiguousarray(np.asarray(features, np.uint64)[2:])
+        return words.view(np.uint8).reshape(verify.THUMB, verify.THUMB)
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> float:
-        x = np.bitwise_count(np.asarray(a, np.uint64) ^ np.asarray(b, np.uint64))
+        x = np.bitwise_count(np.asarray(a[:2], np.uint64) ^ np.asarray(b[:2], np.uint64))
         return float(self.dhash_weight * x[0] + (1.0 - self.dhash_weight) * x[1])
 
+    def are_similar(self, a: np.ndarray, b: np.ndarray) -> bool:
+        return self.distance(a, b) <= self.threshold and self._same_frame(a, b)
+
+    def _same_frame(self, a: np.ndarray, b: np.ndarray) -> bool:
+        if len(a) < self.feature_dim or len(b) < self.feature_dim:
+            return True  # hashes only (a caller with bare hashes): nothing more to check
+        return verify.same_frame(self.thumbnail(a), self.thumbnail(b), self.strictness)
+
     def neighbours(self, features: np.ndarray) -> Neighbours:
-        return hash_neighbours(features, self._threshold, self.dhash_weight)
+        """Candidate pairs by hash distance, each confirmed on the thumbnails."""
+        feats = np.asarray(features, dtype=np.uint64)
+        found = hash_neighbours(feats[:, :2], self._threshold, self.dhash_weight)
+        if feats.shape[1] < self.feature_dim or len(found.i) == 0:
+            return found
+        keep = np.array(
+            [self._same_frame(feats[i], feats[j]) for i, j in zip(found.i, found.j)], dtype=bool
+        )
+        return Neighbours(found.i[keep], found.j[keep], found.distance[keep])

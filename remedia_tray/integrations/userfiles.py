@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import atomicfile
+from ..atomicfile import write_atomic as _write_atomic
 from .base import State
 from .commands import IntegrationError
 
@@ -75,7 +75,7 @@ def _read(path: Path) -> bytes | None:
 
 def write_atomic(path: Path, data: bytes, mode: int) -> None:
     """Temp file in the same folder, then rename: a crash never leaves half an entry."""
-    atomicfile.write_atomic(path, data, mode=mode)
+    _write_atomic(path, data, mode=mode)
 
 
 class UserFiles:

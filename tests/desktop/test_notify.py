@@ -28,7 +28,7 @@ from tray_support import (
     whatsapp_copy,
 )
 
-from remedia_tray.notify import Notifier, batch_summary, notify_report
+from remedia_tray.desktop.notify import Notifier, batch_summary, notify_report
 from remedia_tray.sorter import SortOptions, sort_folder
 
 pytestmark = pytest.mark.desktop
@@ -143,7 +143,7 @@ _CHILD = textwrap.dedent(
         loop = GLib.MainLoop()
         threading.Thread(target=loop.run, daemon=True).start()
         owned.wait(10)
-    from remedia_tray.notify import Notifier
+    from remedia_tray.desktop.notify import Notifier
     n = Notifier(timeout=1.0)
     out = []
     for _ in range(2):
@@ -203,7 +203,8 @@ def test_no_session_bus_at_all_is_reported_not_raised() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY")}
     env["XDG_RUNTIME_DIR"] = "/nonexistent"
     code = (
-        "import json, time; from remedia_tray.notify import Notifier; n = Notifier(timeout=1.0);"
+        "import json, time; from remedia_tray.desktop.notify import Notifier;"
+        "n = Notifier(timeout=1.0);"
         "t = time.monotonic(); ok = n.notify('x', 'y');"
         "print(json.dumps([ok, time.monotonic() - t, n.last_error]))"
     )

@@ -26,8 +26,8 @@ from tray_support import (
     wait_until,
 )
 
-from remedia_tray.service import BatchResult, TrayService
-from remedia_tray.settings import Settings, save
+from remedia_tray.desktop.service import BatchResult, TrayService
+from remedia_tray.desktop.settings import Settings, save
 from remedia_tray.sorter import SortOptions, sort_folder
 
 pytestmark = [

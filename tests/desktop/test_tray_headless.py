@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers beside this 
 
 from tray_support import app_env, photo, remedia, wait_until
 
-from remedia_tray.single_instance import endpoint, request
+from remedia_tray.desktop.single_instance import endpoint, request
 
 pytestmark = [
     pytest.mark.slow,  # the default engine runs the AI model

@@ -19,11 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers beside this 
 
 from tray_support import requires_tray, wait_until
 
-from remedia_tray import autostart as am
-from remedia_tray import single_instance as si
 from remedia_tray.cli import main
-from remedia_tray.service import ServiceState
-from remedia_tray.tray import SEPARATOR, MenuItem, build_menu, draw_icon, load_icon
+from remedia_tray.desktop import autostart as am
+from remedia_tray.desktop import single_instance as si
+from remedia_tray.desktop.service import ServiceState
+from remedia_tray.desktop.tray import SEPARATOR, MenuItem, build_menu, draw_icon, load_icon
 
 ASSETS = Path(__file__).resolve().parents[2] / "remedia_tray" / "assets"
 
@@ -89,7 +89,7 @@ def test_menu_follows_the_state() -> None:
 def test_menu_converts_to_pystray_items(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")
     pystray = pytest.importorskip("pystray")
-    from remedia_tray.tray import Tray
+    from remedia_tray.desktop.tray import Tray
 
     tray = Tray.__new__(Tray)
     tray._pystray = pystray
@@ -247,7 +247,7 @@ _HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from remedia_tray import single_instance as si
+    from remedia_tray.desktop import single_instance as si
     lock = si.ServiceLock(si.endpoint(Path(sys.argv[1])))
     lock.acquire()
     got = []
@@ -338,9 +338,10 @@ def test_long_runtime_dir_falls_back_to_a_short_socket_path(tmp_path: Path) -> N
 
 def test_tray_modules_import_nothing_heavy() -> None:
     code = (
-        "import sys, remedia_tray.tray, remedia_tray.service, remedia_tray.watcher, "
-        "remedia_tray.notify, remedia_tray.settings, remedia_tray.autostart, "
-        "remedia_tray.single_instance, remedia_tray.decisions;"
+        "import sys, remedia_tray.desktop.tray, remedia_tray.desktop.service, "
+        "remedia_tray.desktop.watcher, remedia_tray.desktop.notify, "
+        "remedia_tray.desktop.settings, remedia_tray.desktop.autostart, "
+        "remedia_tray.desktop.single_instance, remedia_tray.safety.decisions;"
         "heavy = ('pystray', 'torch', 'gi', 'watchdog', 'Xlib');"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
@@ -357,7 +358,7 @@ def test_tray_process_can_load_the_clip_stack_after_gtk() -> None:
     # that import crashed the whole tray. The tray's pystray import guards against it.
     pytest.importorskip("torchvision")
     code = (
-        "from remedia_tray.tray import _import_pystray; _import_pystray();"
+        "from remedia_tray.desktop.tray import _import_pystray; _import_pystray();"
         "import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk;"
         "assert Gtk.init_check()[0];"
         "import torchvision, torch;"

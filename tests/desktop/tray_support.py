@@ -32,7 +32,7 @@ NOSERVICES_CONF = HERE / "session-noservices.conf"
 @functools.cache
 def _has_gi(*typelibs: tuple[str, str]) -> str | None:
     # Checked in a child process: Gtk loaded into the test process would stay there, and
-    # importing torchvision after it crashes (see remedia_tray.tray._keep_triton_out).
+    # importing torchvision after it crashes (see remedia_tray.desktop.tray._keep_triton_out).
     code = "import gi\n" + "".join(
         f"gi.require_version({name!r}, {version!r}); from gi.repository import {name}\n"
         for name, version in typelibs

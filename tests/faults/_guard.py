@@ -16,9 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from remedia_tray.planning import MANIFEST_NAME
-
-DATA_DIR = ".remedia"
+from remedia_tray.layout import DATA_DIR, MANIFEST_NAME
 
 
 def read_files(root: Path) -> dict[str, bytes]:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from remedia_tray.errors import UnreadableImage
-from remedia_tray.imaging import load_image
+from remedia_tray.pipeline.imaging import load_image
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from ..conftest import photo
@@ -140,7 +140,7 @@ def _cases() -> dict[str, tuple[Callable[[], bytes], str]]:
 
 
 def _heic(name: str) -> bytes | None:
-    from remedia_tray.imaging import heif_supported
+    from remedia_tray.pipeline.imaging import heif_supported
 
     if not heif_supported():
         return None
@@ -322,7 +322,7 @@ def test_random_files_never_crash_a_sort(
     assert not report.failed
     snap.check()
     if report.journal is not None:
-        from remedia_tray.mover import undo_last_sort
+        from remedia_tray.safety.mover import undo_last_sort
 
         undo_last_sort(root)
     snap.check(restored=True)

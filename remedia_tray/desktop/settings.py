@@ -1,0 +1,200 @@
+"""Tray settings: one TOML file in the user's config folder, read at start, written atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args
+
+from ..atomicfile import write_atomic
+from ..core.strictness import DEFAULT_LEVEL, LEVELS
+from ..engines import DEFAULT_ENGINE, EngineChoice
+
+log = logging.getLogger(__name__)
+
+APP_DIR = "ReMedia"
+FILE_NAME = "settings.toml"
+SETTLE_RANGE = (0.1, 3600.0)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user chose in the tray; every field has a safe default."""
+
+    watched: tuple[Path, ...] = ()
+    strictness: int = LEVELS[DEFAULT_LEVEL]
+    engine: EngineChoice = DEFAULT_ENGINE
+    paused: bool = False
+    settle_seconds: float = 2.0
+    #: Local CLIP weights file; None means the engine's own default (never a download).
+    clip_weights: Path | None = None
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    settings: Settings
+    #: Why the file on disk was not used, in words for a notification; None when it was fine.
+    problem: str | None = None
+    #: Where the unusable file was moved so that nothing the user wrote is lost.
+    kept_aside: Path | None = None
+
+
+def default_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_DIR, appauthor=False)) / FILE_NAME
+
+
+def _load_toml(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    data: dict[str, Any] = tomllib.loads(text)
+    return data
+
+
+def parse(data: dict[str, Any]) -> Settings:
+    """Validate a decoded TOML table; raises ValueError naming the bad key."""
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "watched":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError("'watched' must be a list of folder paths")
+            seen: dict[str, Path] = {}
+            for v in value:
+                seen.setdefault(v, Path(v).expanduser())
+            values["watched"] = tuple(seen.values())
+        elif key == "strictness":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+                raise ValueError("'strictness' must be a whole number from 0 to 100")
+            values["strictness"] = value
+        elif key == "engine":
+            if value not in get_args(EngineChoice):
+                raise ValueError(f"'engine' must be one of {', '.join(get_args(EngineChoice))}")
+            values["engine"] = value
+        elif key == "paused":
+            if not isinstance(value, bool):
+                raise ValueError("'paused' must be true or false")
+            values["paused"] = value
+        elif key == "settle_seconds":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError("'settle_seconds' must be a number of seconds")
+            lo, hi = SETTLE_RANGE
+            if not (math.isfinite(value) and lo <= value <= hi):
+                raise ValueError(f"'settle_seconds' must be between {lo:g} and {hi:g}")
+            values["settle_seconds"] = float(value)
+        elif key == "clip_weights":
+            if not isinstance(value, str):
+                raise ValueError("'clip_weights' must be a file path")
+            values["clip_weights"] = Path(value).expanduser() if value else None
+        else:
+            # Newer versions may add keys; an older one must still start.
+            log.info("ignoring unknown setting %r", key)
+    return dataclasses.replace(defaults, **values)
+
+
+def _toml_string(text: str) -> str:
+    # JSON string escapes (\" \\ \n \uXXXX) are all valid TOML basic-string escapes;
+    # TOML also wants DEL escaped, which JSON leaves raw.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        # TOML is UTF-8 only: a folder name in another encoding cannot be stored.
+        log.warning("cannot store %r in the settings file (not UTF-8)", path)
+        return False
+    return True
+
+
+def dumps(settings: Settings) -> str:
+    watched = ", ".join(_toml_string(str(p)) for p in settings.watched if _utf8(p))
+    lines = [
+        "# ReMedia tray settings. Written by the tray; edit while it is not running.",
+        f"watched = [{watched}]",
+        f"strictness = {settings.strictness}",
+        f"engine = {_toml_string(settings.engine)}",
+        f"paused = {'true' if settings.paused else 'false'}",
+        f"settle_seconds = {settings.settle_seconds!r}",
+        f"clip_weights = {_toml_string(_weights_text(settings.clip_weights))}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _weights_text(path: Path | None) -> str:
+    return str(path) if path is not None and _utf8(path) else ""
+
+
+def _keep_aside(path: Path) -> Path | None:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1000):
+        target = path.with_name(f"{path.name}.invalid-{stamp}" + (f"-{k}" if k else ""))
+        if os.path.lexists(target):
+            continue
+        try:
+            os.link(path, target)  # no-clobber, then drop the old name
+            os.unlink(path)
+        except OSError:
+            try:
+                if os.path.lexists(target):
+                    continue
+                os.rename(path, target)
+            except OSError as exc:
+                log.warning("could not move the invalid settings file aside: %s", exc)
+                return None
+        return target
+    return None
+
+
+def load(path: Path | None = None) -> LoadResult:
+    """Read the settings; a missing file gives defaults, an invalid one is moved aside."""
+    path = path if path is not None else default_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return LoadResult(Settings())
+    except OSError as exc:
+        return LoadResult(Settings(), f"cannot read {path} ({exc.strerror or exc}); using defaults")
+    try:
+        settings = parse(_load_toml(raw.decode("utf-8")))
+    except (ValueError, UnicodeDecodeError) as exc:  # TOMLDecodeError is a ValueError
+        aside = _keep_aside(path)
+        where = f"kept as {aside}" if aside else f"left at {path}"
+        return LoadResult(
+            Settings(), f"settings file {path} is invalid ({exc}); using defaults, {where}", aside
+        )
+    return LoadResult(settings)
+
+
+def configured_clip_weights(path: Path | None = None) -> Path | None:
+    """`clip_weights` from the settings file, read only; an invalid file is left to the tray."""
+    path = path if path is not None else default_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    try:
+        parsed = parse(_load_toml(text))
+    except ValueError as exc:
+        log.info("settings file %s not used for CLIP weights: %s", path, exc)
+        return None
+    return parsed.clip_weights
+
+
+def save(settings: Settings, path: Path | None = None) -> Path:
+    """Write atomically: a temporary file in the same folder, fsync, then rename over."""
+    path = path if path is not None else default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, dumps(settings).encode("utf-8"), durable=True)
+    return path

@@ -1,0 +1,603 @@
+"""Watching folders: a file is handed on once, and only when it has finished arriving.
+
+Events are hints (they are lost in overflows, missing on network shares, and a temp name
+renamed into place gives no "created"), so every event only (re)arms a path in the
+`Settler`; a file is handed on when it has been quiet for the settle time, its size and
+mtime match what the last event saw, it is not empty and it opens. A reconcile scan feeds
+the same settler at start, after a queue overflow and whenever the service asks.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .._platform import IS_LINUX, IS_MACOS, IS_WINDOWS
+from ..layout import DATA_DIR, OUTPUT_DIRS
+from ..pipeline.discovery import is_temporary_name
+
+log = logging.getLogger(__name__)
+
+WatchMode = Literal["native", "polling"]
+Stat = Callable[[Path], os.stat_result]
+
+#: Filesystems whose changes made by other machines never reach inotify/FSEvents.
+NETWORK_FS = frozenset(
+    {
+        "nfs", "nfs4", "cifs", "smb3", "smbfs", "afpfs", "webdav", "davfs", "9p", "afs",
+        "ncpfs", "ceph", "glusterfs", "lustre", "fuse.sshfs", "sshfs", "fuse.rclone",
+        "fuse.s3fs", "fuse.gvfsd-fuse", "fuse.davfs2", "fuse.glusterfs", "fuse.cephfs",
+    }
+)  # fmt: skip
+#: A file still empty or unopenable after this many quiet periods is handed on anyway
+#: (the sorter then reports it), so one odd file never holds back a whole batch.
+MAX_RETRIES = 4
+POLL_INTERVAL = 10.0  # seconds between scans of a network folder
+TICK = 0.25  # how often the settler looks at quiet files while any are pending
+HEADROOM = 0.9  # share of the free inotify watches we allow ourselves
+
+
+def is_ignored(root: Path, path: Path) -> bool:
+    """Temporary names, hidden entries, and ReMedia's own output and data folders."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return True
+    if not parts:
+        return False
+    if any(p.startswith(".") for p in parts) or is_temporary_name(parts[-1]):
+        return True
+    if ".syncthing." in parts[-1]:
+        return True
+    parent = root
+    for part in parts[:-1]:
+        # Same rule as discovery: output folders at the root or beside a data folder.
+        if part in OUTPUT_DIRS and (parent == root or (parent / DATA_DIR).is_dir()):
+            return True
+        parent = parent / part
+    return False
+
+
+def _can_open(path: Path) -> bool:
+    try:
+        # Windows refuses a file another process is still writing (sharing violation).
+        with open(path, "rb") as fh:
+            fh.read(1)
+        return True
+    except OSError:
+        return False
+
+
+@dataclass
+class _Armed:
+    root: Path
+    at: float  # time of the last event
+    sig: tuple[int, int] | None  # (size, mtime_ns) seen at the last event
+    retries: int = 0
+
+
+class Settler:
+    """Pure bookkeeping of pending paths; the caller supplies the clock."""
+
+    def __init__(
+        self,
+        settle: float,
+        *,
+        stat: Stat = os.stat,
+        can_open: Callable[[Path], bool] = _can_open,
+    ) -> None:
+        self.settle = settle
+        self._stat = stat
+        self._can_open = can_open
+        self._armed: dict[Path, _Armed] = {}
+
+    def _sig(self, path: Path) -> tuple[int, int] | None:
+        try:
+            st = self._stat(path)
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns)
+
+    def touch(self, root: Path, path: Path, now: float) -> None:
+        self._armed[path] = _Armed(root, now, self._sig(path))
+
+    def drop(self, path: Path) -> None:
+        self._armed.pop(path, None)
+
+    def drop_under(self, folder: Path) -> None:
+        for p in [p for p in self._armed if p == folder or folder in p.parents]:
+            del self._armed[p]
+
+    def is_pending(self, path: Path) -> bool:
+        return path in self._armed
+
+    def pending(self, root: Path | None = None) -> int:
+        if root is None:
+            return len(self._armed)
+        return sum(1 for a in self._armed.values() if a.root == root)
+
+    def pending_paths(self, root: Path) -> list[Path]:
+        return [p for p, a in self._armed.items() if a.root == root]
+
+    def due(self, now: float) -> list[tuple[Path, Path]]:
+        """(root, path) of files that are complete now; unstable ones are re-armed."""
+        ready: list[tuple[Path, Path]] = []
+        for path, armed in list(self._armed.items()):
+            if now - armed.at < self.settle:
+                continue
+            sig = self._sig(path)
+            if sig is None:  # gone (or unreadable) since: nothing to sort
+                del self._armed[path]
+                continue
+            complete = sig == armed.sig and sig[0] > 0 and self._can_open(path)
+            if complete or armed.retries >= MAX_RETRIES:
+                del self._armed[path]
+                ready.append((armed.root, path))
+            else:
+                self._armed[path] = _Armed(armed.root, now, sig, armed.retries + 1)
+        return ready
+
+
+# -- where and how to watch ---------------------------------------------------------------
+
+
+def _unescape_mount(field: str) -> str:
+    # /proc/mounts writes space, tab, newline and backslash as octal escapes.
+    return (
+        field.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+    )
+
+
+def fs_type_from_mounts(path: Path, mounts_text: str) -> str | None:
+    """Filesystem type of the longest mount point containing `path` (pure: /proc/mounts text)."""
+    best: tuple[int, str] | None = None
+    for line in mounts_text.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount_point = Path(_unescape_mount(fields[1]))
+        if path == mount_point or mount_point in path.parents:
+            depth = len(mount_point.parts)
+            if best is None or depth >= best[0]:
+                best = (depth, fields[2])
+    return best[1] if best else None
+
+
+def is_network_path(path: Path) -> bool:
+    """True for NFS/SMB/SSHFS-like folders, where only polling sees others' changes."""
+    path = Path(os.path.realpath(path))
+    try:
+        if IS_LINUX:
+            with open("/proc/mounts", encoding="utf-8", errors="replace") as fh:
+                return (fs_type_from_mounts(path, fh.read()) or "") in NETWORK_FS
+        if IS_WINDOWS:
+            import ctypes
+
+            if str(path).startswith("\\\\"):
+                return True
+            drive = os.path.splitdrive(str(path))[0] + "\\"
+            return bool(ctypes.windll.kernel32.GetDriveTypeW(drive) == 4)  # type: ignore[attr-defined]
+        if IS_MACOS:
+            import subprocess
+
+            out = subprocess.run(
+                ["mount"], capture_output=True, text=True, timeout=5, check=False
+            ).stdout
+            for line in out.splitlines():  # "//srv/share on /Volumes/share (smbfs, ...)"
+                _head, _, rest = line.partition(" on ")
+                point, _, opts = rest.rpartition(" (")
+                inside = point and (path == Path(point) or Path(point) in path.parents)
+                if inside and opts.split(",")[0].strip() in NETWORK_FS:
+                    return True
+    except (OSError, ValueError):
+        log.debug("cannot tell whether %s is a network folder", path, exc_info=True)
+    return False
+
+
+def count_dirs(root: Path, limit: int) -> int:
+    """Folders below `root` (each costs one inotify watch), counting at most `limit` + 1."""
+    count = 0
+    stack = [root]
+    while stack and count <= limit:
+        folder = stack.pop()
+        count += 1
+        try:
+            with os.scandir(folder) as it:
+                stack.extend(Path(e.path) for e in it if e.is_dir(follow_symlinks=False))
+        except OSError:
+            continue
+    return count
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def inotify_watches_in_use() -> int:
+    """Watches held by this user's processes (best effort: /proc/*/fdinfo)."""
+    uid = os.getuid() if hasattr(os, "getuid") else -1
+    used = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != uid:
+                continue
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:inotify":
+                    continue
+                with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii", errors="replace") as fh:
+                    used += sum(1 for line in fh if line.startswith("inotify wd:"))
+        except OSError:
+            continue
+    return used
+
+
+def inotify_budget() -> int | None:
+    """How many more inotify watches we may take, or None where there is no such limit."""
+    if not IS_LINUX:
+        return None
+    limit = _read_int("/proc/sys/fs/inotify/max_user_watches")
+    if limit is None:
+        return None
+    return max(0, int((limit - inotify_watches_in_use()) * HEADROOM))
+
+
+def watch_limit_advice(folder: Path, budget: int) -> str:
+    return (
+        f"{folder} has more than {budget} folders, the number of watches the kernel still "
+        "allows (fs.inotify.max_user_watches); watching it by polling instead. "
+        "To raise the limit: echo fs.inotify.max_user_watches=524288 | "
+        "sudo tee /etc/sysctl.d/90-remedia.conf && sudo sysctl --system"
+    )
+
+
+# -- the watcher ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WatchInfo:
+    root: Path
+    mode: WatchMode
+    reason: str  # why this mode, in words for the status line or a notification
+
+
+class _OverflowSpy(logging.Handler):
+    """watchdog reports an inotify queue overflow only as a log line; turn it into a call."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        super().__init__(logging.WARNING)
+        self._callback = callback
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            self._callback()
+
+
+class FolderWatcher:
+    """Watches roots recursively and calls `on_ready(root, paths)` with settled files.
+
+    Callbacks run on the watcher's own thread; keep them short (queue the work).
+    """
+
+    def __init__(
+        self,
+        settle: float,
+        on_ready: Callable[[Path, list[Path]], None],
+        *,
+        on_problem: Callable[[str], None] = lambda message: None,
+        on_overflow: Callable[[], None] = lambda: None,
+        poll_interval: float = POLL_INTERVAL,
+        budget: Callable[[], int | None] = inotify_budget,
+        is_network: Callable[[Path], bool] = is_network_path,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settler = Settler(settle)
+        self._on_ready = on_ready
+        self._on_problem = on_problem
+        self._on_overflow = on_overflow
+        self._poll_interval = poll_interval
+        self._budget = budget
+        self._is_network = is_network
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._roots: dict[Path, tuple[WatchInfo, Any]] = {}
+        self._native: Any = None
+        self._polling: Any = None
+        self._thread: threading.Thread | None = None
+        self._stop = False
+        self._spy = _OverflowSpy(self._overflowed)
+        # Settled files on their way to on_ready still count as pending, so that a caller
+        # never sees "nothing pending" between the settler letting go and on_ready.
+        self._in_flight: dict[Path, int] = defaultdict(int)
+        self._last_supervise = 0.0
+
+    # -- settle time ----------------------------------------------------------------
+    @property
+    def settle(self) -> float:
+        return self._settler.settle
+
+    @settle.setter
+    def settle(self, seconds: float) -> None:
+        with self._cond:
+            self._settler.settle = seconds
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        self._native = Observer()
+        self._polling = PollingObserver(timeout=self._poll_interval)
+        self._native.daemon = True
+        self._polling.daemon = True
+        self._native.start()
+        self._polling.start()
+        logging.getLogger("watchdog.observers.inotify_c").addHandler(self._spy)
+        self._thread = threading.Thread(target=self._loop, name="remedia-settler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        logging.getLogger("watchdog.observers.inotify_c").removeHandler(self._spy)
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        for obs in (self._native, self._polling):
+            if obs is not None:
+                obs.stop()
+        for obs in (self._native, self._polling):
+            if obs is not None and obs.is_alive():
+                obs.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # -- roots ------------------------------------------------------------------------
+    @property
+    def roots(self) -> dict[Path, WatchInfo]:
+        with self._cond:
+            return {root: info for root, (info, _watch) in self._roots.items()}
+
+    def _choose_mode(self, root: Path) -> WatchInfo:
+        if self._is_network(root):
+            return WatchInfo(root, "polling", "network folder: checked by polling")
+        budget = self._budget()
+        if budget is not None:
+            dirs = count_dirs(root, budget)
+            if dirs > budget:
+                return WatchInfo(root, "polling", watch_limit_advice(root, budget))
+        return WatchInfo(root, "native", "watched for changes")
+
+    def add(self, root: Path) -> WatchInfo:
+        """Start watching `root` (recursively). Problems are reported, never raised."""
+        root = Path(os.path.abspath(root))
+        with self._cond:
+            if root in self._roots:
+                return self._roots[root][0]
+        info = self._choose_mode(root)
+        if info.mode == "polling" and not info.reason.startswith("network"):
+            self._on_problem(info.reason)
+        watch = None
+        try:
+            watch = self._schedule(root, info.mode)
+        except OSError as exc:
+            if info.mode == "native" and exc.errno in (errno.ENOSPC, errno.EMFILE):
+                info = WatchInfo(root, "polling", watch_limit_advice(root, 0))
+                self._on_problem(info.reason)
+                watch = self._schedule(root, "polling")
+            else:
+                info = WatchInfo(root, "polling", f"cannot watch {root}: {exc.strerror or exc}")
+                self._on_problem(info.reason)
+        with self._cond:
+            self._roots[root] = (info, watch)
+        log.info("watching %s (%s)", root, info.reason)
+        return info
+
+    def _schedule(self, root: Path, mode: WatchMode) -> Any:
+        from watchdog.events import (
+            DirCreatedEvent,
+            DirDeletedEvent,
+            DirMovedEvent,
+            FileClosedEvent,
+            FileCreatedEvent,
+            FileDeletedEvent,
+            FileModifiedEvent,
+            FileMovedEvent,
+        )
+
+        handler = _Handler(self, root)
+        if mode == "polling":
+            return self._polling.schedule(handler, str(root), recursive=True)
+        # Without this filter the open/close-nowrite events of watchdog's own walk of a
+        # large tree overflow the kernel queue, which triggers another walk (a loop).
+        event_filter: list[Any] = [
+            FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileMovedEvent,
+            FileDeletedEvent, DirCreatedEvent, DirMovedEvent, DirDeletedEvent,
+        ]  # fmt: skip
+        return self._native.schedule(handler, str(root), recursive=True, event_filter=event_filter)
+
+    def remove(self, root: Path) -> None:
+        root = Path(os.path.abspath(root))
+        with self._cond:
+            entry = self._roots.pop(root, None)
+            self._settler.drop_under(root)
+        if entry is None or entry[1] is None:
+            return
+        info, watch = entry
+        observer = self._polling if info.mode == "polling" else self._native
+        try:
+            observer.unschedule(watch)
+        except (KeyError, OSError):
+            pass
+
+    # -- events -----------------------------------------------------------------------
+    def touch(self, root: Path, path: Path) -> None:
+        if is_ignored(root, path):
+            return
+        with self._cond:
+            if root not in self._roots:
+                return
+            self._settler.touch(root, path, self._clock())
+            self._cond.notify_all()
+
+    def drop(self, path: Path, *, tree: bool = False) -> None:
+        with self._cond:
+            if tree:
+                self._settler.drop_under(path)
+            else:
+                self._settler.drop(path)
+
+    def touch_tree(self, root: Path, folder: Path) -> None:
+        for path in _walk(root, folder):
+            self.touch(root, path)
+
+    def is_pending(self, path: Path) -> bool:
+        with self._cond:
+            return self._settler.is_pending(path)
+
+    def pending(self, root: Path | None = None) -> int:
+        with self._cond:
+            moving = sum(self._in_flight.values()) if root is None else self._in_flight[root]
+            return self._settler.pending(root) + moving
+
+    def pending_paths(self, root: Path) -> list[Path]:
+        with self._cond:
+            return self._settler.pending_paths(root)
+
+    def reconcile(self, root: Path, *, changed_since: float | None = None) -> int:
+        """Feed files that changed since `changed_since` (epoch; None = all) to the settler."""
+        count = 0
+        for path in _walk(root, root):
+            if changed_since is not None:
+                try:
+                    st = os.stat(path, follow_symlinks=False)
+                except OSError:
+                    continue
+                # ctime moves on create, copy-in, rename and link: "arrived since".
+                if max(st.st_ctime, st.st_mtime) < changed_since:
+                    continue
+            self.touch(root, path)
+            count += 1
+        return count
+
+    def _overflowed(self) -> None:
+        self._on_overflow()
+
+    # -- the settler thread -------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop and self._settler.pending() == 0:
+                    # Idle: no timeout except a slow supervision tick, so CPU stays near zero.
+                    self._cond.wait(timeout=60.0)
+                    self._supervise_locked()
+                if self._stop:
+                    return
+            time.sleep(TICK)
+            by_root: dict[Path, list[Path]] = defaultdict(list)
+            with self._cond:
+                for root, path in self._settler.due(self._clock()):
+                    by_root[root].append(path)
+                for root, paths in by_root.items():
+                    self._in_flight[root] += len(paths)
+            for root, paths in by_root.items():
+                try:
+                    self._on_ready(root, paths)
+                except Exception:
+                    log.exception("handling settled files of %s failed", root)
+                finally:
+                    with self._cond:
+                        self._in_flight[root] -= len(paths)
+
+    def _supervise_locked(self) -> None:
+        """Re-schedule roots whose emitter thread died (watchdog does not restart them)."""
+        now = self._clock()
+        if now - self._last_supervise < 30.0:
+            return
+        self._last_supervise = now
+        for obs in (self._native, self._polling):
+            if obs is None:
+                continue
+            for emitter in list(getattr(obs, "emitters", ())):
+                if emitter.is_alive():
+                    continue
+                root = Path(emitter.watch.path)
+                entry = self._roots.get(root)
+                if entry is None:
+                    continue
+                log.warning("watching %s stopped; starting it again", root)
+                try:
+                    obs.unschedule(emitter.watch)
+                    watch = self._schedule(root, entry[0].mode)
+                    self._roots[root] = (entry[0], watch)
+                except OSError as exc:
+                    self._on_problem(f"cannot watch {root} any more: {exc.strerror or exc}")
+
+
+def _walk(root: Path, folder: Path) -> Iterator[Path]:
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if is_ignored(root, path):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(path)
+                elif entry.is_file(follow_symlinks=False):
+                    yield path
+            except OSError:
+                continue
+
+
+class _Handler:
+    """watchdog handler: translate events into settler calls (no work on this thread)."""
+
+    def __init__(self, watcher: FolderWatcher, root: Path) -> None:
+        self._w = watcher
+        self._root = root
+
+    def dispatch(self, event: Any) -> None:
+        kind = event.event_type
+        src = Path(os.fsdecode(event.src_path))
+        if kind in ("created", "modified", "closed"):
+            if event.is_directory:
+                if kind == "created":
+                    self._w.touch_tree(self._root, src)
+                return
+            self._w.touch(self._root, src)
+        elif kind == "moved":
+            dest = Path(os.fsdecode(event.dest_path))
+            self._w.drop(src, tree=event.is_directory)
+            if event.is_directory:
+                self._w.touch_tree(self._root, dest)
+            else:
+                self._w.touch(self._root, dest)
+        elif kind == "deleted":
+            self._w.drop(src, tree=event.is_directory)
+
+
+def watch_roots(paths: Iterable[Path]) -> list[Path]:
+    """Absolute, de-duplicated roots in the given order; a folder inside another is left out."""
+    unique = list(dict.fromkeys(Path(os.path.abspath(p)) for p in paths))
+    return [r for r in unique if not any(k in r.parents for k in unique)]

@@ -1,0 +1,337 @@
+"""Feature extraction: one reduced decode per file feeds every engine; cached and parallel."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Generator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .._platform import usable_cores as usable_cores
+from ..core.media import ImageInfo, MediaFile, Skipped
+from ..core.progress import ProgressFactory, null_progress
+from ..errors import UnreadableImage
+from .identical import identical_sets
+from .imaging import load_image
+
+if TYPE_CHECKING:
+    from ..engines.base import FeatureSet, SimilarityEngine
+    from .cache import FeatureCache
+
+log = logging.getLogger(__name__)
+
+_INFO_KEY = "info:v2"
+# Files below this count are decoded in-process: starting workers costs more than it saves.
+_PARALLEL_MIN = 48
+_BATCH = 32
+# Files per worker task (amortises inter-process overhead) and tasks queued per worker
+# (keeps every core busy while results are taken in order, with bounded memory).
+_TASK_FILES = 4
+_TASKS_AHEAD = 4
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    files: tuple[MediaFile, ...]
+    infos: tuple[ImageInfo, ...]
+    features: dict[str, np.ndarray]
+    skipped: tuple[Skipped, ...]
+    #: Sets of positions (into `files`) whose bytes are identical.
+    identical: tuple[tuple[int, ...], ...] = ()
+    decoded: int = 0
+    from_cache: int = 0
+    models: dict[str, str] = field(default_factory=dict)
+
+
+def media_from_paths(items: Sequence[Path | MediaFile]) -> tuple[list[MediaFile], list[Skipped]]:
+    files: list[MediaFile] = []
+    skipped: list[Skipped] = []
+    for item in items:
+        if isinstance(item, MediaFile):
+            files.append(item)
+            continue
+        try:
+            st = os.stat(item, follow_symlinks=False)
+        except OSError as exc:
+            skipped.append(Skipped(Path(item), f"cannot stat: {exc.strerror or exc}"))
+            continue
+        files.append(MediaFile(Path(item), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
+    return files, skipped
+
+
+def feature_set(
+    media_list: Sequence[Path | MediaFile], engine: SimilarityEngine, *, workers: int = 1
+) -> FeatureSet:
+    """One engine's features for files or paths: what `SimilarityEngine.compute_features` runs."""
+    from ..engines.base import FeatureSet
+
+    files, skipped = media_from_paths(media_list)
+    result = extract_features(files, [engine], workers=workers)
+    return FeatureSet(result.files, result.features[engine.name], tuple(skipped) + result.skipped)
+
+
+def _init_worker() -> None:
+    import signal
+
+    # Ctrl-C is the main process's to handle: it stops handing out work and saves the cache.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _decode_one(
+    path: Path, engines: Sequence[SimilarityEngine]
+) -> tuple[ImageInfo | None, str | None, list[np.ndarray]]:
+    side = max(e.decode_side for e in engines) if engines else 64
+    try:
+        loaded = load_image(path, min_side=side)
+        prepared = [e.prepare(loaded.image) for e in engines]
+    except UnreadableImage as exc:
+        return None, str(exc), []
+    except Exception as exc:  # one odd file never ends the run
+        log.warning("unexpected error on %s", path, exc_info=True)
+        return None, f"could not process ({type(exc).__name__}: {exc})", []
+    return loaded.info, None, prepared
+
+
+def _worker_job(
+    paths: list[Path], engines: list[SimilarityEngine]
+) -> list[tuple[ImageInfo | None, str | None, list[np.ndarray]]]:
+    return [_decode_one(path, engines) for path in paths]
+
+
+# Worker processes start once per process and are reused by later scans (the tray sorts batch
+# after batch): each start costs an interpreter and the imports.
+_pool: tuple[int, ProcessPoolExecutor] | None = None
+
+
+def _workers_pool(workers: int) -> ProcessPoolExecutor:
+    import atexit
+    import multiprocessing
+
+    global _pool
+    if _pool is not None and _pool[0] == workers:
+        return _pool[1]
+    shutdown_workers()
+    # spawn: forking a process that runs threads (the tray) can deadlock.
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+    if _pool is None:
+        atexit.register(shutdown_workers)
+    _pool = (workers, pool)
+    return pool
+
+
+def shutdown_workers() -> None:
+    """Stop the reusable worker processes (they also stop when the process exits)."""
+    global _pool
+    if _pool is not None:
+        _pool[1].shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+def _is_transient(reason: str) -> bool:
+    return reason.startswith(("cannot", "permission", "not enough memory"))
+
+
+def extract_features(
+    files: Sequence[MediaFile],
+    engines: Sequence[SimilarityEngine],
+    *,
+    cache: FeatureCache | None = None,
+    workers: int = 1,
+    progress: ProgressFactory = null_progress,
+) -> ScanResult:
+    """Decode each file at most once and compute every engine's features for it.
+
+    `workers` <= 0 uses every usable core. The progress bar counts files as their results
+    arrive (in order); an interruption (Ctrl-C) keeps everything finished so far in the cache.
+    """
+    if workers <= 0:
+        workers = usable_cores()
+    files = list(files)
+    n = len(files)
+    identical = identical_sets(files)
+    representative = list(range(n))
+    for group in identical:
+        for pos in group[1:]:
+            representative[pos] = group[0]
+
+    infos: list[ImageInfo | None] = [None] * n
+    reasons: list[str | None] = [None] * n
+    feats: dict[str, list[np.ndarray | None]] = {e.name: [None] * n for e in engines}
+
+    if cache is not None:
+        for pos, blob in cache.get_many(files, _INFO_KEY).items():
+            data = json.loads(blob)
+            if "skip" in data:
+                reasons[pos] = data["skip"]
+            else:
+                infos[pos] = ImageInfo(data["w"], data["h"], data["f"], data["e"], data["c"])
+        for e in engines:
+            for pos, blob in cache.get_many(files, e.cache_key).items():
+                feats[e.name][pos] = np.frombuffer(blob, dtype=_dtype_of(e)).copy()
+    todo = [
+        pos
+        for pos in range(n)
+        if representative[pos] == pos
+        and reasons[pos] is None
+        and (infos[pos] is None or any(feats[e.name][pos] is None for e in engines))
+    ]
+    from_cache = sum(1 for pos in range(n) if representative[pos] == pos) - len(todo)
+
+    bar = progress("Reading photos", len(todo))
+    pending: dict[str, list[tuple[int, np.ndarray]]] = {e.name: [] for e in engines if e.batched}
+
+    def flush(engine: SimilarityEngine, final: bool = False) -> None:
+        queue = pending[engine.name]
+        while queue and (final or len(queue) >= _BATCH):
+            batch, queue[:] = queue[:_BATCH], queue[_BATCH:]
+            out = engine.finalize(np.stack([arr for _, arr in batch]))
+            for (pos, _), vec in zip(batch, out):
+                _store(pos, engine, vec)
+
+    def _store(pos: int, engine: SimilarityEngine, vec: np.ndarray) -> None:
+        feats[engine.name][pos] = vec
+        if cache is not None:
+            cache.put(files[pos], engine.cache_key, _feature_blob(vec))
+
+    results = _run(todo, files, engines, workers)
+    try:
+        for pos, (info, reason, prepared) in zip(todo, results):
+            if info is None:
+                reasons[pos] = reason or "unreadable"
+                if cache is not None and not _is_transient(reasons[pos] or ""):
+                    cache.put(files[pos], _INFO_KEY, json.dumps({"skip": reasons[pos]}).encode())
+            else:
+                infos[pos] = info
+                if cache is not None:
+                    cache.put(files[pos], _INFO_KEY, _info_blob(info))
+                for engine, arr in zip(engines, prepared):
+                    if engine.name in pending:
+                        pending[engine.name].append((pos, arr))
+                        flush(engine)
+                    else:
+                        _store(pos, engine, arr)
+            bar.update(1)
+        for engine in engines:
+            if engine.name in pending:
+                flush(engine, final=True)
+    finally:
+        results.close()  # stops the workers now, also on Ctrl-C
+        bar.close()
+        if cache is not None:
+            cache.flush()
+
+    # Copies with identical bytes share their representative's result.
+    for pos in range(n):
+        rep = representative[pos]
+        if rep != pos:
+            uncached = [e for e in engines if feats[e.name][pos] is None]
+            info_missing = infos[pos] is None and reasons[pos] is None
+            infos[pos], reasons[pos] = infos[rep], reasons[rep]
+            for e in engines:
+                feats[e.name][pos] = feats[e.name][rep]
+            # Cache the copy under its own identity too, so the next run decodes neither.
+            info = infos[pos]
+            if cache is not None and info is not None:
+                if info_missing:
+                    cache.put(files[pos], _INFO_KEY, _info_blob(info))
+                for e in uncached:
+                    vec = feats[e.name][pos]
+                    if vec is not None:
+                        cache.put(files[pos], e.cache_key, _feature_blob(vec))
+    if cache is not None:
+        cache.flush()
+
+    keep = [pos for pos in range(n) if infos[pos] is not None and reasons[pos] is None]
+    kept = set(keep)
+    skipped = tuple(
+        Skipped(files[pos].path, reasons[pos] or "unreadable")
+        for pos in range(n)
+        if pos not in kept
+    )
+    new_index = {old: new for new, old in enumerate(keep)}
+    identical_kept = tuple(
+        tuple(new_index[p] for p in group if p in new_index)
+        for group in identical
+        if sum(p in new_index for p in group) > 1
+    )
+    features = {}
+    for e in engines:
+        rows = [v for v in (feats[e.name][pos] for pos in keep) if v is not None]
+        features[e.name] = (
+            np.stack(rows) if rows else np.zeros((0, _width_of(e)), dtype=_dtype_of(e))
+        )
+    return ScanResult(
+        files=tuple(files[pos] for pos in keep),
+        infos=tuple(infos[pos] for pos in keep),  # type: ignore[misc]
+        features=features,
+        skipped=skipped,
+        identical=identical_kept,
+        decoded=len(todo),
+        from_cache=from_cache,
+        models={e.name: e.description for e in engines},
+    )
+
+
+def _info_blob(info: ImageInfo) -> bytes:
+    meta = {
+        "w": info.width,
+        "h": info.height,
+        "f": info.format,
+        "e": info.exif_fields,
+        "c": info.camera,
+    }
+    return json.dumps(meta).encode()
+
+
+def _feature_blob(vec: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vec).tobytes()
+
+
+def _dtype_of(engine: SimilarityEngine) -> np.dtype:
+    return np.dtype(engine.feature_dtype)
+
+
+def _width_of(engine: SimilarityEngine) -> int:
+    return engine.feature_dim
+
+
+def _run(
+    todo: list[int], files: list[MediaFile], engines: Sequence[SimilarityEngine], workers: int
+) -> Generator[tuple[ImageInfo | None, str | None, list[np.ndarray]], None, None]:
+    paths = [files[pos].path for pos in todo]
+    if workers <= 1 or len(paths) < _PARALLEL_MIN:
+        for path in paths:
+            yield _decode_one(path, engines)
+        return
+    from collections import deque
+    from concurrent.futures import Future
+
+    pool = _workers_pool(workers)
+    engine_list = list(engines)
+    tasks = (paths[s : s + _TASK_FILES] for s in range(0, len(paths), _TASK_FILES))
+    queued: deque[Future[list[tuple[ImageInfo | None, str | None, list[np.ndarray]]]]] = deque()
+    try:
+        # A bounded window instead of pool.map: a million files never become a million futures,
+        # and stopping early cancels only what is queued.
+        for task in tasks:
+            queued.append(pool.submit(_worker_job, task, engine_list))
+            if len(queued) >= workers * _TASKS_AHEAD:
+                break
+        while queued:
+            done = queued.popleft().result()
+            more: list[Path] | None = next(tasks, None)
+            if more is not None:
+                queued.append(pool.submit(_worker_job, more, engine_list))
+            yield from done
+    finally:
+        if queued:
+            # Stopped early (Ctrl-C, an error, a worker that died): no process is left behind,
+            # and the next scan starts fresh. A scan that finished keeps its workers.
+            shutdown_workers()

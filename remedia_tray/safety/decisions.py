@@ -1,0 +1,206 @@
+"""User decisions: a photo the user moved back out of duplicates/ or similar/ stays put.
+
+After each sort we note, per journal, where each moved file landed and what it is (inode,
+size, mtime, content digest). At the next sort, a landed file that is gone from its place
+but now sits elsewhere in the folder was moved by the user: we remember it and the sorter
+leaves it alone from then on. Undo marks its journal undone, so moves put back by undo
+never count. Stored in FOLDER/.remedia/decisions.json; `remedia forget FOLDER` clears it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..atomicfile import write_atomic
+from ..core.media import MediaFile
+from ..layout import DECISIONS_NAME, data_dir, decisions_path, lock_path
+from ..pipeline.identical import content_digest
+from .journal import active_journals
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = DECISIONS_NAME
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a file is: inode + size + mtime (survives renames), digest (survives copies)."""
+
+    ino: int
+    size: int
+    mtime_ns: int
+    digest: str
+
+    def same_inode(self, f: MediaFile) -> bool:
+        return (self.ino, self.size, self.mtime_ns) == (f.ino, f.size, f.mtime_ns)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    files: tuple[MediaFile, ...]  # what the sorter may still sort
+    kept: tuple[Path, ...]  # left alone because the user put them there
+    new_decisions: int  # decisions found during this call
+
+
+def _path(root: Path) -> Path:
+    return decisions_path(root)
+
+
+def _media(path: Path) -> MediaFile:
+    st = os.stat(path, follow_symlinks=False)
+    return MediaFile(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+
+
+def _identity(f: MediaFile) -> Identity:
+    return Identity(f.ino, f.size, f.mtime_ns, content_digest(f))
+
+
+def _load(root: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(_path(root).read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("version") == 1:
+            data.setdefault("placed", {})
+            data.setdefault("kept", [])
+            return data
+        log.warning("ignoring %s: unknown format", _path(root))
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring %s: %s", _path(root), exc)
+    return {"version": 1, "placed": {}, "kept": []}
+
+
+def _save(root: Path, data: dict[str, Any]) -> None:
+    path = _path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # ASCII escapes keep non-UTF-8 names intact.
+    write_atomic(path, json.dumps(data, indent=1).encode("ascii"), durable=True)
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _ident_of(entry: dict[str, Any]) -> Identity:
+    return Identity(int(entry["ino"]), int(entry["size"]), int(entry["mtime_ns"]), entry["digest"])
+
+
+def note_placements(root: Path, journal: Path, moved: Iterable[tuple[Path, Path]]) -> int:
+    """Remember what each file moved by one sort is, keyed by its journal; returns the count."""
+    root = Path(root)
+    placed: dict[str, Any] = {}
+    for _src, dst in moved:
+        try:
+            ident = _identity(_media(dst))
+        except OSError:
+            continue  # vanished already; nothing to recognise later
+        placed[_rel(root, dst)] = ident.__dict__
+    if not placed:
+        return 0
+    data = _load(root)
+    data["placed"][journal.name] = placed
+    _save(root, data)
+    return len(placed)
+
+
+def _find(ident: Identity, files: Sequence[MediaFile], by_size: dict[int, list[int]]) -> int | None:
+    for pos in by_size.get(ident.size, ()):
+        if ident.same_inode(files[pos]):
+            return pos
+    for pos in by_size.get(ident.size, ()):
+        try:
+            if content_digest(files[pos]) == ident.digest:
+                return pos
+        except OSError:
+            continue
+    return None
+
+
+def exclude_remembered(root: Path, files: Sequence[MediaFile], *, save: bool = True) -> Exclusion:
+    """Record new user decisions and drop every remembered file from `files`.
+
+    `files` is what the sorter found outside duplicates/ and similar/. With save=False
+    (dry run) nothing is written.
+    """
+    root = Path(root)
+    data = _load(root)
+    by_size: dict[int, list[int]] = defaultdict(list)
+    for pos, f in enumerate(files):
+        by_size[f.size].append(pos)
+
+    active = {p.name for p in active_journals(data_dir(root))}
+    changed = False
+    new = 0
+    for journal_name in list(data["placed"]):
+        if journal_name not in active:  # undone (or removed): its moves are not the user's
+            del data["placed"][journal_name]
+            changed = True
+            continue
+        entries: dict[str, Any] = data["placed"][journal_name]
+        for rel in list(entries):
+            if os.path.lexists(root / rel):
+                continue
+            ident = _ident_of(entries.pop(rel))
+            changed = True
+            found = _find(ident, files, by_size)
+            if found is None:
+                continue  # deleted or moved out of the folder: nothing to protect
+            mine = files[found]
+            entry = dict(_identity(mine).__dict__, path=_rel(root, mine.path), since=time.time())
+            data["kept"].append(entry)
+            new += 1
+            log.info("%s was moved back out of %s by the user; it stays there", mine.path, rel)
+        if not entries:
+            del data["placed"][journal_name]
+
+    kept_idents = [_ident_of(e) for e in data["kept"]]
+    kept_positions: set[int] = set()
+    inodes = {(k.ino, k.size, k.mtime_ns) for k in kept_idents}
+    digests = {k.digest for k in kept_idents}
+    sizes = {k.size for k in kept_idents}
+    for pos, f in enumerate(files):
+        if (f.ino, f.size, f.mtime_ns) in inodes:
+            kept_positions.add(pos)
+        elif f.size in sizes:
+            try:
+                if content_digest(f) in digests:
+                    kept_positions.add(pos)
+            except OSError:
+                continue
+    if changed and save:
+        _save(root, data)
+    return Exclusion(
+        files=tuple(f for pos, f in enumerate(files) if pos not in kept_positions),
+        kept=tuple(files[pos].path for pos in sorted(kept_positions)),
+        new_decisions=new,
+    )
+
+
+def remembered(root: Path) -> tuple[str, ...]:
+    """Paths (relative to `root`, as first seen) of the photos the user kept in place."""
+    return tuple(str(e.get("path", "")) for e in _load(Path(root))["kept"])
+
+
+def forget(root: Path, *, wait: float = 10.0) -> int:
+    """Clear the remembered decisions of `root`; returns how many there were."""
+    from .locking import folder_lock
+
+    root = Path(root)
+    with folder_lock(lock_path(root), wait=wait):  # not while a sort reads them
+        data = _load(root)
+        count = len(data["kept"])
+        if count:
+            data["kept"] = []
+            _save(root, data)
+    return count

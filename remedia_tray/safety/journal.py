@@ -1,0 +1,107 @@
+"""Append-only JSONL journal: each intent is on disk (fsync) before the move it describes."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..layout import JOURNAL_DIR
+
+_ACTIVE = ".jsonl"
+_UNDONE = ".undone.jsonl"
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # Windows cannot open folders; NTFS metadata is journaled anyway
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    """Appends whole records: a write that fails (disk full) leaves no torn line behind."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        self._fd = os.open(path, flags, 0o644)
+
+    @classmethod
+    def create(cls, data_dir: Path) -> Journal:
+        folder = data_dir / JOURNAL_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
+        journal = cls(folder / f"sort-{stamp}{_ACTIVE}")
+        _fsync_dir(folder)
+        return journal
+
+    def write(self, record: dict[str, Any], *, sync: bool = True) -> None:
+        # ASCII escapes keep undecodable (surrogate-escaped) file names round-tripping.
+        line = (json.dumps(record) + "\n").encode("ascii")
+        size = os.fstat(self._fd).st_size
+        if size and not self._ends_with_newline(size):
+            line = b"\n" + line  # after a torn line (power cut): start a fresh one
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            if sync:
+                os.fsync(self._fd)
+        except OSError:
+            try:
+                os.ftruncate(self._fd, size)  # all of the record or none of it
+            except OSError:
+                pass
+            raise
+
+    def _ends_with_newline(self, size: int) -> bool:
+        os.lseek(self._fd, size - 1, os.SEEK_SET)  # appends still go to the end (O_APPEND)
+        return os.read(self._fd, 1) == b"\n"
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Records in order; a torn line (crash or full disk mid-write) is skipped."""
+    records = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return records
+
+
+def active_journals(data_dir: Path) -> list[Path]:
+    """Journals not yet undone, oldest first."""
+    folder = data_dir / JOURNAL_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.iterdir() if p.name.endswith(_ACTIVE) and not p.name.endswith(_UNDONE)
+    )
+
+
+def mark_undone(path: Path) -> Path:
+    target = path.with_name(path.name[: -len(_ACTIVE)] + _UNDONE)
+    os.replace(path, target)
+    _fsync_dir(path.parent)
+    return target
+
+
+def iter_moves(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield from (r for r in records if r.get("op") == "move")

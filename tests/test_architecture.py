@@ -1,0 +1,146 @@
+"""The package's shape as a test: no import cycles (function-level imports count), a short top
+level, and the import-linter layer contract of pyproject.toml when lint-imports is installed."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "remedia_tray"
+MAX_TOP_LEVEL_MODULES = 12
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(REPO).with_suffix("")
+        if "templates" in rel.parts or "__pycache__" in rel.parts:
+            continue  # files installed into file managers, not modules of the package
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        found[name] = path
+    return found
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Every package module `name` imports, wherever the statement is (functions included).
+
+    Imports under `if TYPE_CHECKING:` never run, so they are left out.
+    """
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for inner in ast.walk(node)
+    }
+    targets: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[: len(parts) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            # `from pkg import mod` imports pkg.mod; `from pkg import name` imports pkg.
+            candidates = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names
+            ]
+        else:
+            continue
+        for candidate in candidates:
+            while candidate and candidate not in modules:
+                candidate = candidate.rpartition(".")[0]
+            if candidate and candidate != name:
+                targets.add(candidate)
+    return targets
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            components.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return components
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(name, path, modules) for name, path in modules.items()}
+
+
+def test_the_graph_sees_function_level_and_relative_imports() -> None:
+    graph = import_graph()
+    # a relative import at module level, and one inside a function
+    assert "remedia_tray.core.planning" in graph["remedia_tray.sorter"]
+    assert "remedia_tray.review.writer" in graph["remedia_tray.sorter"]
+
+
+def test_no_import_cycles() -> None:
+    cycles = [c for c in _strongly_connected(import_graph()) if len(c) > 1]
+    assert cycles == []
+
+
+def test_a_cycle_would_be_found() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert [c for c in _strongly_connected(graph) if len(c) > 1] == [["a", "b", "c"]]
+
+
+def test_top_level_stays_small() -> None:
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+
+
+def test_layer_contract() -> None:
+    lint_imports = shutil.which("lint-imports") or shutil.which(
+        "lint-imports", path=str(Path(sys.executable).parent)
+    )
+    if lint_imports is None:
+        pytest.skip("import-linter is not installed (pip install 'remedia-tray[dev]')")
+    path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
+    proc = subprocess.run(
+        [lint_imports, "--config", str(REPO / "pyproject.toml")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
