@@ -15,6 +15,8 @@ fi
 bash scripts/setup.sh --dev
 .venv/bin/ruff check remedia_tray tests benchmarks scripts
 .venv/bin/mypy
+# Layering contract (pyproject.toml [tool.importlinter]): lower layers never import upper ones.
+PYTHONPATH=. .venv/bin/lint-imports --config pyproject.toml
 bash scripts/check_wheel.sh
 # Desktop tests need a virtual display and a private session bus; both are started here.
 if command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null; then
