@@ -56,7 +56,9 @@ def window(im: Image.Image, dx: float = 0.0, dy: float = 0.0) -> Image.Image:
     cw, ch = round(w * WINDOW), round(h * WINDOW)
     x0 = round((w - cw) / 2 + dx * cw)
     y0 = round((h - ch) / 2 + dy * ch)
-    return im.crop((x0, y0, x0 + cw, y0 + ch))
+    out = im.crop((x0, y0, x0 + cw, y0 + ch))
+    out.info = {}  # no metadata from the source file: only the camera original carries EXIF
+    return out
 
 
 def least_textured(im: Image.Image) -> Image.Image:
@@ -196,7 +198,9 @@ def main() -> None:
             for path in copies:
                 truth[path.name] = group
             for path in negatives:
-                truth[path.name] = path.name  # a different picture
+                # A different picture; the same shift of another resolution of one photo
+                # (the Elephants wallpaper) is the same picture, so the label keeps the shift.
+                truth[path.name] = f"{group}/{path.stem.rsplit('-', 1)[1]}"
     build_s = time.perf_counter() - t0
 
     results = {}
@@ -207,7 +211,16 @@ def main() -> None:
         )
         groups = [[p.name for p in g.members] for g in report.duplicate_groups]
         kept = {truth[g[0]]: g[0] for g in groups if truth[g[0]] in originals}
+        per_family = {
+            kind or "photos": scored(
+                [[n for n in g if family[n] == kind] for g in groups],
+                {n: t for n, t in truth.items() if family[n] == kind},
+                {n: kind for n in truth if family[n] == kind},
+            )
+            for kind in sorted(set(family.values()))
+        }
         results[level] = scored(groups, truth, family) | {
+            "by_source_kind": per_family,
             "groups": len(groups),
             "kept_original": sum(name in originals[label] for label, name in kept.items()),
             "groups_with_an_original": len(kept),
