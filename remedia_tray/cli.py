@@ -248,6 +248,24 @@ def _cmd_undo(args: argparse.Namespace) -> int:
 def _cmd_review(args: argparse.Namespace) -> int:
     from .review.writer import ensure_page, open_in_browser
 
+    if args.serve:
+        from .review.server import serve_review
+
+        def announce(url: str) -> None:
+            print(url, flush=True)  # the first line on stdout: scripts and the tray read it
+            if not args.no_browser:
+                print("Serving the review page; press Ctrl-C to stop", file=sys.stderr)
+
+        try:
+            serve_review(
+                Path(args.folder).expanduser().absolute(),
+                announce=announce,
+                open_browser=not args.no_browser,
+                idle=args.idle,
+            )
+        except KeyboardInterrupt:
+            pass
+        return 0
     page = ensure_page(Path(args.folder).expanduser().absolute())
     if args.print_path:
         print(page)
@@ -375,6 +393,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_review.add_argument(
         "--print-path", action="store_true", help="print the page's path instead of opening it"
     )
+    p_review.add_argument(
+        "--serve", action="store_true",
+        help="serve the page from a local server (127.0.0.1, secret token) with action buttons",
+    )  # fmt: skip
+    p_review.add_argument(
+        "--no-browser", action="store_true", help="with --serve: only print the page's URL"
+    )
+    p_review.add_argument(
+        "--idle", type=float, default=None, metavar="SECONDS",
+        help="with --serve: stop after this many seconds without a request",
+    )  # fmt: skip
     p_review.set_defaults(func=_cmd_review)
 
     p_demo = sub.add_parser("demo", help="sort a copy of the bundled demo photos")
