@@ -138,9 +138,9 @@ def _run_locked(root: Path, action: Action, key: str, photo: Path | None) -> Act
         raise Refused(409, str(exc)) from None
     moves, member, group = _plan(state, action, key, photo)
     for m in moves:
+        resolve_inside(root, os.path.relpath(m.src, root).replace(os.sep, "/"))
         if not _regular_file(m.src):
             raise Refused(409, f"{os.path.relpath(m.src, root)} is missing or not a regular file")
-        resolve_inside(root, os.path.relpath(m.src, root).replace(os.sep, "/"))
     record = {
         "action": action,
         "group": key,
