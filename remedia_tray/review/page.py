@@ -263,7 +263,7 @@ _CSP = (
 SERVED_CSP = (
     "default-src 'none'; img-src 'self'; "
     f"style-src {_csp_hash(_CSS)}; script-src {_csp_hash(_JS)}; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "base-uri 'none'; form-action 'self'"
 )
 
 
@@ -436,7 +436,9 @@ def render_page(
         f'<meta http-equiv="Content-Security-Policy" content="{SERVED_CSP if served else _CSP}">'
         # Served, form posts must carry the page's Origin (no-referrer would send "null").
         f'<meta name="referrer" content="{"same-origin" if served else "no-referrer"}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # Served: the favicon request carries the token too.
+        + (f'<link rel="icon" href="{served.url("/favicon.ico")}">' if served else "")
+        + '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_t(title)}</title><style>{_CSS}</style></head><body>"
     )
     engines = ", ".join(f"{k}: {v}" for k, v in (data.get("engines") or {}).items())

@@ -128,7 +128,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "same-origin")
         self.send_header("X-Frame-Options", "DENY")
-        self.send_header("Content-Security-Policy", SERVED_CSP)
+        # frame-ancestors works only as a header; the page's <meta> carries the rest too.
+        self.send_header("Content-Security-Policy", SERVED_CSP + "; frame-ancestors 'none'")
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -179,6 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if route == "/":
                 self._send(200, self.app.page(), "text/html; charset=utf-8")
+            elif route == "/favicon.ico":
+                self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
             elif route.startswith("/thumbs/"):
                 self._thumb(route.removeprefix("/thumbs/"))
             elif route == "/photo":
