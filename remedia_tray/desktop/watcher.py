@@ -15,14 +15,13 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from .._platform import IS_LINUX, IS_MACOS, IS_WINDOWS
-from ..layout import DATA_DIR, OUTPUT_DIRS
-from ..pipeline.discovery import is_temporary_name
+from ..pipeline.discovery import is_ignored, walk
 
 log = logging.getLogger(__name__)
 
@@ -43,27 +42,6 @@ MAX_RETRIES = 4
 POLL_INTERVAL = 10.0  # seconds between scans of a network folder
 TICK = 0.25  # how often the settler looks at quiet files while any are pending
 HEADROOM = 0.9  # share of the free inotify watches we allow ourselves
-
-
-def is_ignored(root: Path, path: Path) -> bool:
-    """Temporary names, hidden entries, and ReMedia's own output and data folders."""
-    try:
-        parts = path.relative_to(root).parts
-    except ValueError:
-        return True
-    if not parts:
-        return False
-    if any(p.startswith(".") for p in parts) or is_temporary_name(parts[-1]):
-        return True
-    if ".syncthing." in parts[-1]:
-        return True
-    parent = root
-    for part in parts[:-1]:
-        # Same rule as discovery: output folders at the root or beside a data folder.
-        if part in OUTPUT_DIRS and (parent == root or (parent / DATA_DIR).is_dir()):
-            return True
-        parent = parent / part
-    return False
 
 
 def _can_open(path: Path) -> bool:
@@ -462,8 +440,8 @@ class FolderWatcher:
                 self._settler.drop(path)
 
     def touch_tree(self, root: Path, folder: Path) -> None:
-        for path in _walk(root, folder):
-            self.touch(root, path)
+        for entry in walk(root, folder):
+            self.touch(root, Path(entry.path))
 
     def is_pending(self, path: Path) -> bool:
         with self._cond:
@@ -481,16 +459,16 @@ class FolderWatcher:
     def reconcile(self, root: Path, *, changed_since: float | None = None) -> int:
         """Feed files that changed since `changed_since` (epoch; None = all) to the settler."""
         count = 0
-        for path in _walk(root, root):
+        for entry in walk(root):
             if changed_since is not None:
                 try:
-                    st = os.stat(path, follow_symlinks=False)
+                    st = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
                 # ctime moves on create, copy-in, rename and link: "arrived since".
                 if max(st.st_ctime, st.st_mtime) < changed_since:
                     continue
-            self.touch(root, path)
+            self.touch(root, Path(entry.path))
             count += 1
         return count
 
@@ -546,28 +524,6 @@ class FolderWatcher:
                     self._roots[root] = (entry[0], watch)
                 except OSError as exc:
                     self._on_problem(f"cannot watch {root} any more: {exc.strerror or exc}")
-
-
-def _walk(root: Path, folder: Path) -> Iterator[Path]:
-    stack = [folder]
-    while stack:
-        current = stack.pop()
-        try:
-            with os.scandir(current) as it:
-                entries = list(it)
-        except OSError:
-            continue
-        for entry in entries:
-            path = Path(entry.path)
-            if is_ignored(root, path):
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(path)
-                elif entry.is_file(follow_symlinks=False):
-                    yield path
-            except OSError:
-                continue
 
 
 class _Handler:
