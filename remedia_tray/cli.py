@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .core.strictness import DEFAULT_LEVEL, level_name, parse_strictness
+from .core.wording import human_bytes, plural
 from .engines import DEFAULT_ENGINE, ENGINE_CHOICES
 from .errors import RemediaError
 
@@ -21,18 +22,6 @@ def _tqdm_progress(desc: str, total: int):  # type: ignore[no-untyped-def]
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="photo", disable=None, file=sys.stderr, leave=False)
-
-
-def _n(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
-
-
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-def]
@@ -45,18 +34,18 @@ def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-
     for name, desc in report.engines.items():
         print(f"  engine {name}: {desc}")
     print(
-        f"  {_n(report.images, 'photo')} ({report.decoded} opened, {report.from_cache} from "
-        f"cache), {_n(len(report.skipped), 'file')} skipped, {report.seconds:.1f} s"
+        f"  {plural(report.images, 'photo')} ({report.decoded} opened, {report.from_cache} from "
+        f"cache), {plural(len(report.skipped), 'file')} skipped, {report.seconds:.1f} s"
     )
     dups = report.duplicate_groups
     print(
-        f"  {verb} {_n(report.duplicates_moved, 'duplicate copy', 'duplicate copies')} in "
-        f"{_n(len(dups), 'group')} ({_human_bytes(report.duplicate_bytes)}) to duplicates/"
+        f"  {verb} {plural(report.duplicates_moved, 'duplicate copy', 'duplicate copies')} in "
+        f"{plural(len(dups), 'group')} ({human_bytes(report.duplicate_bytes)}) to duplicates/"
     )
     if report.similar_groups:
         print(
-            f"  {verb} {_n(report.similar_moved, 'similar photo')} in "
-            f"{_n(len(report.similar_groups), 'group')} to similar/"
+            f"  {verb} {plural(report.similar_moved, 'similar photo')} in "
+            f"{plural(len(report.similar_groups), 'group')} to similar/"
         )
     for g in report.groups:
         kept = f"keeps {g.keeper.name} ({g.reason})" if g.keeper else f"best: {g.best.name}"
@@ -248,6 +237,24 @@ def _cmd_undo(args: argparse.Namespace) -> int:
 def _cmd_review(args: argparse.Namespace) -> int:
     from .review.writer import ensure_page, open_in_browser
 
+    if args.serve:
+        from .review.server import serve_review
+
+        def announce(url: str) -> None:
+            print(url, flush=True)  # the first line on stdout: scripts and the tray read it
+            if not args.no_browser:
+                print("Serving the review page; press Ctrl-C to stop", file=sys.stderr)
+
+        try:
+            serve_review(
+                Path(args.folder).expanduser().absolute(),
+                announce=announce,
+                open_browser=not args.no_browser,
+                idle=args.idle,
+            )
+        except KeyboardInterrupt:
+            pass
+        return 0
     page = ensure_page(Path(args.folder).expanduser().absolute())
     if args.print_path:
         print(page)
@@ -375,6 +382,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_review.add_argument(
         "--print-path", action="store_true", help="print the page's path instead of opening it"
     )
+    p_review.add_argument(
+        "--serve", action="store_true",
+        help="serve the page from a local server (127.0.0.1, secret token) with action buttons",
+    )  # fmt: skip
+    p_review.add_argument(
+        "--no-browser", action="store_true", help="with --serve: only print the page's URL"
+    )
+    p_review.add_argument(
+        "--idle", type=float, default=None, metavar="SECONDS",
+        help="with --serve: stop after this many seconds without a request",
+    )  # fmt: skip
     p_review.set_defaults(func=_cmd_review)
 
     p_demo = sub.add_parser("demo", help="sort a copy of the bundled demo photos")

@@ -65,6 +65,17 @@ def _without_user_decisions(
     return list(result.files), len(result.kept)
 
 
+def _preferred_keepers(root: Path, files: Sequence[MediaFile]) -> frozenset[Path]:
+    """Copies the user chose to keep on the review page: a sort never swaps them back."""
+    from .safety.decisions import preferred_keepers
+
+    try:
+        return preferred_keepers(root, files)
+    except Exception:  # a courtesy, like the other decisions
+        logging.getLogger(__name__).warning("cannot read chosen keepers", exc_info=True)
+        return frozenset()
+
+
 def _note_placements(root: Path, journal: Path, moved: Sequence[Move]) -> None:
     from .safety.decisions import note_placements
 
@@ -145,10 +156,14 @@ def _sort(
             cache.close()
     skipped.extend(scan.skipped)
 
+    preferred = _preferred_keepers(root, scan.files)
     specs: list[GroupSpec] = []
     remaining = list(range(len(scan.files)))
     for engine in engines:  # duplicates first: the registry puts the hash engine first
-        found = [_spec(scan, members, engine.kind) for members in _groups(engine, scan, remaining)]
+        found = [
+            _spec(scan, members, engine.kind, preferred=preferred)
+            for members in _groups(engine, scan, remaining)
+        ]
         specs.extend(found)
         if engine.kind == "duplicates":
             # Extra copies leave for duplicates/; the kept copy stays and may join a similar group.
@@ -229,15 +244,27 @@ def _groups(engine: SimilarityEngine, scan: ScanResult, subset: list[int]) -> li
     return [[subset[k] for k in members] for members in found]
 
 
-def _spec(scan: ScanResult, members: list[int], kind: SortKind) -> GroupSpec:
-    """Duplicates keep their best copy in place; a similar group moves whole, named after it."""
-    choice = choose_keeper([scan.files[k] for k in members], [scan.infos[k] for k in members])
-    best = members[choice.index]
+def _spec(
+    scan: ScanResult,
+    members: list[int],
+    kind: SortKind,
+    *,
+    preferred: frozenset[Path] = frozenset(),
+) -> GroupSpec:
+    """Duplicates keep their best copy in place; a similar group moves whole, named after it.
+
+    A copy the user chose to keep (`preferred`) wins over the ranking.
+    """
+    chosen = [k for k in members if scan.files[k].path in preferred] if kind == "duplicates" else []
+    pool = chosen or members
+    choice = choose_keeper([scan.files[k] for k in pool], [scan.infos[k] for k in pool])
+    best = pool[choice.index]
+    reason = "your choice on the review page" if chosen else choice.reason
     ordered = [best] + [k for k in members if k != best]
     return GroupSpec(
         kind=kind,
         best=scan.files[best].path,
-        reason=choice.reason,
+        reason=reason,
         members=tuple(scan.files[k].path for k in ordered),
         keep_best_in_place=kind == "duplicates",
     )

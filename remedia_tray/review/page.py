@@ -16,11 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from .._platform import IS_WINDOWS
 from .._version import __version__
 from ..core.strictness import level_name
+from ..core.wording import megabytes
 
 # ---------------------------------------------------------------- report data -> members
 
@@ -101,15 +102,6 @@ def _href(target: str, page_dir: str) -> str:
     if os.sep != "/":
         raw = raw.replace(os.sep.encode(), b"/")
     return html.escape(quote(raw, safe="/"), quote=True)
-
-
-def _mb(n: float) -> str:
-    mb = n / (1024 * 1024)
-    if mb >= 100:
-        return f"{mb:,.0f} MB"
-    if mb >= 0.1 or n == 0:
-        return f"{mb:.1f} MB"
-    return f"{mb:.2f} MB" if mb >= 0.01 else "<0.01 MB"
 
 
 def _when(iso: object) -> str:
@@ -204,6 +196,8 @@ overflow-wrap:anywhere}
 th{color:var(--mute);font-weight:600;font-size:12px;border-top:0}
 footer{color:var(--mute);font-size:12px;padding:0 28px 28px}
 [hidden]{display:none!important}
+.act{display:flex;gap:6px;flex-wrap:wrap;margin-top:6px}
+.act button{font-size:12px;padding:3px 9px}
 """
 
 _JS = """
@@ -257,6 +251,50 @@ _CSP = (
 )
 
 
+#: The page as the local review server sends it: images and form posts only from itself.
+SERVED_CSP = (
+    "default-src 'none'; img-src 'self'; "
+    f"style-src {_csp_hash(_CSS)}; script-src {_csp_hash(_JS)}; "
+    "base-uri 'none'; form-action 'self'"
+)
+
+
+@dataclass(frozen=True)
+class Served:
+    """The page is served by `remedia review --serve`: action buttons, links through the server."""
+
+    token: str
+
+    def url(self, route: str, **query: str) -> str:
+        return html.escape(f"{route}?{urlencode({**query, 'token': self.token})}", quote=True)
+
+
+def _rel_path(path: str, folder: str) -> str:
+    """`path` relative to the sorted folder, "/"-separated (the markup's data-path)."""
+    rel = os.path.relpath(path, folder)
+    return rel.replace(os.sep, "/") if os.sep != "/" else rel
+
+
+def _group_key(g: Mapping[str, Any]) -> str:
+    return f"{g['kind']}/{os.path.basename(str(g['folder']))}"
+
+
+def _action_form(served: Served, group: str, path: str | None, buttons: str) -> str:
+    fields = f'<input type="hidden" name="group" value="{_t(group)}">'
+    if path is not None:
+        fields += f'<input type="hidden" name="path" value="{_t(path)}">'
+    return (
+        f'<form class="act" method="post" action="{served.url("/action")}">{fields}{buttons}</form>'
+    )
+
+
+def _button(action: str, label: str) -> str:
+    return (
+        f'<button type="submit" name="action" value="{action}" data-action="{action}">'
+        f"{label}</button>"
+    )
+
+
 def render_page(
     data: Mapping[str, Any],
     *,
@@ -264,10 +302,13 @@ def render_page(
     thumbs: Mapping[str, Path],
     no_preview: Mapping[str, str] | None = None,
     windows: bool = IS_WINDOWS,
+    served: Served | None = None,
 ) -> str:
     """The review page for one sort, from its report data (`SortReport.to_dict()` or saved JSON).
 
     `thumbs` maps a member's current path to its preview file; links are relative to `page_dir`.
+    With `served`, the page is for the local review server: pictures and previews come from it,
+    and each group has its action buttons.
     """
     pdir = str(page_dir)
     folder = str(data["folder"])
@@ -280,16 +321,15 @@ def render_page(
     not_moved = list(data.get("failed", ()))
     no_preview = no_preview or {}
 
-    def member_html(m: _Member, kind: str) -> str:
+    def member_html(m: _Member, kind: str, group: str, folder_now: str) -> str:
         d = m.detail or {}
         name = os.path.basename(m.now)
-        link = _href(m.now, pdir)
+        rel = _rel_path(m.now, folder)
+        link = served.url("/photo", path=rel) if served else _href(m.now, pdir)
         thumb = thumbs.get(m.now)
         if thumb is not None:
-            picture = (
-                f'<img src="{_href(str(thumb), pdir)}" alt="{_t(name)}" loading="lazy" '
-                f'decoding="async">'
-            )
+            src = served.url(f"/thumbs/{thumb.name}") if served else _href(str(thumb), pdir)
+            picture = f'<img src="{src}" alt="{_t(name)}" loading="lazy" decoding="async">'
         else:
             why = no_preview.get(m.now, "no preview")
             picture = f'<span class="noprev">no preview<br>{_t(why)}</span>'
@@ -297,7 +337,7 @@ def render_page(
         if d.get("width") and d.get("height"):
             facts.append(f"{d['width']}\u00d7{d['height']}")
         if d.get("bytes") is not None:
-            facts.append(_mb(d["bytes"]))
+            facts.append(megabytes(d["bytes"]))
         if d.get("format"):
             facts.append(str(d["format"]))
         line2 = []
@@ -321,44 +361,55 @@ def render_page(
         where_html = f"<span>{_t(where)}</span>"
         if m.not_moved:
             where_html = f'<span class="fail">not moved: {_t(m.not_moved)}</span>'
+        actions = ""
+        if served is not None and os.path.dirname(m.now) == folder_now and m.now != m.original:
+            buttons = _button("keep", "Keep this copy") if kind == "duplicates" else ""
+            label = "Not a duplicate" if kind == "duplicates" else "Not similar"
+            actions = _action_form(served, group, rel, buttons + _button("not-duplicate", label))
         return (
-            f'<figure class="{cls}">'
+            f'<figure class="{cls}" data-path="{_t(rel)}">'
             + (f'<span class="badge">{badge}</span>' if badge else "")
             + f'<a class="thumb" href="{link}" target="_blank" rel="noopener" '
             f'title="Open {_t(name)}">{picture}</a>'
             f'<figcaption><span class="name">{_t(name)}</span>'
             f"<span>{_t(' · '.join(facts))}</span>"
             + (f"<span>{_t(' · '.join(line2))}</span>" if line2 else "")
-            + f"{where_html}</figcaption></figure>"
+            + f"{where_html}</figcaption>{actions}</figure>"
         )
 
     def group_html(g: Mapping[str, Any], idx: int) -> str:
         kind = g["kind"]
         members = _members(g, failed, everywhere)
         names = " ".join(os.path.basename(m.now) for m in members)
-        title = f"{kind}/{os.path.basename(str(g['folder']))}"
+        title = _group_key(g)
         head = (
             f'<a href="{_href(str(g["folder"]), pdir)}/">{_t(title)}</a>'
-            if g.get("moves")
+            if g.get("moves") and served is None
             else _t(title)
         )
+        gdir = str(g["folder"])
         moved = [m for m in members if m.moved]
         if kind == "duplicates":
             extra = sum((m.detail or {}).get("bytes", 0) for m in moved)
             keeper = next((m for m in members if m.kept), members[0])
-            sub = f"{len(members)} copies · {len(moved)} moved · {_mb(extra)} in duplicates"
+            sub = f"{len(members)} copies · {len(moved)} moved · {megabytes(extra)} in duplicates"
             why = f"Kept {os.path.basename(keeper.now)}: {g.get('reason', '')}"
-            body = '<div class="grid">' + "".join(member_html(m, kind) for m in members)
+            body = '<div class="grid">' + "".join(
+                member_html(m, kind, title, gdir) for m in members
+            )
         else:
             best = next((m for m in members if m.best), members[0])
             sub = f"{len(members)} similar photos · {len(moved)} moved"
             why = f"Best shot {os.path.basename(best.now)}: {g.get('reason', '')}"
-            body = '<div class="row">' + "".join(member_html(m, kind) for m in members)
+            body = '<div class="row">' + "".join(member_html(m, kind, title, gdir) for m in members)
+        undo = ""
+        if served is not None and any(m.now != m.original for m in members):
+            undo = _action_form(served, title, None, _button("undo-group", "Undo this group"))
         return (
-            f'<section class="group {kind}" id="{kind[0]}{idx}" '
+            f'<section class="group {kind}" id="{kind[0]}{idx}" data-group="{_t(title)}" '
             f'data-names="{_t((title + " " + names).lower())}">'
             f'<h3>{head}</h3><div class="sub">{_t(sub)}</div>'
-            f'<div class="why">{_t(why)}</div>{body}</div></section>'
+            f'<div class="why">{_t(why)}</div>{body}</div>{undo}</section>'
         )
 
     def files_table(rows: Sequence[Mapping[str, Any]], label: str) -> str:
@@ -374,9 +425,12 @@ def render_page(
     title = f"ReMedia review: {os.path.basename(folder.rstrip(os.sep)) or folder}"
     add(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
-        '<meta name="referrer" content="no-referrer">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta http-equiv="Content-Security-Policy" content="{SERVED_CSP if served else _CSP}">'
+        # Served, form posts must carry the page's Origin (no-referrer would send "null").
+        f'<meta name="referrer" content="{"same-origin" if served else "no-referrer"}">'
+        # Served: the favicon request carries the token too.
+        + (f'<link rel="icon" href="{served.url("/favicon.ico")}">' if served else "")
+        + '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_t(title)}</title><style>{_CSS}</style></head><body>"
     )
     engines = ", ".join(f"{k}: {v}" for k, v in (data.get("engines") or {}).items())
@@ -391,7 +445,7 @@ def render_page(
         ("Photos checked", f"{data.get('images', 0):,}", ""),
         ("Duplicate groups", f"{len(dups):,}", ""),
         ("Copies moved to duplicates/", f"{data.get('duplicates_moved', 0):,}", ""),
-        ("Space the duplicates take up", _mb(data.get("duplicate_bytes", 0)), ""),
+        ("Space the duplicates take up", megabytes(data.get("duplicate_bytes", 0)), ""),
         ("Similar groups", f"{len(sims):,}", ""),
         ("Photos moved to similar/", f"{data.get('similar_moved', 0):,}", "" if sims else "-"),
         ("Files skipped", f"{len(skipped):,}", ""),

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..atomicfile import write_atomic
 from ..core.media import Skipped
@@ -23,6 +23,9 @@ from ..safety.report import SortReport
 from .page import current_locations as current_locations
 from .page import render_page as render_page
 from .page import undo_command as undo_command
+
+if TYPE_CHECKING:
+    from .thumbnails import ThumbnailSet
 
 #: Previews made per page at most: beyond this a first sort of a huge archive would spend
 #: minutes on pictures nobody scrolls to; the rest of the groups are still listed and linked.
@@ -61,6 +64,28 @@ def _write_atomic(path: Path, text: str) -> None:
     write_atomic(path, text.encode("utf-8"), mode=0o644)
 
 
+def page_thumbnails(
+    data: Mapping[str, Any],
+    *,
+    workers: int = 0,
+    progress: ProgressFactory = null_progress,
+    max_previews: int = MAX_PREVIEWS,
+) -> tuple[ThumbnailSet, dict[Path, str]]:
+    """The previews of every group member where it is now, and why some have none."""
+    from .thumbnails import ensure_thumbnails
+
+    out = review_dir(Path(data["folder"]))
+    out.mkdir(parents=True, exist_ok=True)
+    photos = [Path(p) for p in dict.fromkeys(current_locations(data))]
+    thumbs = ensure_thumbnails(
+        photos[:max_previews], out / THUMBS_DIR, workers=workers, progress=progress
+    )
+    problems = dict(thumbs.problems)
+    for p in photos[max_previews:]:
+        problems[p] = f"not previewed: this sort has more than {max_previews:,} photos in groups"
+    return thumbs, problems
+
+
 def write_page(
     data: Mapping[str, Any],
     *,
@@ -70,18 +95,11 @@ def write_page(
     max_previews: int = MAX_PREVIEWS,
 ) -> ReviewPage:
     """Make the thumbnails, then write review/`name` and review/index.html for this report."""
-    from .thumbnails import ensure_thumbnails
-
     folder = Path(data["folder"])
     out = review_dir(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    photos = [Path(p) for p in dict.fromkeys(current_locations(data))]
-    thumbs = ensure_thumbnails(
-        photos[:max_previews], out / THUMBS_DIR, workers=workers, progress=progress
+    thumbs, problems = page_thumbnails(
+        data, workers=workers, progress=progress, max_previews=max_previews
     )
-    problems = dict(thumbs.problems)
-    for p in photos[max_previews:]:
-        problems[p] = f"not previewed: this sort has more than {max_previews:,} photos in groups"
     text = render_page(
         data,
         page_dir=out,

@@ -5,6 +5,10 @@ size, mtime, content digest). At the next sort, a landed file that is gone from 
 but now sits elsewhere in the folder was moved by the user: we remember it and the sorter
 leaves it alone from then on. Undo marks its journal undone, so moves put back by undo
 never count. Stored in FOLDER/.remedia/decisions.json; `remedia forget FOLDER` clears it.
+
+The review server records the same decisions directly: "not a duplicate" (`remember_not_duplicate`)
+and "keep this copy" (`remember_keeper`, which the sorter honours when it picks a group's kept
+copy). Each names the journal of its own moves and lapses when that journal is undone.
 """
 
 from __future__ import annotations
@@ -69,13 +73,14 @@ def _load(root: Path) -> dict[str, Any]:
         if isinstance(data, dict) and data.get("version") == 1:
             data.setdefault("placed", {})
             data.setdefault("kept", [])
+            data.setdefault("preferred", [])
             return data
         log.warning("ignoring %s: unknown format", _path(root))
     except FileNotFoundError:
         pass
     except (OSError, ValueError) as exc:
         log.warning("ignoring %s: %s", _path(root), exc)
-    return {"version": 1, "placed": {}, "kept": []}
+    return {"version": 1, "placed": {}, "kept": [], "preferred": []}
 
 
 def _save(root: Path, data: dict[str, Any]) -> None:
@@ -127,6 +132,43 @@ def _find(ident: Identity, files: Sequence[MediaFile], by_size: dict[int, list[i
     return None
 
 
+def _in_force(entries: list[dict[str, Any]], active: set[str]) -> list[dict[str, Any]]:
+    """Entries made by a review action count only while that action's journal is not undone."""
+    return [e for e in entries if e.get("journal") is None or e["journal"] in active]
+
+
+def _own_moves(root: Path, active: Sequence[Path]) -> set[str]:
+    """Sources (relative to `root`) of the moves in active journals: ReMedia's, not the user's."""
+    from .journal import iter_moves, read_journal
+
+    out: set[str] = set()
+    for path in active:
+        try:
+            out.update(_rel(root, Path(r["src"])) for r in iter_moves(read_journal(path)))
+        except (OSError, KeyError, TypeError):
+            continue
+    return out
+
+
+def _matching(entries: list[dict[str, Any]], files: Sequence[MediaFile]) -> set[int]:
+    """Positions in `files` of the files `entries` describe (same inode, or same content)."""
+    idents = [_ident_of(e) for e in entries]
+    inodes = {(k.ino, k.size, k.mtime_ns) for k in idents}
+    digests = {k.digest for k in idents}
+    sizes = {k.size for k in idents}
+    found: set[int] = set()
+    for pos, f in enumerate(files):
+        if (f.ino, f.size, f.mtime_ns) in inodes:
+            found.add(pos)
+        elif f.size in sizes:
+            try:
+                if content_digest(f) in digests:
+                    found.add(pos)
+            except OSError:
+                continue
+    return found
+
+
 def exclude_remembered(root: Path, files: Sequence[MediaFile], *, save: bool = True) -> Exclusion:
     """Record new user decisions and drop every remembered file from `files`.
 
@@ -139,7 +181,9 @@ def exclude_remembered(root: Path, files: Sequence[MediaFile], *, save: bool = T
     for pos, f in enumerate(files):
         by_size[f.size].append(pos)
 
-    active = {p.name for p in active_journals(data_dir(root))}
+    journals = active_journals(data_dir(root))
+    active = {p.name for p in journals}
+    own_moves: set[str] | None = None
     changed = False
     new = 0
     for journal_name in list(data["placed"]):
@@ -151,6 +195,10 @@ def exclude_remembered(root: Path, files: Sequence[MediaFile], *, save: bool = T
         for rel in list(entries):
             if os.path.lexists(root / rel):
                 continue
+            if own_moves is None:
+                own_moves = _own_moves(root, journals)
+            if rel in own_moves:
+                continue  # a review action moved it; undoing that action puts it back
             ident = _ident_of(entries.pop(rel))
             changed = True
             found = _find(ident, files, by_size)
@@ -164,20 +212,7 @@ def exclude_remembered(root: Path, files: Sequence[MediaFile], *, save: bool = T
         if not entries:
             del data["placed"][journal_name]
 
-    kept_idents = [_ident_of(e) for e in data["kept"]]
-    kept_positions: set[int] = set()
-    inodes = {(k.ino, k.size, k.mtime_ns) for k in kept_idents}
-    digests = {k.digest for k in kept_idents}
-    sizes = {k.size for k in kept_idents}
-    for pos, f in enumerate(files):
-        if (f.ino, f.size, f.mtime_ns) in inodes:
-            kept_positions.add(pos)
-        elif f.size in sizes:
-            try:
-                if content_digest(f) in digests:
-                    kept_positions.add(pos)
-            except OSError:
-                continue
+    kept_positions = _matching(_in_force(data["kept"], active), files)
     if changed and save:
         _save(root, data)
     return Exclusion(
@@ -189,18 +224,53 @@ def exclude_remembered(root: Path, files: Sequence[MediaFile], *, save: bool = T
 
 def remembered(root: Path) -> tuple[str, ...]:
     """Paths (relative to `root`, as first seen) of the photos the user kept in place."""
-    return tuple(str(e.get("path", "")) for e in _load(Path(root))["kept"])
+    root = Path(root)
+    active = {p.name for p in active_journals(data_dir(root))}
+    return tuple(str(e.get("path", "")) for e in _in_force(_load(root)["kept"], active))
+
+
+def _remember(root: Path, key: str, path: Path, journal: Path) -> None:
+    entry = dict(_identity(_media(path)).__dict__, path=_rel(root, path), since=time.time())
+    entry["journal"] = journal.name
+    data = _load(root)
+    data[key].append(entry)
+    _save(root, data)
+
+
+def remember_not_duplicate(root: Path, path: Path, *, journal: Path) -> None:
+    """The user said `path` is not a duplicate (nor similar): later sorts leave it where it is.
+
+    Call with the folder lock held, after the move `journal` records; undoing it lapses this.
+    """
+    _remember(Path(root), "kept", path, journal)
+
+
+def remember_keeper(root: Path, path: Path, *, journal: Path) -> None:
+    """The user chose `path` as the copy to keep: a later sort keeps it over its duplicates."""
+    _remember(Path(root), "preferred", path, journal)
+
+
+def preferred_keepers(root: Path, files: Sequence[MediaFile]) -> frozenset[Path]:
+    """Paths among `files` the user chose to keep over their duplicates (see remember_keeper)."""
+    root = Path(root)
+    data = _load(root)
+    if not data["preferred"]:
+        return frozenset()
+    active = {p.name for p in active_journals(data_dir(root))}
+    found = _matching(_in_force(data["preferred"], active), files)
+    return frozenset(files[pos].path for pos in found)
 
 
 def forget(root: Path, *, wait: float = 10.0) -> int:
-    """Clear the remembered decisions of `root`; returns how many there were."""
+    """Clear the remembered decisions of `root` (kept, chosen keepers); returns how many."""
     from .locking import folder_lock
 
     root = Path(root)
     with folder_lock(lock_path(root), wait=wait):  # not while a sort reads them
         data = _load(root)
-        count = len(data["kept"])
+        count = len(data["kept"]) + len(data["preferred"])
         if count:
             data["kept"] = []
+            data["preferred"] = []
             _save(root, data)
     return count

@@ -393,3 +393,35 @@ def read_existing_groups(root: Path) -> dict[Path, Path]:
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a damaged manifest only costs the reuse of its folder
     return found
+
+
+def apply_moves(root: Path, moves: list[Move], *, record: Mapping[str, Any]) -> ApplyResult:
+    """Carry out a few moves chosen by the user (a review action) as one journaled step.
+
+    The journal is a sort's, so `remedia undo` reverts it; `record` (what the user asked for)
+    is journaled first as {"op": "review", ...}. Like apply_plan: never overwrites (a taken
+    destination gets a free name), a failure skips that file only.
+    """
+    journal = _start_journal(root)
+    moved: list[Move] = []
+    failed: list[Skipped] = []
+    try:
+        journal.write({"op": "review", **record})
+        for move in moves:
+            dst = move.dst
+            if os.path.lexists(dst):
+                name = free_name(dst.name, lambda n: os.path.lexists(dst.parent / n))
+                dst = dst.with_name(name)
+            try:
+                _ensure_dir(dst.parent, journal)
+                journal.write({"op": "move", "src": str(move.src), "dst": str(dst)})
+                safe_move(move.src, dst)
+            except OSError as exc:
+                failed.append(Skipped(move.src, _reason(exc)))
+                continue
+            moved.append(Move(move.src, dst))
+        with contextlib.suppress(OSError):
+            journal.write({"op": "end"})
+    finally:
+        journal.close()
+    return ApplyResult(tuple(moved), tuple(failed), journal.path)

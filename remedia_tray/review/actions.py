@@ -1,0 +1,165 @@
+"""Review actions: keep this copy, not a duplicate, undo this group. Each is a journaled move.
+
+Every request names a group ("duplicates/NAME") and a photo by its path relative to FOLDER as it
+is now. The path is checked before anything happens: relative, no "..", no symlink anywhere on
+the way, inside FOLDER, and a member of that group in the state the sort's journals describe.
+The folder lock is held from the check to the last move, so a sort, an undo or another tab
+cannot slip in between; a second identical request finds the photo gone and moves nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+from ..core.planning import Move
+from ..errors import FolderBusy, RemediaError
+from ..layout import lock_path
+from ..safety import decisions
+from ..safety.locking import folder_lock
+from ..safety.mover import apply_moves
+from .state import ACTIONS, Action, Member, ReviewState, group_key, load_state, members_now
+
+log = logging.getLogger(__name__)
+
+#: How long an action waits for a sort of the same folder before answering "busy".
+LOCK_WAIT = 2.0
+
+
+class Refused(RemediaError):
+    """A review request that was not carried out; `status` is its HTTP status code."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    action: Action
+    group: str
+    moved: tuple[Move, ...]
+    problems: tuple[str, ...]
+    journal: Path
+
+
+def resolve_inside(root: Path, rel: str) -> Path:
+    """`rel` (a path relative to `root`, "/"-separated) as an absolute path, or Refused.
+
+    Refuses absolute paths, drive letters, "." and ".." parts, and a symlink at any step.
+    """
+    if not rel or "\0" in rel or "\\" in rel:
+        raise Refused(400, "a path relative to the folder is required")
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or PureWindowsPath(rel).drive or rel.startswith("~"):
+        raise Refused(403, "absolute paths are refused")
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise Refused(403, "'..', '.' and empty path parts are refused")
+    here = Path(root)
+    for part in parts:
+        here = here / part
+        if os.path.islink(here):
+            raise Refused(403, "symbolic links are refused")
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(here)]) != real_root:
+        raise Refused(403, "the path is outside the folder")
+    return here
+
+
+def _regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _plan(
+    state: ReviewState, action: Action, key: str, photo: Path | None
+) -> tuple[list[Move], Member | None, dict[str, Any]]:
+    """The moves an action makes, checked against the state; Refused when it does not apply."""
+    group = next((g for g in state.data.get("groups", ()) if group_key(g) == key), None)
+    if group is None:
+        raise Refused(409, f"no group {key} in the latest sort (changed since the page loaded?)")
+    members = members_now(state.data, group)
+    folder = Path(group["folder"])
+    if action == "undo-group":
+        moves = [Move(m.now, m.original) for m in members if m.now != m.original]
+        if not moves:
+            raise Refused(409, "nothing of this group is left to put back")
+        return moves, None, group
+    member = next((m for m in members if m.now == photo), None)
+    if member is None:
+        raise Refused(409, "not a member of this group where it is now (already changed?)")
+    if member.now == member.original or member.now.parent != folder:
+        raise Refused(409, "this photo is not in the group's folder; nothing to change")
+    back = Move(member.now, member.original)
+    if action == "not-duplicate":
+        return [back], member, group
+    if group["kind"] != "duplicates":
+        raise Refused(400, "keep applies to duplicates groups")
+    old = next((m for m in members if m.kept), None)
+    if old is None or old.now != old.original:
+        raise Refused(409, "the kept copy is no longer in place (moved on with a similar group?)")
+    return [back, Move(old.now, folder / old.now.name)], member, group
+
+
+_serial = threading.Lock()  # one action at a time in this process (the file lock is per folder)
+
+
+def run_action(
+    root: Path, *, action: str, group: str, path: str | None, lock_wait: float = LOCK_WAIT
+) -> ActionResult:
+    """Carry out one review action on the latest sort of `root`; Refused when it may not."""
+    root = Path(root)
+    if action not in ACTIONS:
+        raise Refused(400, f"unknown action: {action!r}")
+    act: Action = action
+    photo = None if act == "undo-group" else resolve_inside(root, path or "")
+    with _serial:
+        try:
+            with folder_lock(lock_path(root), wait=lock_wait):
+                return _run_locked(root, act, group, photo)
+        except FolderBusy:
+            raise Refused(409, "busy: the folder is being sorted or undone; try again") from None
+
+
+def _run_locked(root: Path, action: Action, key: str, photo: Path | None) -> ActionResult:
+    try:
+        state = load_state(root)
+    except Refused:
+        raise
+    except RemediaError as exc:
+        raise Refused(409, str(exc)) from None
+    moves, member, group = _plan(state, action, key, photo)
+    for m in moves:
+        resolve_inside(root, os.path.relpath(m.src, root).replace(os.sep, "/"))
+        if not _regular_file(m.src):
+            raise Refused(409, f"{os.path.relpath(m.src, root)} is missing or not a regular file")
+    record = {
+        "action": action,
+        "group": key,
+        "path": str(member.original) if member else None,
+        "folder": group["folder"],
+    }
+    result = apply_moves(root, moves, record=record)
+    problems = [f"{s.path}: {s.reason}" for s in result.failed]
+    landed = {m.src: m.dst for m in result.moved}
+    try:
+        if member is not None and member.now in landed:
+            home = landed[member.now]
+            if action == "keep":
+                decisions.remember_keeper(root, home, journal=result.journal)
+                into_group = [(m.src, m.dst) for m in result.moved if m.src != member.now]
+                decisions.note_placements(root, result.journal, into_group)
+            else:
+                decisions.remember_not_duplicate(root, home, journal=result.journal)
+    except OSError as exc:  # the moves stand (and undo); only the memory is lost
+        log.warning("cannot record the decision", exc_info=True)
+        problems.append(f"the decision could not be remembered ({exc.strerror or exc})")
+    return ActionResult(action, key, result.moved, tuple(problems), result.journal)

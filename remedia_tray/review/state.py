@@ -1,0 +1,145 @@
+"""What the review page shows now: the latest sort's report plus the review actions since.
+
+Each review action is a journal of its own (see safety/mover.apply_moves), so the state is
+rebuilt from disk every time: the latest saved report, then every later active journal that
+carries a {"op": "review"} record, replayed in order. `remedia undo` marks such a journal
+undone, and the action disappears from the page with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import RemediaError
+from ..layout import data_dir, reports_dir
+from ..safety.journal import active_journals, iter_moves, read_journal
+
+Action = Literal["keep", "not-duplicate", "undo-group"]
+ACTIONS: tuple[Action, ...] = ("keep", "not-duplicate", "undo-group")
+#: Why a chosen copy is kept, on the page and in a later sort's report.
+CHOSEN_REASON = "your choice on the review page"
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    root: Path
+    data: dict[str, Any]  # report data with the review actions applied
+    report: Path  # the saved report of the sort under review
+    actions: int  # review actions replayed on top of it
+
+
+def group_key(group: Mapping[str, Any]) -> str:
+    """The group's name in the page markup and in requests: "duplicates/NAME" or "similar/NAME"."""
+    return f"{group['kind']}/{os.path.basename(str(group['folder']))}"
+
+
+def _latest_report(root: Path) -> tuple[Path, dict[str, Any]]:
+    try:
+        names = sorted(
+            (n for n in os.listdir(reports_dir(root)) if n.startswith("sort-")), reverse=True
+        )
+    except OSError:
+        names = []
+    for name in names:
+        if not name.endswith(".json"):
+            continue
+        path = reports_dir(root) / name
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a damaged report; an older one may still be good
+        if not isinstance(data, dict):
+            continue
+        journal = data.get("journal")
+        if journal and not os.path.exists(journal):
+            continue  # undone: the sort before it is what the folder shows
+        return path, data
+    raise RemediaError(
+        f"no sort of {root} to review: run `remedia sort` on it first (or it was undone)"
+    )
+
+
+def load_state(root: Path) -> ReviewState:
+    """The state of the latest sort of `root`, review actions included.
+
+    Raises RemediaError when there is no sort, or the latest one was undone.
+    """
+    root = Path(root)
+    report, data = _latest_report(root)
+    replayed = 0
+    for path in active_journals(data_dir(root)):
+        if path.name.split(".")[0] <= report.stem:
+            continue  # the sort itself, or older
+        records = read_journal(path)
+        review = next((r for r in records if r.get("op") == "review"), None)
+        if review is None:
+            continue
+        moves = [
+            (str(r["src"]), str(r["dst"]))
+            for r in iter_moves(records)
+            if os.path.lexists(r["dst"]) or not os.path.lexists(r["src"])
+        ]
+        apply_action(data, review, moves)
+        replayed += 1
+    return ReviewState(root, data, report, replayed)
+
+
+def _move_member(data: dict[str, Any], group: dict[str, Any], src: str, dst: str) -> None:
+    """Record that the member now at `src` is at `dst` (its original path when it went back)."""
+    for g in data.get("groups", ()):
+        for m in list(g.get("moves", ())):
+            if m["to"] == src:
+                if dst == m["from"]:
+                    g["moves"].remove(m)
+                else:
+                    m["to"] = dst
+                return
+    if src in group["members"]:  # a member still where it was: the kept copy
+        group.setdefault("moves", []).append({"from": src, "to": dst})
+
+
+def apply_action(
+    data: dict[str, Any], record: Mapping[str, Any], moves: Sequence[tuple[str, str]]
+) -> None:
+    """Apply one journaled review action (its record and the moves it made) to report data."""
+    group = next((g for g in data.get("groups", ()) if group_key(g) == record.get("group")), None)
+    if group is None:
+        return
+    for src, dst in moves:
+        _move_member(data, group, src, dst)
+    action, path = record.get("action"), record.get("path")
+    if action == "keep":
+        group["kept"] = path
+        group["reason"] = CHOSEN_REASON
+    elif action == "not-duplicate" and path in group["members"]:
+        k = group["members"].index(path)
+        del group["members"][k]
+        details = group.get("details")
+        if details and k < len(details):
+            del details[k]
+        if group.get("kept") == path:
+            group["kept"] = None
+        group["moves"] = [m for m in group.get("moves", ()) if m["from"] != path]
+    if action == "undo-group" or not group.get("moves"):
+        data["groups"].remove(group)
+
+
+@dataclass(frozen=True)
+class Member:
+    original: Path
+    now: Path
+    kept: bool
+
+
+def members_now(data: Mapping[str, Any], group: Mapping[str, Any]) -> list[Member]:
+    """The group's members and where each is now."""
+    everywhere = {m["from"]: m["to"] for g in data.get("groups", ()) for m in g.get("moves", ())}
+    return [
+        Member(Path(p), Path(everywhere.get(p, p)), p == group.get("kept"))
+        for p in group["members"]
+    ]
