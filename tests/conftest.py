@@ -7,7 +7,7 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,16 @@ def _isolated_dirs(
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _no_workers_left() -> Iterator[None]:
+    # Scans keep their worker processes for the next scan; each test starts and ends without.
+    from remedia_tray.pipeline.features import shutdown_workers
+
+    shutdown_workers()
+    yield
+    shutdown_workers()
 
 
 def photo(name: str) -> Path:
