@@ -16,7 +16,7 @@ bash scripts/setup.sh --dev
 .venv/bin/ruff check remedia_tray tests benchmarks scripts
 .venv/bin/mypy
 # Layering contract (pyproject.toml [tool.importlinter]): lower layers never import upper ones.
-PYTHONPATH=. .venv/bin/lint-imports --config pyproject.toml
+PYTHONPATH=. .venv/bin/lint-imports
 bash scripts/check_wheel.sh
 # Desktop tests need a virtual display and a private session bus; both are started here.
 if command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null; then

@@ -136,7 +136,7 @@ def test_layer_contract() -> None:
     path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}
     proc = subprocess.run(
-        [lint_imports, "--config", str(REPO / "pyproject.toml")],
+        [lint_imports],
         cwd=REPO,
         env=env,
         capture_output=True,
