@@ -10,7 +10,7 @@ import logging
 import os
 import plistlib
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,15 +115,22 @@ class Autostart:
             self._winreg = winreg
         return self._winreg
 
-    def _on_run_value(self, access: int, action: Callable[[Any, str], object]) -> bool:
-        """`action(key, RUN_VALUE)` on the Run key; False when the key or value is missing."""
+    def _run_value(self, *, delete: bool = False) -> bool:
+        """Whether our Run value is there; `delete` removes it as well."""
         reg = self._registry()
+        access, action = (
+            (reg.KEY_SET_VALUE, reg.DeleteValue) if delete else (reg.KEY_READ, reg.QueryValueEx)
+        )
         try:
             with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, access) as key:
                 action(key, RUN_VALUE)
         except FileNotFoundError:
             return False
         return True
+
+    def _entry_file(self) -> Path | None:
+        path = Path(self.location)
+        return path if path.exists() else None
 
     def enable(self, argv: Sequence[str] | None = None) -> str:
         argv = list(argv or launch_command())
@@ -146,10 +153,9 @@ class Autostart:
     def disable(self) -> bool:
         """Remove our entry; True if there was one."""
         if self.platform == "windows":
-            reg = self._registry()
-            return self._on_run_value(reg.KEY_SET_VALUE, reg.DeleteValue)
-        path = Path(self.location)
-        if not path.exists():
+            return self._run_value(delete=True)
+        path = self._entry_file()
+        if path is None:
             return False
         if self.platform == "linux" and _MARKER not in path.read_text(errors="replace"):
             # Not written by us (e.g. a distribution's entry): hide it instead of deleting.
@@ -161,11 +167,8 @@ class Autostart:
 
     def is_enabled(self) -> bool:
         if self.platform == "windows":
-            reg = self._registry()
-            return self._on_run_value(reg.KEY_READ, reg.QueryValueEx)
-        path = Path(self.location)
-        if not path.exists():
-            return False
-        if self.platform == "linux":
+            return self._run_value()
+        path = self._entry_file()
+        if path is not None and self.platform == "linux":
             return "Hidden=true" not in path.read_text(errors="replace")
-        return True
+        return path is not None
