@@ -17,15 +17,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ..core.neighbours import l2_normalise, rotation_aware_distance, rotation_aware_neighbours
 from ..errors import EngineUnavailable
 from .base import Neighbours, SimilarityEngine
-from .onnx import (
-    l2_normalise,
-    onnxruntime_available,
-    ort_session,
-    rotation_aware_distance,
-    rotation_aware_neighbours,
-)
+from .onnx import onnxruntime_available, ort_session
 
 if TYPE_CHECKING:
     from PIL import Image
