@@ -231,12 +231,20 @@ class Notifier:
         """Windows: show balloons on our own tray icon instead of a second one."""
         self._icon = icon
 
-    def notify(self, summary: str, body: str = "", *, open_path: Path | None = None) -> bool:
-        """Show one notification; clicking it opens `open_path` where the server allows."""
+    def notify(
+        self,
+        summary: str,
+        body: str = "",
+        *,
+        open_path: Path | None = None,
+        on_open: Callable[[], object] | None = None,
+    ) -> bool:
+        """Show one notification; clicking it opens `open_path` where the server allows
+        (or runs `on_open` instead, which opens it its own way)."""
         summary, body = _printable(summary), _printable(body)
         with self._lock:  # one at a time keeps ids and fallbacks simple
             try:
-                self.backend_used = self._send(summary, body, open_path)
+                self.backend_used = self._send(summary, body, open_path, on_open)
                 self.last_error = None
                 return True
             except Exception as exc:
@@ -246,7 +254,13 @@ class Notifier:
                 return False
 
     # -- delivery -------------------------------------------------------------------
-    def _send(self, summary: str, body: str, open_path: Path | None) -> Backend:
+    def _send(
+        self,
+        summary: str,
+        body: str,
+        open_path: Path | None,
+        on_open: Callable[[], object] | None = None,
+    ) -> Backend:
         if IS_WINDOWS:
             return self._send_windows(summary, body)
         if IS_MACOS:
@@ -264,15 +278,21 @@ class Notifier:
                 ]
             )
             return "osascript"
-        return self._send_freedesktop(summary, body, open_path)
+        return self._send_freedesktop(summary, body, open_path, on_open)
 
-    def _send_freedesktop(self, summary: str, body: str, open_path: Path | None) -> Backend:
+    def _send_freedesktop(
+        self,
+        summary: str,
+        body: str,
+        open_path: Path | None,
+        on_open: Callable[[], object] | None = None,
+    ) -> Backend:
         bus = self._gio_bus()
         if bus is not None:
             actions = ["default", "Open"] if open_path is not None else []
             nid = bus.notify(summary, body, actions, self.timeout)
             if open_path is not None:
-                self._actions[nid] = lambda: open_with_desktop(open_path)
+                self._actions[nid] = on_open or (lambda: open_with_desktop(open_path))
             return "dbus"
         if shutil.which("gdbus"):
             self._run(
@@ -366,7 +386,19 @@ def default_notifier() -> Notifier:
 def notify_report(
     report: SortReport, *, new_photos: int | None = None, notifier: Notifier | None = None
 ) -> bool:
-    """One notification for a finished sort; clicking it opens the review page if there is one."""
+    """One notification for a finished sort; clicking it opens the review page (served, with
+    its action buttons; the static page if the server cannot start)."""
     summary, body = report_message(report, new_photos=new_photos)
     page = review_page(report.folder)
-    return (notifier or default_notifier()).notify(summary, body, open_path=page)
+    if page is None:
+        return (notifier or default_notifier()).notify(summary, body)
+    return (notifier or default_notifier()).notify(
+        summary, body, open_path=page, on_open=lambda: _open_review(report.folder, page)
+    )
+
+
+def _open_review(folder: Path, page: Path) -> None:
+    from .review_launch import open_review
+
+    if not open_review(folder):
+        open_with_desktop(page)

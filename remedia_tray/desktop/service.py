@@ -55,6 +55,8 @@ class ServiceState:
     engine: str
     watched: tuple[Path, ...]
     waiting: int  # complete photos not yet sorted (held while paused)
+    #: The folder of the last sort that moved photos, for "Review last sort".
+    last_sorted: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ class TrayService:
         self._retry_at: dict[Path, float] = {}
         self._working_on: Path | None = None
         self._last_line = ""
+        self._last_sorted: Path | None = None
         self._stop = False
         self._thread: threading.Thread | None = None
         self._watcher: FolderWatcher | None = None
@@ -300,6 +303,7 @@ class TrayService:
             waiting = sum(len(v) for v in self._ready.values())
             working = self._working_on
             line = self._last_line
+            last_sorted = self._last_sorted
         watched = self.watched()
         pending = self._watcher.pending() if self._watcher is not None else 0
         if working is not None:
@@ -326,6 +330,7 @@ class TrayService:
             engine=s.engine,
             watched=watched,
             waiting=waiting,
+            last_sorted=last_sorted,
         )
 
     def problems(self) -> list[str]:
@@ -491,6 +496,8 @@ class TrayService:
                 f"Last: {folder.name}, {summary}, {report.duplicates_moved} duplicates "
                 f"({time.strftime('%H:%M')})"
             )
+            if report.duplicates_moved or report.similar_moved:
+                self._last_sorted = folder
         self.on_batch(BatchResult(folder, tuple(sorted(paths)), new, report, None, notified))
 
     def _count_new(self, folder: Path, paths: frozenset[Path], report: SortReport) -> int:

@@ -77,6 +77,7 @@ def build_menu(state: ServiceState, *, autostart: bool) -> tuple[MenuItem, ...]:
         MenuItem("Pause sorting", "pause", checked=state.paused),
         MenuItem("Strictness", submenu=tuple(strictness)),
         MenuItem("Sort now", "sort_now", enabled=bool(state.watched)),
+        MenuItem("Review last sort", "review", enabled=state.last_sorted is not None),
         SEPARATOR,
         MenuItem("Watched folders", submenu=tuple(folders)),
         MenuItem("Add folder…", "add_folder"),
@@ -284,6 +285,12 @@ class Tray:
             from .notify import open_with_desktop
 
             open_with_desktop(Path(arg))
+        elif kind == "review":
+            from .review_launch import open_review
+
+            last = svc.state().last_sorted
+            if last is not None:
+                open_review(last)
         elif kind == "unwatch":
             svc.remove_folder(Path(arg))
         elif kind == "add_folder":

@@ -201,3 +201,39 @@ def test_stop_watching_from_the_menu(panel, tmp_path: Path, notify_server: Notif
         assert not wait_until(lambda: (inbox / "duplicates").exists(), timeout=3)
     finally:
         _quit(panel, app, tmp_path)
+
+
+def test_review_last_sort_serves_the_review_page(
+    panel, tmp_path: Path, notify_server: NotifyServer
+) -> None:  # type: ignore[no-untyped-def]
+    import urllib.request
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    env = app_env(tmp_path)
+    write_settings(env, 'engine = "hash"\n')
+    # The "browser" the server opens records the page URL (webbrowser honours $BROWSER).
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" >> "{opened}"\n')
+    browser.chmod(0o755)
+    env["BROWSER"] = str(browser)
+    app = _start(panel, tmp_path, inbox, env)
+    try:
+        assert panel.find("Review last sort").enabled is False  # nothing sorted yet
+        shutil.copy2(photo("sunset"), inbox / "sunset.jpg")
+        whatsapp_copy(photo("sunset"), inbox / "IMG-WA0001.jpg")
+        assert wait_until(lambda: len(notify_server.records()) == 1)
+        panel.wait_for(lambda: panel.find("Review last sort").enabled is True)
+
+        panel.click("Review last sort")
+        assert wait_until(lambda: opened.exists() and opened.read_text().strip() != "", 30)
+        url = opened.read_text().split()[0]
+        assert url.startswith("http://127.0.0.1:") and "token=" in url
+        with urllib.request.urlopen(url, timeout=10) as response:
+            page = response.read().decode()
+        assert 'data-group="duplicates/sunset"' in page
+        assert 'data-action="keep"' in page  # the served page, with its action buttons
+    finally:
+        _quit(panel, app, tmp_path)
+        subprocess.run(["pkill", "-f", f"review {inbox} --serve"], check=False)
