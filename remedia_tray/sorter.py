@@ -13,24 +13,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._platform import usable_cores
-from .core.grouping import complete_linkage
-from .core.keeper import choose_keeper
 from .core.media import MediaFile, Skipped
-from .core.planning import GroupSpec, Move, SortPlan, plan_sort
+from .core.planning import Move, SortPlan, plan_sort
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
 from .engines import DEFAULT_ENGINE, EngineChoice
-from .engines.base import SimilarityEngine
 from .engines.registry import select_engines
 from .errors import FolderNotFound, RemediaError
 from .layout import data_dir, lock_path
 from .pipeline.discovery import iter_files
+from .pipeline.library import group_library
+from .pipeline.placed import read_placed
 from .safety.mover import apply_plan, read_existing_groups, recover_incomplete
 from .safety.report import SortReport, member_details, save_report
 
 if TYPE_CHECKING:
-    from .engines import SortKind
-    from .pipeline.features import ScanResult
+    pass
 
 
 @dataclass(frozen=True)
@@ -49,6 +47,8 @@ class SortOptions:
     clip_weights: Path | None = None
     #: `clip_weights` from the tray settings (the caller reads them; a sort never does).
     configured_clip_weights: Path | None = None
+    #: Regroup the whole library, photos an earlier sort placed included (`sort --full`).
+    full: bool = False
 
 
 def _without_user_decisions(
@@ -113,6 +113,9 @@ def _sort(
     skipped: list[Skipped] = []
     files = sorted(iter_files(root, skipped=skipped), key=lambda f: str(f.path))
     files, user_kept = _without_user_decisions(root, files, save=not options.dry_run)
+    # Photos an earlier sort placed are members of the library's groups (issue 13).
+    placed = read_placed(root, skipped=skipped)
+    files = sorted([*files, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
     if options.exclude is not None:
         files = [f for f in files if not options.exclude(f.path)]
     cache = None
@@ -145,16 +148,7 @@ def _sort(
             cache.close()
     skipped.extend(scan.skipped)
 
-    specs: list[GroupSpec] = []
-    remaining = list(range(len(scan.files)))
-    for engine in engines:  # duplicates first: the registry puts the hash engine first
-        found = [_spec(scan, members, engine.kind) for members in _groups(engine, scan, remaining)]
-        specs.extend(found)
-        if engine.kind == "duplicates":
-            # Extra copies leave for duplicates/; the kept copy stays and may join a similar group.
-            position = {f.path: k for k, f in enumerate(scan.files)}
-            moving = {position[p] for spec in found for p in spec.members[1:]}
-            remaining = [k for k in remaining if k not in moving]
+    specs = group_library(scan, engines, placed, full=options.full)
     plan = _note_keepers_moving_on(
         plan_sort(root, specs, exists=os.path.lexists, existing_groups=read_existing_groups(root))
     )
@@ -211,36 +205,6 @@ def _note_keepers_moving_on(plan: SortPlan) -> SortPlan:
             g = dataclasses.replace(g, reason=f"{g.reason}; it moves on to {where} with its series")
         groups.append(g)
     return dataclasses.replace(plan, groups=tuple(groups))
-
-
-def _groups(engine: SimilarityEngine, scan: ScanResult, subset: list[int]) -> list[list[int]]:
-    """Complete-linkage groups among `subset` (positions in scan.files), as positions."""
-    feats = scan.features[engine.name][subset]
-    local = {pos: k for k, pos in enumerate(subset)}
-    must_link = [
-        [local[p] for p in same if p in local]
-        for same in scan.identical
-        if sum(p in local for p in same) > 1
-    ]
-    pairs = engine.neighbours(feats)
-    found = complete_linkage(
-        len(subset), pairs.i, pairs.j, pairs.distance, engine.threshold, must_link=must_link
-    )
-    return [[subset[k] for k in members] for members in found]
-
-
-def _spec(scan: ScanResult, members: list[int], kind: SortKind) -> GroupSpec:
-    """Duplicates keep their best copy in place; a similar group moves whole, named after it."""
-    choice = choose_keeper([scan.files[k] for k in members], [scan.infos[k] for k in members])
-    best = members[choice.index]
-    ordered = [best] + [k for k in members if k != best]
-    return GroupSpec(
-        kind=kind,
-        best=scan.files[best].path,
-        reason=choice.reason,
-        members=tuple(scan.files[k].path for k in ordered),
-        keep_best_in_place=kind == "duplicates",
-    )
 
 
 def _write_review(
