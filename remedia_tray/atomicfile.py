@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 
 @contextlib.contextmanager
-def replacing(path: Path) -> Iterator[Path]:
+def replacing(path: Path, *, private: bool = True) -> Iterator[Path]:
     """Yield a temporary sibling of `path` to write; renamed over `path` on success, else removed.
 
+    The temporary file starts private (0o600); `private=False` creates it as `open()` would
+    (0o666 less the umask), for files other users and programs read like any the user makes.
     The folder must exist: creating it is the caller's decision (installers record what they make).
     """
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    create_mode = 0o600 if private else 0o666
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, create_mode))
+            break
+        except FileExistsError:
+            continue
     try:
         yield tmp
         os.replace(tmp, path)
@@ -28,10 +35,18 @@ def replacing(path: Path) -> Iterator[Path]:
 
 
 def write_atomic(
-    path: Path, data: bytes, *, durable: bool = False, mode: int | None = None
+    path: Path,
+    data: bytes,
+    *,
+    durable: bool = False,
+    mode: int | None = None,
+    private: bool = True,
 ) -> None:
-    """Replace `path` with `data`; `durable` fsyncs the bytes before the rename."""
-    with replacing(path) as tmp:
+    """Replace `path` with `data`; `durable` fsyncs the bytes before the rename.
+
+    `mode` sets the file's permission bits; without it they are those of `replacing`.
+    """
+    with replacing(path, private=private) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
             if durable:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .core.strictness import DEFAULT_LEVEL, level_name, parse_strictness
+from .core.wording import human_bytes, plural
 from .engines import DEFAULT_ENGINE, ENGINE_CHOICES
 from .errors import RemediaError
 
@@ -21,18 +22,6 @@ def _tqdm_progress(desc: str, total: int):  # type: ignore[no-untyped-def]
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="photo", disable=None, file=sys.stderr, leave=False)
-
-
-def _n(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
-
-
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-def]
@@ -45,18 +34,18 @@ def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-
     for name, desc in report.engines.items():
         print(f"  engine {name}: {desc}")
     print(
-        f"  {_n(report.images, 'photo')} ({report.decoded} opened, {report.from_cache} from "
-        f"cache), {_n(len(report.skipped), 'file')} skipped, {report.seconds:.1f} s"
+        f"  {plural(report.images, 'photo')} ({report.decoded} opened, {report.from_cache} from "
+        f"cache), {plural(len(report.skipped), 'file')} skipped, {report.seconds:.1f} s"
     )
     dups = report.duplicate_groups
     print(
-        f"  {verb} {_n(report.duplicates_moved, 'duplicate copy', 'duplicate copies')} in "
-        f"{_n(len(dups), 'group')} ({_human_bytes(report.duplicate_bytes)}) to duplicates/"
+        f"  {verb} {plural(report.duplicates_moved, 'duplicate copy', 'duplicate copies')} in "
+        f"{plural(len(dups), 'group')} ({human_bytes(report.duplicate_bytes)}) to duplicates/"
     )
     if report.similar_groups:
         print(
-            f"  {verb} {_n(report.similar_moved, 'similar photo')} in "
-            f"{_n(len(report.similar_groups), 'group')} to similar/"
+            f"  {verb} {plural(report.similar_moved, 'similar photo')} in "
+            f"{plural(len(report.similar_groups), 'group')} to similar/"
         )
     for g in report.groups:
         kept = f"keeps {g.keeper.name} ({g.reason})" if g.keeper else f"best: {g.best.name}"

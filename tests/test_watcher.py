@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from remedia_tray.desktop import fsinfo
 from remedia_tray.desktop import watcher as wm
-from remedia_tray.desktop.watcher import FolderWatcher, Settler, is_ignored
+from remedia_tray.desktop.watcher import FolderWatcher, Settler
+from remedia_tray.pipeline.discovery import is_ignored
 
 from .conftest import photo
 
@@ -107,15 +109,15 @@ def test_mount_table_parsing_picks_the_deepest_mount() -> None:
         "//srv/photos /mnt/nas/Phone\\040Backup cifs rw 0 0\n"
         "tmpfs /mnt/nas/tmp tmpfs rw 0 0\n"
     )
-    assert wm.fs_type_from_mounts(Path("/home/me/Pictures"), mounts) == "ext4"
-    assert wm.fs_type_from_mounts(Path("/mnt/nas/a"), mounts) == "nfs4"
-    assert wm.fs_type_from_mounts(Path("/mnt/nas/Phone Backup/x"), mounts) == "cifs"
-    assert wm.fs_type_from_mounts(Path("/mnt/nas/tmp/x"), mounts) == "tmpfs"
-    assert wm.fs_type_from_mounts(Path("/mnt/nasty"), mounts) == "ext4"
+    assert fsinfo.fs_type_from_mounts(Path("/home/me/Pictures"), mounts) == "ext4"
+    assert fsinfo.fs_type_from_mounts(Path("/mnt/nas/a"), mounts) == "nfs4"
+    assert fsinfo.fs_type_from_mounts(Path("/mnt/nas/Phone Backup/x"), mounts) == "cifs"
+    assert fsinfo.fs_type_from_mounts(Path("/mnt/nas/tmp/x"), mounts) == "tmpfs"
+    assert fsinfo.fs_type_from_mounts(Path("/mnt/nasty"), mounts) == "ext4"
 
 
 def test_local_temp_folder_is_not_a_network_folder(tmp_path: Path) -> None:
-    assert wm.is_network_path(tmp_path) is False
+    assert fsinfo.is_network_path(tmp_path) is False
 
 
 def test_watch_roots_drop_nested_and_repeated_folders(tmp_path: Path) -> None:
@@ -307,7 +309,7 @@ def test_watch_limit_is_detected_and_reported(tmp_path: Path) -> None:
 @pytest.mark.skipif(not Path("/proc/sys/fs/inotify/max_user_watches").exists(), reason="no inotify")
 def test_inotify_budget_reads_the_kernel_limit() -> None:
     limit = int(Path("/proc/sys/fs/inotify/max_user_watches").read_text())
-    budget = wm.inotify_budget()
+    budget = fsinfo.inotify_budget()
     assert budget is not None and 0 <= budget <= limit
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._platform import IS_MACOS, IS_WINDOWS
+from ..atomicfile import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +149,7 @@ class Autostart:
             data = launch_agent_plist(argv, log_dir)
         else:
             data = desktop_entry(argv).encode("utf-8")
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data, private=False)
         return str(path)
 
     def disable(self) -> bool:

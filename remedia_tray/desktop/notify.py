@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._platform import IS_MACOS, IS_WINDOWS
+from ..core.wording import plural
 
 if TYPE_CHECKING:
     from ..safety.report import SortReport
@@ -40,15 +41,11 @@ DEFAULT_TIMEOUT = 5.0
 Backend = Literal["dbus", "gdbus", "notify-send", "icon", "plyer", "osascript", "none"]
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
-
-
 def batch_summary(new_photos: int, duplicates: int, similar_groups: int) -> str:
     """'Sorted 412 new photos: 37 duplicates, 5 similar groups' (pure, for tests and tray)."""
     return (
-        f"Sorted {_plural(new_photos, 'new photo')}: {_plural(duplicates, 'duplicate')}, "
-        f"{_plural(similar_groups, 'similar group')}"
+        f"Sorted {plural(new_photos, 'new photo')}: {plural(duplicates, 'duplicate')}, "
+        f"{plural(similar_groups, 'similar group')}"
     )
 
 
@@ -59,19 +56,19 @@ def report_message(report: SortReport, *, new_photos: int | None = None) -> tupl
         summary = batch_summary(new_photos, dups, similar)
     elif report.dry_run:
         summary = (
-            f"Checked {_plural(report.images, 'photo')} (dry run): would move "
-            f"{_plural(dups, 'duplicate')}, {_plural(similar, 'similar group')}"
+            f"Checked {plural(report.images, 'photo')} (dry run): would move "
+            f"{plural(dups, 'duplicate')}, {plural(similar, 'similar group')}"
         )
     else:
         summary = (
-            f"Sorted {_plural(report.images, 'photo')}: {_plural(dups, 'duplicate')}, "
-            f"{_plural(similar, 'similar group')}"
+            f"Sorted {plural(report.images, 'photo')}: {plural(dups, 'duplicate')}, "
+            f"{plural(similar, 'similar group')}"
         )
     lines = [str(report.folder)]
     if report.skipped:
-        lines.append(f"{_plural(len(report.skipped), 'file')} skipped")
+        lines.append(f"{plural(len(report.skipped), 'file')} skipped")
     if report.failed:
-        lines.append(f"{_plural(len(report.failed), 'file')} could not be moved")
+        lines.append(f"{plural(len(report.failed), 'file')} could not be moved")
     return summary, "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""Finding candidate files: recursive, no symlinks, skipping our own output and hidden folders."""
+"""The tree walk and its ignore rules: recursive, no symlinks, skipping our own output, hidden
+entries and files still being written. The sorter and the watcher both walk with it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,82 @@ TEMP_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download", ".!syn
 
 
 def is_temporary_name(name: str) -> bool:
-    return name.startswith((".", "~$")) or name.lower().endswith(TEMP_SUFFIXES)
+    return (
+        name.startswith((".", "~$"))
+        or name.lower().endswith(TEMP_SUFFIXES)
+        or ".syncthing." in name
+    )
+
+
+def is_output_dir(parent: Path, name: str, root: Path) -> bool:
+    if name not in OUTPUT_DIRS:
+        return False
+    # Our own output sits at the sorted root, or beside a data folder of an earlier sort.
+    return parent == root or (parent / DATA_DIR).is_dir()
+
+
+def _is_ignored_dir(parent: Path, name: str, root: Path) -> bool:
+    return name.startswith(".") or is_output_dir(parent, name, root)
+
+
+def is_ignored(root: Path, path: Path) -> bool:
+    """The walk's rules for one path below `root` (for paths that come from events)."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return True
+    if not parts:
+        return False
+    if is_temporary_name(parts[-1]):
+        return True
+    parent = root
+    for part in parts[:-1]:
+        if _is_ignored_dir(parent, part, root):
+            return True
+        parent = parent / part
+    return False
+
+
+def _skip(skipped: list[Skipped] | None, path: Path, reason: str) -> None:
+    if skipped is not None:
+        skipped.append(Skipped(path, reason))
+
+
+def walk(
+    root: Path, folder: Path | None = None, *, skipped: list[Skipped] | None = None
+) -> Iterator[os.DirEntry[str]]:
+    """Regular files below `folder` (default: `root`) that the rules keep, in a stable order.
+
+    Unreadable folders, symbolic links and entries that vanish are added to `skipped`.
+    """
+    root = Path(root)
+    stack = [root if folder is None else Path(folder)]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            _skip(skipped, current, f"cannot read folder: {exc.strerror or exc}")
+            continue
+        subdirs: list[Path] = []
+        for entry in entries:
+            try:
+                if entry.is_symlink():
+                    # Never followed: a link can loop, or lead out of the folder being sorted.
+                    _skip(skipped, Path(entry.path), "symbolic link (not followed)")
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if not _is_ignored_dir(current, entry.name, root):
+                        subdirs.append(Path(entry.path))
+                    continue
+                if not entry.is_file(follow_symlinks=False) or is_temporary_name(entry.name):
+                    continue
+            except OSError as exc:
+                _skip(skipped, Path(entry.path), f"cannot stat: {exc.strerror or exc}")
+                continue
+            yield entry
+        stack.extend(reversed(subdirs))
 
 
 def iter_files(root: Path, *, skipped: list[Skipped] | None = None) -> Iterator[MediaFile]:
@@ -22,43 +98,10 @@ def iter_files(root: Path, *, skipped: list[Skipped] | None = None) -> Iterator[
 
     Unreadable folders and vanished files are added to `skipped` with a reason.
     """
-    root = Path(root)
-    stack = [root]
-    while stack:
-        folder = stack.pop()
+    for entry in walk(root, skipped=skipped):
         try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
+            st = entry.stat(follow_symlinks=False)
         except OSError as exc:
-            if skipped is not None:
-                skipped.append(Skipped(folder, f"cannot read folder: {exc.strerror or exc}"))
+            _skip(skipped, Path(entry.path), f"cannot stat: {exc.strerror or exc}")
             continue
-        subdirs: list[Path] = []
-        for entry in entries:
-            try:
-                if entry.is_symlink():
-                    # Never followed: a link can loop, or lead out of the folder being sorted.
-                    if skipped is not None:
-                        skipped.append(Skipped(Path(entry.path), "symbolic link (not followed)"))
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name.startswith(".") or _is_output_dir(folder, entry.name, root):
-                        continue
-                    subdirs.append(Path(entry.path))
-                    continue
-                if not entry.is_file(follow_symlinks=False) or is_temporary_name(entry.name):
-                    continue
-                st = entry.stat(follow_symlinks=False)
-            except OSError as exc:
-                if skipped is not None:
-                    skipped.append(Skipped(Path(entry.path), f"cannot stat: {exc.strerror or exc}"))
-                continue
-            yield MediaFile(Path(entry.path), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
-        stack.extend(reversed(subdirs))
-
-
-def _is_output_dir(parent: Path, name: str, root: Path) -> bool:
-    if name not in OUTPUT_DIRS:
-        return False
-    # Our own output sits at the sorted root, or beside a data folder of an earlier sort.
-    return parent == root or (parent / DATA_DIR).is_dir()
+        yield MediaFile(Path(entry.path), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)

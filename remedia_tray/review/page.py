@@ -21,6 +21,7 @@ from urllib.parse import quote
 from .._platform import IS_WINDOWS
 from .._version import __version__
 from ..core.strictness import level_name
+from ..core.wording import megabytes
 
 # ---------------------------------------------------------------- report data -> members
 
@@ -101,15 +102,6 @@ def _href(target: str, page_dir: str) -> str:
     if os.sep != "/":
         raw = raw.replace(os.sep.encode(), b"/")
     return html.escape(quote(raw, safe="/"), quote=True)
-
-
-def _mb(n: float) -> str:
-    mb = n / (1024 * 1024)
-    if mb >= 100:
-        return f"{mb:,.0f} MB"
-    if mb >= 0.1 or n == 0:
-        return f"{mb:.1f} MB"
-    return f"{mb:.2f} MB" if mb >= 0.01 else "<0.01 MB"
 
 
 def _when(iso: object) -> str:
@@ -297,7 +289,7 @@ def render_page(
         if d.get("width") and d.get("height"):
             facts.append(f"{d['width']}\u00d7{d['height']}")
         if d.get("bytes") is not None:
-            facts.append(_mb(d["bytes"]))
+            facts.append(megabytes(d["bytes"]))
         if d.get("format"):
             facts.append(str(d["format"]))
         line2 = []
@@ -346,7 +338,7 @@ def render_page(
         if kind == "duplicates":
             extra = sum((m.detail or {}).get("bytes", 0) for m in moved)
             keeper = next((m for m in members if m.kept), members[0])
-            sub = f"{len(members)} copies · {len(moved)} moved · {_mb(extra)} in duplicates"
+            sub = f"{len(members)} copies · {len(moved)} moved · {megabytes(extra)} in duplicates"
             why = f"Kept {os.path.basename(keeper.now)}: {g.get('reason', '')}"
             body = '<div class="grid">' + "".join(member_html(m, kind) for m in members)
         else:
@@ -391,7 +383,7 @@ def render_page(
         ("Photos checked", f"{data.get('images', 0):,}", ""),
         ("Duplicate groups", f"{len(dups):,}", ""),
         ("Copies moved to duplicates/", f"{data.get('duplicates_moved', 0):,}", ""),
-        ("Space the duplicates take up", _mb(data.get("duplicate_bytes", 0)), ""),
+        ("Space the duplicates take up", megabytes(data.get("duplicate_bytes", 0)), ""),
         ("Similar groups", f"{len(sims):,}", ""),
         ("Photos moved to similar/", f"{data.get('similar_moved', 0):,}", "" if sims else "-"),
         ("Files skipped", f"{len(skipped):,}", ""),

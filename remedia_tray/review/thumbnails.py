@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomicfile import replacing
 from ..core.progress import ProgressFactory, null_progress
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,8 @@ def make_thumbnail(src: Path, dst: Path, *, side: int = THUMB_SIDE) -> None:
     # Bilinear after Pillow's box pre-reduction: a third cheaper than bicubic, same look at
     # this size (resizing is the largest cost for small photos).
     im.thumbnail((side, side), Image.Resampling.BILINEAR)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    try:
+    with replacing(dst, private=False) as tmp:
         im.save(tmp, "JPEG", quality=_QUALITY)
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def ensure_thumbnails(

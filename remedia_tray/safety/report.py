@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomicfile import write_atomic
 from ..core.media import ImageInfo, MediaFile, Skipped
 from ..core.planning import PlannedGroup
 from ..layout import REPORTS_DIR
@@ -143,14 +144,11 @@ def save_report(report: SortReport, data_dir: Path) -> Path:
     folder = data_dir / REPORTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"sort-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}.json"
-    tmp = path.with_suffix(".tmp")
     data = report.to_dict()
     try:
         text = json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         # A file name that is not valid UTF-8: \u escapes keep its exact bytes, and stay JSON.
         text = json.dumps(data, indent=1).encode("ascii")
-    with open(tmp, "wb") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_atomic(path, text, private=False)
     return path
