@@ -18,12 +18,14 @@ from .core.planning import Move, SortPlan, plan_sort
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
 from .engines import DEFAULT_ENGINE, EngineChoice
+from .engines.base import SimilarityEngine
 from .engines.registry import select_engines
 from .errors import FolderNotFound, RemediaError
 from .layout import data_dir, lock_path
 from .pipeline.discovery import iter_files
 from .pipeline.library import group_library
-from .pipeline.placed import read_placed
+from .pipeline.placed import PlacedGroup, read_placed
+from .pipeline.settled import is_settled, load_settled
 from .safety.mover import apply_plan, read_existing_groups, recover_incomplete
 from .safety.report import SortReport, member_details, save_report
 
@@ -148,7 +150,10 @@ def _sort(
             cache.close()
     skipped.extend(scan.skipped)
 
-    specs = group_library(scan, engines, placed, full=options.full)
+    key = _settled_key(engines, options)
+    settled = None if options.full else load_settled(root, key)
+    flags = None if settled is None else [is_settled(f, settled) for f in scan.files]
+    specs = group_library(scan, engines, placed, full=options.full, settled=flags)
     plan = _note_keepers_moving_on(
         plan_sort(root, specs, exists=os.path.lexists, existing_groups=read_existing_groups(root))
     )
@@ -165,6 +170,10 @@ def _sort(
             dataclasses.replace(g, moves=tuple(moved[m.src] for m in g.moves if m.src in moved))
             for g in plan.groups
         )
+        _save_settled(root, key, scan.files, placed, moved=set(moved), failed=failed)
+    elif not options.dry_run:
+        plan_groups = plan.groups
+        _save_settled(root, key, scan.files, placed, moved=set(), failed=())
     else:
         plan_groups = plan.groups
     report = SortReport(
@@ -192,6 +201,29 @@ def _sort(
             pass  # the sort itself succeeded; the journal is what undo needs
         report = _write_review(report, options, progress)
     return report
+
+
+def _settled_key(engines: Sequence[SimilarityEngine], options: SortOptions) -> str:
+    return "|".join([*(e.cache_key for e in engines), str(options.strictness)])
+
+
+def _save_settled(
+    root: Path,
+    key: str,
+    files: Sequence[MediaFile],
+    placed: Sequence[PlacedGroup],
+    *,
+    moved: set[Path],
+    failed: Sequence[Skipped],
+) -> None:
+    """The loose photos this sort compared and left in place: the next sort need not ask."""
+    from .pipeline.settled import save_settled
+
+    skip = moved | {s.path for s in failed} | {m.path for g in placed for m in g.members}
+    try:
+        save_settled(root, key, (f for f in files if f.path not in skip))
+    except OSError:
+        logging.getLogger(__name__).warning("cannot save the library index", exc_info=True)
 
 
 def _note_keepers_moving_on(plan: SortPlan) -> SortPlan:

@@ -15,7 +15,6 @@ from ..layout import MANIFEST_NAME
 SortKind = Literal["duplicates", "similar"]
 
 
-
 @dataclass(frozen=True)
 class Move:
     src: Path

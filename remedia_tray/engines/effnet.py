@@ -25,6 +25,7 @@ from .onnx import (
     ort_session,
     rotation_aware_distance,
     rotation_aware_neighbours,
+    rotation_aware_query,
 )
 
 if TYPE_CHECKING:
@@ -148,3 +149,6 @@ class EffNetEngine(SimilarityEngine):
 
     def neighbours(self, features: np.ndarray) -> Neighbours:
         return rotation_aware_neighbours(features, EMBED_DIM, self._threshold)
+
+    def neighbours_of(self, features: np.ndarray, query: np.ndarray) -> Neighbours:
+        return rotation_aware_query(features, EMBED_DIM, self._threshold, query)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._platform import usable_cores
 from ..atomicfile import replacing
-from ..core.neighbours import Neighbours, cosine_neighbours
+from ..core.neighbours import Neighbours, cosine_neighbours, cosine_query
 
 if TYPE_CHECKING:
     import torch
@@ -148,7 +148,22 @@ def rotation_aware_neighbours(features: np.ndarray, dim: int, max_distance: floa
     feats = np.asarray(features, dtype=np.float32)
     n = len(feats)
     stacked = l2_normalise(np.concatenate([feats[:, :dim], feats[:, dim : 2 * dim]]))
-    found = cosine_neighbours(stacked, max_distance)
+    return _best_rotation(cosine_neighbours(stacked, max_distance), n)
+
+
+def rotation_aware_query(
+    features: np.ndarray, dim: int, max_distance: float, query: np.ndarray
+) -> Neighbours:
+    """`rotation_aware_neighbours`, only the pairs that involve a `query` row."""
+    feats = np.asarray(features, dtype=np.float32)
+    n = len(feats)
+    stacked = l2_normalise(np.concatenate([feats[:, :dim], feats[:, dim : 2 * dim]]))
+    query = np.asarray(query, dtype=np.int64)
+    found = cosine_query(stacked, np.concatenate([query, query + n]), max_distance)
+    return _best_rotation(found, n)
+
+
+def _best_rotation(found: Neighbours, n: int) -> Neighbours:
     keep = found.i < n  # i < j, so this drops turned/turned pairs
     a, b, d = found.i[keep], found.j[keep] % n, found.distance[keep]
     own = a != b

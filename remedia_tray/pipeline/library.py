@@ -46,8 +46,14 @@ def group_library(
     placed: Sequence[PlacedGroup],
     *,
     full: bool = False,
+    settled: Sequence[bool] | None = None,
 ) -> list[GroupSpec]:
-    """Group specs for this sort: existing groups that grow, and new groups."""
+    """Group specs for this sort: existing groups that grow, and new groups.
+
+    `settled` (per scan position) marks loose photos an earlier sort already compared: they
+    are matched against but not regrouped among themselves, so only the new photos are
+    searched for (k searches, not a regrouping of all n). None: every loose photo is new.
+    """
     position = {f.path: k for k, f in enumerate(scan.files)}
     if full:
         return _regroup_all(scan, engines, placed, position)
@@ -58,6 +64,10 @@ def group_library(
             keepers[g.folder] = position[g.kept]
     free = [k for k in range(len(scan.files)) if k not in in_group]
     kept_free = set(keepers.values())
+    settled_free = [k for k in free if settled is not None and settled[k]]
+    if settled_free:
+        kept_free.update(settled_free)
+        free = [k for k in free if not settled or not settled[k]]
     specs: list[GroupSpec] = []
     #: A better copy takes the old kept copy's place in its series: old position -> new.
     swapped: dict[int, int] = {}
@@ -82,7 +92,21 @@ def group_library(
             ]
             taken = set(swapped.values())
             candidates = [k for k in free if k not in moving and k not in taken]
-        pairs = engine.neighbours(scan.features[engine.name])
+        grouped = {k for e in existing for k in (*e.members, e.keeper) if k is not None}
+        if settled is None:
+            pairs = engine.neighbours(scan.features[engine.name])
+        else:
+            query = np.asarray(candidates, dtype=np.int64)
+            pairs = engine.neighbours_of(scan.features[engine.name], query)
+            # Settled photos near a new one are groups of one it may join.
+            near = set(pairs.i.tolist()) | set(pairs.j.tolist())
+            anchors = [
+                k for k in settled_free if k in near and k not in moving and k not in grouped
+            ]
+            if engine.kind == "duplicates":
+                existing += [_Existing("duplicates", None, [], k) for k in anchors]
+            else:
+                existing += [_Existing("similar", None, [k]) for k in anchors]
         joined = attach(
             [e.members + ([e.keeper] if e.keeper is not None else []) for e in existing],
             candidates,

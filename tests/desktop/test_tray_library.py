@@ -68,6 +68,9 @@ def test_tray_sorts_a_new_copy_into_the_library(
         assert wait_until(lambda: len(batches) >= 1, timeout=120)
     finally:
         service.stop()
+        from remedia_tray.pipeline.features import shutdown_workers
+
+        shutdown_workers()  # the feature workers live for the process; not past this test
     batch = batches[0]
     assert batch.error is None and batch.report is not None
     tree = read_tree(root)
