@@ -113,9 +113,8 @@ def main() -> int:
     )
     if args.model == "effnet":
         # Ablation: the same embeddings without the 90-degree turn (as-stored photos only).
-        from remedia_tray.core.neighbours import cosine_neighbours
+        from remedia_tray.core.neighbours import cosine_neighbours, l2_normalise
         from remedia_tray.engines.effnet import EMBED_DIM
-        from remedia_tray.engines.onnx import l2_normalise
 
         plain_pairs = cosine_neighbours(l2_normalise(feats[:, :EMBED_DIM]), loosest.threshold)
         print("without rotation awareness (same thresholds):")

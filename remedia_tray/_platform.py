@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Literal
+
+Platform = Literal["linux", "windows", "macos"]
 
 IS_WINDOWS = sys.platform == "win32"
 IS_MACOS = sys.platform == "darwin"
 IS_LINUX = sys.platform.startswith("linux")
+
+
+def current_platform() -> Platform:
+    """The platform name every installer and the autostart entry are chosen by."""
+    if IS_WINDOWS:
+        return "windows"
+    return "macos" if IS_MACOS else "linux"
 
 
 def usable_cores() -> int:

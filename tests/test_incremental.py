@@ -14,8 +14,9 @@ from remedia_tray.core.neighbours import (
     cosine_query,
     hash_neighbours,
     hash_query,
+    rotation_aware_neighbours,
+    rotation_aware_query,
 )
-from remedia_tray.engines.onnx import rotation_aware_neighbours, rotation_aware_query
 from remedia_tray.layout import library_index_path
 from remedia_tray.safety.mover import undo_last_sort
 from remedia_tray.sorter import SortOptions, sort_folder

@@ -609,6 +609,63 @@ def _tail_norm(norm2: np.ndarray, head: np.ndarray) -> np.ndarray:
     return np.asarray(np.sqrt(np.maximum(tail2, 0.0)) + 1e-6, dtype=np.float64)
 
 
+# -- embeddings that carry a quarter-turned copy ------------------------------------------
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    out: np.ndarray = x / np.maximum(norms, np.float32(1e-12))
+    return out
+
+
+def rotation_aware_neighbours(features: np.ndarray, dim: int, max_distance: float) -> Neighbours:
+    """Pairs whose best rotation match is within `max_distance`.
+
+    Each row holds two unit embeddings: the photo as stored and turned 90 degrees. The
+    similarity of a pair is the best of as-stored/as-stored, as-stored/turned and
+    turned/as-stored, which covers a photo saved a quarter turn off either way. One blocked
+    search over the 2N stacked rows finds every combination; pairs from the same photo and the
+    turned/turned combination are dropped, and each pair keeps its smallest distance.
+    """
+    feats = np.asarray(features, dtype=np.float32)
+    n = len(feats)
+    stacked = l2_normalise(np.concatenate([feats[:, :dim], feats[:, dim : 2 * dim]]))
+    return _best_rotation(cosine_neighbours(stacked, max_distance), n)
+
+
+def rotation_aware_query(
+    features: np.ndarray, dim: int, max_distance: float, query: np.ndarray
+) -> Neighbours:
+    """`rotation_aware_neighbours`, only the pairs that involve a `query` row."""
+    feats = np.asarray(features, dtype=np.float32)
+    n = len(feats)
+    stacked = l2_normalise(np.concatenate([feats[:, :dim], feats[:, dim : 2 * dim]]))
+    query = np.asarray(query, dtype=np.int64)
+    found = cosine_query(stacked, np.concatenate([query, query + n]), max_distance)
+    return _best_rotation(found, n)
+
+
+def _best_rotation(found: Neighbours, n: int) -> Neighbours:
+    keep = found.i < n  # i < j, so this drops turned/turned pairs
+    a, b, d = found.i[keep], found.j[keep] % n, found.distance[keep]
+    own = a != b
+    a, b, d = a[own], b[own], d[own]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    order = np.lexsort((d, hi, lo))
+    lo, hi, d = lo[order], hi[order], d[order]
+    first = np.ones(len(lo), dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    return Neighbours(lo[first].astype(np.int64), hi[first].astype(np.int64), d[first])
+
+
+def rotation_aware_distance(a: np.ndarray, b: np.ndarray, dim: int) -> float:
+    a0, a1 = l2_normalise(a[:dim]), l2_normalise(a[dim : 2 * dim])
+    b0, b1 = l2_normalise(b[:dim]), l2_normalise(b[dim : 2 * dim])
+    best = max(float(a0 @ b0), float(a0 @ b1), float(a1 @ b0))
+    return min(2.0, max(0.0, 1.0 - best))
+
+
 # --------------------------------------------------------------------------- queries
 # A sort that adds k photos to a library of n asks k questions, not n: pairs between the
 # query rows and every row, O(k * n) work in tiles, exact (the same formulas as above).

@@ -1,0 +1,1 @@
+"""The desktop service: settings, watcher, tray, notifications, single instance, autostart."""

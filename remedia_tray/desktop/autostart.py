@@ -10,17 +10,16 @@ import logging
 import os
 import plistlib
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from .._platform import IS_MACOS, IS_WINDOWS
+from .._platform import IS_WINDOWS, Platform, current_platform
 from ..atomicfile import write_atomic
+from ..integrations.base import Launcher
+from ..integrations.commands import desktop_exec, keyfile_value
 
 log = logging.getLogger(__name__)
-
-Platform = Literal["linux", "darwin", "win32"]
 
 DESKTOP_NAME = "remedia-tray.desktop"
 AGENT_LABEL = "org.remedia.tray"
@@ -29,36 +28,18 @@ RUN_VALUE = "ReMedia"
 _MARKER = "X-ReMedia-Autostart=true"
 
 
-def current_platform() -> Platform:
-    return "win32" if IS_WINDOWS else "darwin" if IS_MACOS else "linux"
-
-
 def launch_command() -> list[str]:
-    """Absolute command that starts the tray (login sessions lack the venv in PATH)."""
-    exe = Path(sys.executable)
+    """Absolute command that starts the tray (login sessions lack the venv in PATH).
+
+    The same launcher the file-manager entries run: the frozen executable itself, else this
+    interpreter with `-m remedia_tray` (pythonw.exe on Windows: no console window at login).
+    """
+    launcher = Launcher.current()
     if IS_WINDOWS:
-        windowed = exe.with_name("pythonw.exe")  # no console window at login
-        if windowed.exists():
-            exe = windowed
-    return [str(exe), "-m", "remedia_tray", "tray"]
+        from ..integrations.windows import windowless_launcher
 
-
-def _exec_quote(arg: str) -> str:
-    # Desktop Entry spec, "The Exec key": quote args with reserved characters, and escape
-    # " ` $ \ inside the quotes; a literal % is written %%.
-    arg = arg.replace("%", "%%")
-    reserved = set(" \t\n\"'\\><~|&;$*?#()`")
-    if arg and not (set(arg) & reserved):
-        return arg
-    for ch in ("\\", '"', "`", "$"):
-        arg = arg.replace(ch, "\\" + ch)
-    return f'"{arg}"'
-
-
-def desktop_exec(argv: Sequence[str]) -> str:
-    """The Exec value, escaped once more for the key file's string rules (\\ -> \\\\)."""
-    line = " ".join(_exec_quote(a) for a in argv)
-    return line.replace("\\", "\\\\")
+        launcher = windowless_launcher(launcher)
+    return [*launcher.argv, "tray"]
 
 
 def desktop_entry(argv: Sequence[str]) -> str:
@@ -68,7 +49,7 @@ def desktop_entry(argv: Sequence[str]) -> str:
             "Type=Application",
             "Name=ReMedia",
             "Comment=Sort new photos into duplicates and similar groups",
-            f"Exec={desktop_exec(argv)}",
+            f"Exec={keyfile_value(desktop_exec(argv))}",
             "Icon=image-x-generic",
             "Terminal=false",
             "Categories=Graphics;Photography;",
@@ -123,7 +104,7 @@ class Autostart:
     def location(self) -> str:
         if self.platform == "linux":
             return str(self.config_home / "autostart" / DESKTOP_NAME)
-        if self.platform == "darwin":
+        if self.platform == "macos":
             return str(self.home / "Library" / "LaunchAgents" / f"{AGENT_LABEL}.plist")
         return rf"HKEY_CURRENT_USER\{RUN_KEY}\{RUN_VALUE}"
 
@@ -134,16 +115,33 @@ class Autostart:
             self._winreg = winreg
         return self._winreg
 
+    def _run_value(self, *, delete: bool = False) -> bool:
+        """Whether our Run value is there; `delete` removes it as well."""
+        reg = self._registry()
+        access, action = (
+            (reg.KEY_SET_VALUE, reg.DeleteValue) if delete else (reg.KEY_READ, reg.QueryValueEx)
+        )
+        try:
+            with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, access) as key:
+                action(key, RUN_VALUE)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _entry_file(self) -> Path | None:
+        path = Path(self.location)
+        return path if path.exists() else None
+
     def enable(self, argv: Sequence[str] | None = None) -> str:
         argv = list(argv or launch_command())
-        if self.platform == "win32":
+        if self.platform == "windows":
             reg = self._registry()
             with reg.CreateKeyEx(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_WRITE) as key:
                 reg.SetValueEx(key, RUN_VALUE, 0, reg.REG_SZ, run_value(argv))
             return self.location
         path = Path(self.location)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if self.platform == "darwin":
+        if self.platform == "macos":
             log_dir = self.home / "Library" / "Logs" / "ReMedia"
             log_dir.mkdir(parents=True, exist_ok=True)
             data = launch_agent_plist(argv, log_dir)
@@ -154,16 +152,10 @@ class Autostart:
 
     def disable(self) -> bool:
         """Remove our entry; True if there was one."""
-        if self.platform == "win32":
-            reg = self._registry()
-            try:
-                with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_SET_VALUE) as key:
-                    reg.DeleteValue(key, RUN_VALUE)
-                return True
-            except FileNotFoundError:
-                return False
-        path = Path(self.location)
-        if not path.exists():
+        if self.platform == "windows":
+            return self._run_value(delete=True)
+        path = self._entry_file()
+        if path is None:
             return False
         if self.platform == "linux" and _MARKER not in path.read_text(errors="replace"):
             # Not written by us (e.g. a distribution's entry): hide it instead of deleting.
@@ -174,17 +166,9 @@ class Autostart:
         return True
 
     def is_enabled(self) -> bool:
-        if self.platform == "win32":
-            reg = self._registry()
-            try:
-                with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_READ) as key:
-                    reg.QueryValueEx(key, RUN_VALUE)
-                return True
-            except FileNotFoundError:
-                return False
-        path = Path(self.location)
-        if not path.exists():
-            return False
-        if self.platform == "linux":
+        if self.platform == "windows":
+            return self._run_value()
+        path = self._entry_file()
+        if path is not None and self.platform == "linux":
             return "Hidden=true" not in path.read_text(errors="replace")
-        return True
+        return path is not None

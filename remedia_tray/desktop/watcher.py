@@ -310,8 +310,8 @@ class FolderWatcher:
                 self._settler.drop(path)
 
     def touch_tree(self, root: Path, folder: Path) -> None:
-        for entry in walk(root, folder):
-            self.touch(root, Path(entry.path))
+        for path, _st in walk(root, folder):
+            self.touch(root, path)
 
     def is_pending(self, path: Path) -> bool:
         with self._cond:
@@ -329,16 +329,11 @@ class FolderWatcher:
     def reconcile(self, root: Path, *, changed_since: float | None = None) -> int:
         """Feed files that changed since `changed_since` (epoch; None = all) to the settler."""
         count = 0
-        for entry in walk(root):
-            if changed_since is not None:
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                # ctime moves on create, copy-in, rename and link: "arrived since".
-                if max(st.st_ctime, st.st_mtime) < changed_since:
-                    continue
-            self.touch(root, Path(entry.path))
+        for path, st in walk(root):
+            # ctime moves on create, copy-in, rename and link: "arrived since".
+            if changed_since is not None and max(st.st_ctime, st.st_mtime) < changed_since:
+                continue
+            self.touch(root, path)
             count += 1
         return count
 

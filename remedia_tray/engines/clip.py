@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from ..core.neighbours import cosine_neighbours, cosine_query
+from ..core.neighbours import cosine_neighbours, cosine_query, l2_normalise
 from ..errors import EngineUnavailable
 from .base import Neighbours, SimilarityEngine
 from .onnx import (
     EXPORT_VERSION,
     export_onnx,
-    l2_normalise,
     onnxruntime_available,
     ort_session,
     quantize_int8,

@@ -335,7 +335,8 @@ def convert_clip_weights(source: Path, target: Path | None = None) -> Converted:
     try:
         import torch
 
-        from .onnx import export_onnx, l2_normalise, ort_session, quantize_int8
+        from ..core.neighbours import l2_normalise
+        from .onnx import export_onnx, ort_session, quantize_int8
     except ImportError as exc:
         raise EngineUnavailable(f"converting CLIP weights {CONVERT_HINT} ({exc})") from None
     target = data_models_dir() / CLIP_ONNX_NAME if target is None else target

@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..errors import EngineUnavailable
-from .base import Neighbours, SimilarityEngine
-from .onnx import (
+from ..core.neighbours import (
     l2_normalise,
-    onnxruntime_available,
-    ort_session,
     rotation_aware_distance,
     rotation_aware_neighbours,
     rotation_aware_query,
 )
+from ..errors import EngineUnavailable
+from .base import Neighbours, SimilarityEngine
+from .onnx import onnxruntime_available, ort_session
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .._platform import IS_MACOS, IS_WINDOWS
+from .._platform import current_platform
 from .base import LABEL, ChangeReport, EntryStatus, Installer, Launcher, Platform
 from .commands import IntegrationError
 
@@ -20,14 +20,10 @@ __all__ = [
     "Installer",
     "IntegrationError",
     "Launcher",
+    "Platform",
+    "current_platform",
     "get_installer",
 ]
-
-
-def current_platform() -> Platform:
-    if IS_WINDOWS:
-        return "windows"
-    return "macos" if IS_MACOS else "linux"
 
 
 def get_installer(

@@ -7,10 +7,11 @@ import sys
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from .._platform import Platform as Platform
+
 LABEL = "Sort with ReMedia"
 TIP = "Sort the photos in this folder into duplicates/ and similar/"
 
-Platform = Literal["linux", "windows", "macos"]
 State = Literal["installed", "outdated", "missing", "unavailable"]
 
 

@@ -67,8 +67,9 @@ def desktop_exec_arg(arg: str) -> str:
     return f'"{escaped}"'
 
 
-def desktop_exec(argv: Sequence[str], field_code: str) -> str:
-    return " ".join([*(desktop_exec_arg(a) for a in argv), field_code])
+def desktop_exec(argv: Sequence[str], field_code: str | None = None) -> str:
+    """An Exec value (before key-file escaping); `field_code` such as %F goes last."""
+    return " ".join([*(desktop_exec_arg(a) for a in argv), *([field_code] if field_code else [])])
 
 
 def keyfile_value(value: str) -> str:

@@ -131,6 +131,9 @@ def windowless_launcher(current: Launcher | None = None) -> Launcher:
 
 
 def default_icon() -> str:
+    """The menu entry's icon: the frozen executable's own, else the packaged .ico."""
+    if getattr(sys, "frozen", False):
+        return os.path.abspath(sys.executable)
     return str(resources.files("remedia_tray") / "assets" / "remedia.ico")
 
 

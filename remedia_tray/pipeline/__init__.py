@@ -1,0 +1,1 @@
+"""Reading the folder: the tree walk, imaging, the feature cache, identical files, features."""

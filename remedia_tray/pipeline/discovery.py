@@ -58,8 +58,9 @@ def _skip(skipped: list[Skipped] | None, path: Path, reason: str) -> None:
 
 def walk(
     root: Path, folder: Path | None = None, *, skipped: list[Skipped] | None = None
-) -> Iterator[os.DirEntry[str]]:
-    """Regular files below `folder` (default: `root`) that the rules keep, in a stable order.
+) -> Iterator[tuple[Path, os.stat_result]]:
+    """Regular files below `folder` (default: `root`) that the rules keep, in a stable order,
+    each with its `lstat`.
 
     Unreadable folders, symbolic links and entries that vanish are added to `skipped`.
     """
@@ -86,10 +87,11 @@ def walk(
                     continue
                 if not entry.is_file(follow_symlinks=False) or is_temporary_name(entry.name):
                     continue
+                st = entry.stat(follow_symlinks=False)
             except OSError as exc:
                 _skip(skipped, Path(entry.path), f"cannot stat: {exc.strerror or exc}")
                 continue
-            yield entry
+            yield Path(entry.path), st
         stack.extend(reversed(subdirs))
 
 
@@ -98,10 +100,5 @@ def iter_files(root: Path, *, skipped: list[Skipped] | None = None) -> Iterator[
 
     Unreadable folders and vanished files are added to `skipped` with a reason.
     """
-    for entry in walk(root, skipped=skipped):
-        try:
-            st = entry.stat(follow_symlinks=False)
-        except OSError as exc:
-            _skip(skipped, Path(entry.path), f"cannot stat: {exc.strerror or exc}")
-            continue
-        yield MediaFile(Path(entry.path), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+    for path, st in walk(root, skipped=skipped):
+        yield MediaFile(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)

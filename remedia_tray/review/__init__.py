@@ -1,0 +1,1 @@
+"""The review page: pure rendering (page.py), its writer and the thumbnails."""

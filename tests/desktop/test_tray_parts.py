@@ -168,7 +168,7 @@ def test_linux_enable_disable_and_foreign_entries(tmp_path: Path) -> None:
 
 
 def test_macos_launch_agent(tmp_path: Path) -> None:
-    auto = am.Autostart(platform="darwin", home=tmp_path)
+    auto = am.Autostart(platform="macos", home=tmp_path)
     location = Path(auto.enable(AWKWARD))
     assert location == tmp_path / "Library/LaunchAgents/org.remedia.tray.plist"
     data = plistlib.loads(location.read_bytes())
@@ -219,7 +219,7 @@ class FakeWinreg:
 
 def test_windows_run_key() -> None:
     reg = FakeWinreg()
-    auto = am.Autostart(platform="win32", winreg=reg)
+    auto = am.Autostart(platform="windows", winreg=reg)
     argv = [r"C:\Users\Zoë O'Brien\venv\Scripts\pythonw.exe", "-m", "remedia_tray", "tray"]
     auto.enable(argv)
     kind, value = reg.values[(am.RUN_KEY, "ReMedia")]
@@ -227,6 +227,22 @@ def test_windows_run_key() -> None:
     assert value == '"C:\\Users\\Zoë O\'Brien\\venv\\Scripts\\pythonw.exe" -m remedia_tray tray'
     assert auto.is_enabled() and auto.disable() and not auto.is_enabled()
     assert auto.disable() is False
+
+
+def test_launch_command_runs_the_tray_with_this_interpreter(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:  # fmt: skip
+    monkeypatch.delattr(sys, "frozen", raising=False)
+    python = tmp_path / "venv" / "bin" / "python"
+    monkeypatch.setattr(sys, "executable", str(python))
+    assert am.launch_command() == [str(python), "-m", "remedia_tray", "tray"]
+
+
+def test_launch_command_of_a_frozen_build_is_the_executable(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:  # fmt: skip
+    exe = tmp_path / "ReMedia" / "remedia"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(exe))
+    assert am.launch_command() == [str(exe), "tray"]
 
 
 def test_autostart_command(tmp_path: Path, capsys: pytest.CaptureFixture[str],

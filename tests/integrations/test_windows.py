@@ -298,6 +298,15 @@ def test_the_icon_ships_with_the_package() -> None:
         assert {(16, 16), (32, 32), (48, 48), (256, 256)} <= set(im.info["sizes"])
 
 
+def test_a_frozen_build_uses_its_own_executable_as_the_icon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exe = tmp_path / "ReMedia" / "ReMedia.exe"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(exe))
+    assert default_icon() == str(exe)
+
+
 def test_native_registry_is_refused_off_windows(tmp_path: Path) -> None:
     if sys.platform == "win32":
         pytest.skip("this checks the message on other systems")
