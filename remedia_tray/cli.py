@@ -81,6 +81,7 @@ def _cmd_sort(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         clip_weights=args.clip_weights,
         configured_clip_weights=_configured_clip_weights() if args.engine != "hash" else None,
+        full=getattr(args, "full", False),
     )
     status = 0
     for folder in args.folders:
@@ -371,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_sort = sub.add_parser("sort", help="sort one or more folders")
     p_sort.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
     add_sort_options(p_sort)
+    p_sort.add_argument(
+        "--full",
+        action="store_true",
+        help="regroup the whole library, photos already in duplicates/ and similar/ included",
+    )
     p_sort.set_defaults(func=_cmd_sort)
 
     p_undo = sub.add_parser("undo", help="put back everything the last sort of FOLDER moved")

@@ -21,6 +21,8 @@ INDEX_NAME = "index.html"
 LOCK_NAME = "lock"
 DECISIONS_NAME = "decisions.json"
 TRAY_STATE_NAME = "tray-state.json"
+#: The photos a sort left settled outside the group folders (what the next sort need not ask).
+LIBRARY_NAME = "library.npz"
 #: A group folder's manifest (best photo, reason), read back by the next sort.
 MANIFEST_NAME = "remedia-group.json"
 
@@ -47,6 +49,10 @@ def review_dir(root: Path) -> Path:
 
 def decisions_path(root: Path) -> Path:
     return data_dir(root) / DECISIONS_NAME
+
+
+def library_index_path(root: Path) -> Path:
+    return data_dir(root) / LIBRARY_NAME
 
 
 def tray_state_path(root: Path) -> Path:

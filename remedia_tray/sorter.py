@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._platform import usable_cores
-from .core.grouping import complete_linkage
-from .core.keeper import choose_keeper
 from .core.media import MediaFile, Skipped
-from .core.planning import GroupSpec, Move, SortPlan, plan_sort
+from .core.planning import Move, SortPlan, plan_sort
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
 from .engines import DEFAULT_ENGINE, EngineChoice
@@ -25,12 +23,14 @@ from .engines.registry import select_engines
 from .errors import FolderNotFound, RemediaError
 from .layout import data_dir, lock_path
 from .pipeline.discovery import iter_files
+from .pipeline.library import group_library
+from .pipeline.placed import PlacedGroup, read_placed
+from .pipeline.settled import is_settled, load_settled
 from .safety.mover import apply_plan, read_existing_groups, recover_incomplete
 from .safety.report import SortReport, member_details, save_report
 
 if TYPE_CHECKING:
-    from .engines import SortKind
-    from .pipeline.features import ScanResult
+    pass
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class SortOptions:
     clip_weights: Path | None = None
     #: `clip_weights` from the tray settings (the caller reads them; a sort never does).
     configured_clip_weights: Path | None = None
+    #: Regroup the whole library, photos an earlier sort placed included (`sort --full`).
+    full: bool = False
 
 
 def _without_user_decisions(
@@ -124,6 +126,9 @@ def _sort(
     skipped: list[Skipped] = []
     files = sorted(iter_files(root, skipped=skipped), key=lambda f: str(f.path))
     files, user_kept = _without_user_decisions(root, files, save=not options.dry_run)
+    # Photos an earlier sort placed are members of the library's groups (issue 13).
+    placed = read_placed(root, skipped=skipped)
+    files = sorted([*files, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
     if options.exclude is not None:
         files = [f for f in files if not options.exclude(f.path)]
     cache = None
@@ -157,19 +162,12 @@ def _sort(
     skipped.extend(scan.skipped)
 
     preferred = _preferred_keepers(root, scan.files)
-    specs: list[GroupSpec] = []
-    remaining = list(range(len(scan.files)))
-    for engine in engines:  # duplicates first: the registry puts the hash engine first
-        found = [
-            _spec(scan, members, engine.kind, preferred=preferred)
-            for members in _groups(engine, scan, remaining)
-        ]
-        specs.extend(found)
-        if engine.kind == "duplicates":
-            # Extra copies leave for duplicates/; the kept copy stays and may join a similar group.
-            position = {f.path: k for k, f in enumerate(scan.files)}
-            moving = {position[p] for spec in found for p in spec.members[1:]}
-            remaining = [k for k in remaining if k not in moving]
+    key = _settled_key(engines, options)
+    settled = None if options.full else load_settled(root, key)
+    flags = None if settled is None else [is_settled(f, settled) for f in scan.files]
+    specs = group_library(
+        scan, engines, placed, full=options.full, settled=flags, preferred=preferred
+    )
     plan = _note_keepers_moving_on(
         plan_sort(root, specs, exists=os.path.lexists, existing_groups=read_existing_groups(root))
     )
@@ -186,6 +184,10 @@ def _sort(
             dataclasses.replace(g, moves=tuple(moved[m.src] for m in g.moves if m.src in moved))
             for g in plan.groups
         )
+        _save_settled(root, key, scan.files, placed, moved=set(moved), failed=failed)
+    elif not options.dry_run:
+        plan_groups = plan.groups
+        _save_settled(root, key, scan.files, placed, moved=set(), failed=())
     else:
         plan_groups = plan.groups
     report = SortReport(
@@ -215,6 +217,29 @@ def _sort(
     return report
 
 
+def _settled_key(engines: Sequence[SimilarityEngine], options: SortOptions) -> str:
+    return "|".join([*(e.cache_key for e in engines), str(options.strictness)])
+
+
+def _save_settled(
+    root: Path,
+    key: str,
+    files: Sequence[MediaFile],
+    placed: Sequence[PlacedGroup],
+    *,
+    moved: set[Path],
+    failed: Sequence[Skipped],
+) -> None:
+    """The loose photos this sort compared and left in place: the next sort need not ask."""
+    from .pipeline.settled import save_settled
+
+    skip = moved | {s.path for s in failed} | {m.path for g in placed for m in g.members}
+    try:
+        save_settled(root, key, (f for f in files if f.path not in skip))
+    except OSError:
+        logging.getLogger(__name__).warning("cannot save the library index", exc_info=True)
+
+
 def _note_keepers_moving_on(plan: SortPlan) -> SortPlan:
     """A kept copy that joins a similar group moves too; say so in its duplicates group."""
     moved_to = {m.src: m.dst for g in plan.groups if g.kind == "similar" for m in g.moves}
@@ -226,48 +251,6 @@ def _note_keepers_moving_on(plan: SortPlan) -> SortPlan:
             g = dataclasses.replace(g, reason=f"{g.reason}; it moves on to {where} with its series")
         groups.append(g)
     return dataclasses.replace(plan, groups=tuple(groups))
-
-
-def _groups(engine: SimilarityEngine, scan: ScanResult, subset: list[int]) -> list[list[int]]:
-    """Complete-linkage groups among `subset` (positions in scan.files), as positions."""
-    feats = scan.features[engine.name][subset]
-    local = {pos: k for k, pos in enumerate(subset)}
-    must_link = [
-        [local[p] for p in same if p in local]
-        for same in scan.identical
-        if sum(p in local for p in same) > 1
-    ]
-    pairs = engine.neighbours(feats)
-    found = complete_linkage(
-        len(subset), pairs.i, pairs.j, pairs.distance, engine.threshold, must_link=must_link
-    )
-    return [[subset[k] for k in members] for members in found]
-
-
-def _spec(
-    scan: ScanResult,
-    members: list[int],
-    kind: SortKind,
-    *,
-    preferred: frozenset[Path] = frozenset(),
-) -> GroupSpec:
-    """Duplicates keep their best copy in place; a similar group moves whole, named after it.
-
-    A copy the user chose to keep (`preferred`) wins over the ranking.
-    """
-    chosen = [k for k in members if scan.files[k].path in preferred] if kind == "duplicates" else []
-    pool = chosen or members
-    choice = choose_keeper([scan.files[k] for k in pool], [scan.infos[k] for k in pool])
-    best = pool[choice.index]
-    reason = "your choice on the review page" if chosen else choice.reason
-    ordered = [best] + [k for k in members if k != best]
-    return GroupSpec(
-        kind=kind,
-        best=scan.files[best].path,
-        reason=reason,
-        members=tuple(scan.files[k].path for k in ordered),
-        keep_best_in_place=kind == "duplicates",
-    )
 
 
 def _write_review(

@@ -631,7 +631,22 @@ def rotation_aware_neighbours(features: np.ndarray, dim: int, max_distance: floa
     feats = np.asarray(features, dtype=np.float32)
     n = len(feats)
     stacked = l2_normalise(np.concatenate([feats[:, :dim], feats[:, dim : 2 * dim]]))
-    found = cosine_neighbours(stacked, max_distance)
+    return _best_rotation(cosine_neighbours(stacked, max_distance), n)
+
+
+def rotation_aware_query(
+    features: np.ndarray, dim: int, max_distance: float, query: np.ndarray
+) -> Neighbours:
+    """`rotation_aware_neighbours`, only the pairs that involve a `query` row."""
+    feats = np.asarray(features, dtype=np.float32)
+    n = len(feats)
+    stacked = l2_normalise(np.concatenate([feats[:, :dim], feats[:, dim : 2 * dim]]))
+    query = np.asarray(query, dtype=np.int64)
+    found = cosine_query(stacked, np.concatenate([query, query + n]), max_distance)
+    return _best_rotation(found, n)
+
+
+def _best_rotation(found: Neighbours, n: int) -> Neighbours:
     keep = found.i < n  # i < j, so this drops turned/turned pairs
     a, b, d = found.i[keep], found.j[keep] % n, found.distance[keep]
     own = a != b
@@ -649,3 +664,74 @@ def rotation_aware_distance(a: np.ndarray, b: np.ndarray, dim: int) -> float:
     b0, b1 = l2_normalise(b[:dim]), l2_normalise(b[dim : 2 * dim])
     best = max(float(a0 @ b0), float(a0 @ b1), float(a1 @ b0))
     return min(2.0, max(0.0, 1.0 - best))
+
+
+# --------------------------------------------------------------------------- queries
+# A sort that adds k photos to a library of n asks k questions, not n: pairs between the
+# query rows and every row, O(k * n) work in tiles, exact (the same formulas as above).
+
+_QUERY_TILE = 1 << 16
+
+
+def _pairs_of(
+    query: np.ndarray, rows: list[np.ndarray], cols: list[np.ndarray], d: list[np.ndarray], n: int
+) -> Neighbours:
+    """(query row, column) hits as pairs (i < j), each once; self-pairs dropped."""
+    if not rows:
+        return _empty()
+    q = query[np.concatenate(rows)]
+    c = np.concatenate(cols).astype(np.int64)
+    keep = q != c
+    q, c, dist = q[keep], c[keep], np.concatenate(d)[keep]
+    return _finish(n, [np.minimum(q, c)], [np.maximum(q, c)], [dist])
+
+
+def hash_query(
+    features: np.ndarray, query: np.ndarray, threshold: float, dhash_weight: float
+) -> Neighbours:
+    """Pairs within `threshold` that involve at least one of the `query` rows."""
+    feats = np.ascontiguousarray(features, dtype=np.uint64).reshape(-1, 2)
+    query = np.unique(np.asarray(query, dtype=np.int64))
+    n = len(feats)
+    if n < 2 or len(query) == 0 or threshold < 0:
+        return _empty()
+    limit = _limit(threshold)
+    qd, qp = feats[query, 0], feats[query, 1]
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    dists: list[np.ndarray] = []
+    step = max(1, _QUERY_TILE // len(query))
+    for c0 in range(0, n, step):
+        c1 = min(n, c0 + step)
+        dist = hash_distance(
+            qd[:, None], qp[:, None], feats[None, c0:c1, 0], feats[None, c0:c1, 1], dhash_weight
+        )
+        rr, cc = np.nonzero(dist <= limit)
+        if len(rr):
+            rows.append(rr)
+            cols.append(cc + c0)
+            dists.append(dist[rr, cc])
+    return _pairs_of(query, rows, cols, dists, n)
+
+
+def cosine_query(embeddings: np.ndarray, query: np.ndarray, max_distance: float) -> Neighbours:
+    """Pairs with 1 - cosine <= max_distance involving a `query` row; rows L2-normalised."""
+    emb = np.ascontiguousarray(embeddings, dtype=np.float32)
+    query = np.unique(np.asarray(query, dtype=np.int64))
+    n = len(emb)
+    if n < 2 or len(query) == 0:
+        return _empty()
+    min_sim = np.float32(1.0 - max_distance - 1e-6)
+    q = emb[query]
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    dists: list[np.ndarray] = []
+    step = max(1, _QUERY_TILE * 4 // len(query))
+    for c0 in range(0, n, step):
+        sims = q @ emb[c0 : c0 + step].T
+        rr, cc = np.nonzero(sims >= min_sim)
+        if len(rr):
+            rows.append(rr)
+            cols.append(cc + c0)
+            dists.append(np.clip(1.0 - sims[rr, cc], 0.0, 2.0).astype(np.float32))
+    return _pairs_of(query, rows, cols, dists, n)

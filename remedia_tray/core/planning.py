@@ -39,6 +39,8 @@ class GroupSpec:
     reason: str
     members: tuple[Path, ...]  # best first
     keep_best_in_place: bool
+    #: The existing group folder this group grows (an earlier sort made it); None: a new one.
+    folder: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def plan_sort(
     groups: list[PlannedGroup] = []
     for spec in sorted(specs, key=lambda s: (s.kind, str(s.best))):
         base = root / spec.kind
-        earlier = existing_groups.get(spec.best)
+        earlier = spec.folder or existing_groups.get(spec.best)
         if earlier is not None and earlier.parent == base and earlier not in claimed:
             folder = earlier
         else:
@@ -112,6 +114,8 @@ def plan_sort(
         moves: list[Move] = []
         movers = spec.members[1:] if spec.keep_best_in_place else spec.members
         for src in movers:
+            if src.parent == folder:
+                continue  # placed there by an earlier sort: it stays
             dst_name = free_name(src.name, lambda n: taken(folder / n) or n == MANIFEST_NAME)
             dst = folder / dst_name
             claimed.add(dst)

@@ -89,6 +89,18 @@ class SimilarityEngine(ABC):
     def neighbours(self, features: np.ndarray) -> Neighbours:
         """All pairs within the threshold, found without a Python loop over pairs."""
 
+    def neighbours_of(self, features: np.ndarray, query: np.ndarray) -> Neighbours:
+        """The pairs within the threshold that involve a `query` row (new photos).
+
+        Engines override this with a search of k rows against n (O(k * n)); this default
+        searches all pairs and keeps those, which is exact but costs a full search.
+        """
+        found = self.neighbours(features)
+        asked = np.zeros(len(features), dtype=bool)
+        asked[np.asarray(query, dtype=np.int64)] = True
+        keep = asked[found.i] | asked[found.j]
+        return Neighbours(found.i[keep], found.j[keep], found.distance[keep])
+
     def compute_features(
         self,
         media_list: Sequence[Path | MediaFile],

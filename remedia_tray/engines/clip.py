@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from ..core.neighbours import cosine_neighbours, l2_normalise
+from ..core.neighbours import cosine_neighbours, cosine_query, l2_normalise
 from ..errors import EngineUnavailable
 from .base import Neighbours, SimilarityEngine
 from .onnx import (
@@ -241,3 +241,6 @@ class ClipEngine(SimilarityEngine):
 
     def neighbours(self, features: np.ndarray) -> Neighbours:
         return cosine_neighbours(l2_normalise(features), self._threshold)
+
+    def neighbours_of(self, features: np.ndarray, query: np.ndarray) -> Neighbours:
+        return cosine_query(l2_normalise(features), query, self._threshold)

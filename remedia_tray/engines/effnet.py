@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..core.neighbours import l2_normalise, rotation_aware_distance, rotation_aware_neighbours
+from ..core.neighbours import (
+    l2_normalise,
+    rotation_aware_distance,
+    rotation_aware_neighbours,
+    rotation_aware_query,
+)
 from ..errors import EngineUnavailable
 from .base import Neighbours, SimilarityEngine
 from .onnx import onnxruntime_available, ort_session
@@ -143,3 +148,6 @@ class EffNetEngine(SimilarityEngine):
 
     def neighbours(self, features: np.ndarray) -> Neighbours:
         return rotation_aware_neighbours(features, EMBED_DIM, self._threshold)
+
+    def neighbours_of(self, features: np.ndarray, query: np.ndarray) -> Neighbours:
+        return rotation_aware_query(features, EMBED_DIM, self._threshold, query)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ..core import verify
-from ..core.neighbours import Neighbours, hash_neighbours
+from ..core.neighbours import Neighbours, hash_neighbours, hash_query
 from .base import SimilarityEngine
 
 if TYPE_CHECKING:
@@ -119,6 +119,14 @@ class HashEngine(SimilarityEngine):
         """Candidate pairs by hash distance, each confirmed on the thumbnails."""
         feats = np.asarray(features, dtype=np.uint64)
         found = hash_neighbours(feats[:, :2], self._threshold, self.dhash_weight)
+        return self._confirmed(feats, found)
+
+    def neighbours_of(self, features: np.ndarray, query: np.ndarray) -> Neighbours:
+        feats = np.asarray(features, dtype=np.uint64)
+        found = hash_query(feats[:, :2], query, self._threshold, self.dhash_weight)
+        return self._confirmed(feats, found)
+
+    def _confirmed(self, feats: np.ndarray, found: Neighbours) -> Neighbours:
         if feats.shape[1] < self.feature_dim or len(found.i) == 0:
             return found
         keep = np.array(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..atomicfile import write_atomic
 from ..core.media import MediaFile, Skipped
 from ..core.planning import Move, PlannedGroup, SortPlan, free_name
 from ..errors import NothingToUndo, RemediaError
@@ -211,8 +212,8 @@ def _write_manifest(
 ) -> Skipped | None:
     """Write FOLDER/remedia-group.json (journaled first); returns the problem, if any."""
     path = Path(info["folder"]) / MANIFEST_NAME
-    if path.exists():
-        return None  # a group folder reused by an earlier run keeps its manifest
+    if path.exists():  # a group folder an earlier sort made: it grows
+        return _update_manifest(path, info, moves, journal)
     data = {k: v for k, v in info.items() if k != "folder"}
     data["moved"] = [{"from": str(src), "to": str(dst)} for src, dst in moves]
     try:
@@ -233,6 +234,40 @@ def _write_manifest(
     except OSError as exc:
         return Skipped(path, f"could not write group manifest ({exc.strerror or exc})")
     return None
+
+
+def _update_manifest(
+    path: Path, info: Mapping[str, Any], moves: list[tuple[Path, Path]], journal: Journal
+) -> Skipped | None:
+    """Add this sort's moves (and a new kept copy) to an existing manifest; undo restores it.
+
+    The old text goes into the journal first; the new one replaces it atomically, so the
+    manifest is always one or the other.
+    """
+    try:
+        old = path.read_bytes()
+        data = json.loads(old)
+    except (OSError, ValueError):
+        return None  # damaged or unreadable: it only held hints; leave it as it is
+    if not isinstance(data, dict):
+        return None
+    moved: list[Any] = data["moved"] if isinstance(data.get("moved"), list) else []
+    data["moved"] = [*moved, *({"from": str(src), "to": str(dst)} for src, dst in moves)]
+    if info.get("kind") == "duplicates" and info.get("kept") and data.get("kept") != info["kept"]:
+        data.update(kept=info["kept"], best=info["best"], reason=info["reason"])
+    try:
+        journal.write({"op": "manifest-update", "path": str(path), "old": old.decode("latin-1")})
+        write_atomic(path, _manifest_bytes(data), durable=True)
+    except OSError as exc:
+        return Skipped(path, f"could not update group manifest ({exc.strerror or exc})")
+    return None
+
+
+def _manifest_bytes(data: Mapping[str, Any]) -> bytes:
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, indent=2).encode("ascii")
 
 
 def _finish_manifests(records: list[dict[str, Any]], journal: Journal) -> None:
@@ -289,7 +324,7 @@ def undo_last_sort(root: Path, *, wait: float = 10.0) -> UndoResult:
         raise NothingToUndo(f"no sort of {root} left to undo")
 
 
-_EFFECTS = ("move", "mkdir", "manifest")
+_EFFECTS = ("move", "mkdir", "manifest", "manifest-update")
 
 
 def recover_incomplete(root: Path) -> list[Path]:
@@ -344,6 +379,13 @@ def _undo(path: Path) -> UndoResult:
         if op == "manifest":
             with contextlib.suppress(OSError):
                 Path(r["path"]).unlink()  # ours; gone already is fine
+        elif op == "manifest-update":
+            manifest = Path(r["path"])
+            if manifest.exists():  # the group folder is still there: its manifest as it was
+                try:
+                    write_atomic(manifest, str(r["old"]).encode("latin-1"), durable=True)
+                except OSError as exc:
+                    problems.append(Skipped(manifest, f"could not restore: {exc.strerror or exc}"))
         elif op == "move":
             src, dst = Path(r["src"]), Path(r["dst"])
             _settle_half_move(src, dst)

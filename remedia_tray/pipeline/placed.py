@@ -1,0 +1,109 @@
+"""The photos an earlier sort placed: FOLDER/duplicates/<group>/ and FOLDER/similar/<group>/.
+
+They are part of the library: the next sort reads them as members of existing groups, so a
+new copy or a new shot is matched against them (and never moves them again, unless a full
+re-sort is asked for).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.media import MediaFile, Skipped
+from ..core.planning import SortKind
+from ..layout import MANIFEST_NAME, OUTPUT_DIRS
+from .discovery import is_temporary_name
+
+
+@dataclass(frozen=True)
+class PlacedGroup:
+    """One group folder as an earlier sort left it."""
+
+    kind: SortKind
+    folder: Path
+    members: tuple[MediaFile, ...]  # the photos inside the folder, by name
+    #: Where the manifest says the kept copy of a duplicates group is now; None if unknown.
+    kept: Path | None = None
+    best: Path | None = None
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a damaged manifest only costs the hints it held
+    return data if isinstance(data, dict) else {}
+
+
+def _members(folder: Path, skipped: list[Skipped]) -> tuple[MediaFile, ...]:
+    found: list[MediaFile] = []
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        skipped.append(Skipped(folder, f"cannot read folder: {exc.strerror or exc}"))
+        return ()
+    for entry in entries:
+        if entry.name == MANIFEST_NAME or is_temporary_name(entry.name):
+            continue
+        try:
+            if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                continue
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            skipped.append(Skipped(Path(entry.path), f"cannot stat: {exc.strerror or exc}"))
+            continue
+        found.append(MediaFile(Path(entry.path), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
+    return tuple(found)
+
+
+def read_placed(root: Path, *, skipped: list[Skipped] | None = None) -> tuple[PlacedGroup, ...]:
+    """Every group folder under `root` with its photos, and where each kept copy is now.
+
+    A kept copy that moved on with its series (into similar/) is followed through the
+    similar group's manifest.
+    """
+    root = Path(root)
+    problems: list[Skipped] = [] if skipped is None else skipped
+    raw: list[tuple[SortKind, Path, tuple[MediaFile, ...], dict[str, Any]]] = []
+    moved_to: dict[str, str] = {}
+    for kind in OUTPUT_DIRS:
+        base = root / kind
+        if not base.is_dir() or base.is_symlink():
+            continue
+        for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink()):
+            if folder.name.startswith("."):
+                continue
+            data = _manifest(folder)
+            raw.append((_kind(kind), folder, _members(folder, problems), data))
+            for m in data.get("moved", ()) if isinstance(data.get("moved"), list) else ():
+                if isinstance(m, dict) and "from" in m and "to" in m:
+                    moved_to[str(m["from"])] = str(m["to"])
+    groups = []
+    for kind, folder, members, data in raw:
+        kept = _where_now(data.get("kept"), moved_to) if kind == "duplicates" else None
+        best = Path(data["best"]) if isinstance(data.get("best"), str) else None
+        groups.append(PlacedGroup(kind, folder, members, kept, best))
+    return tuple(groups)
+
+
+def _kind(name: str) -> SortKind:
+    if name == "duplicates":
+        return "duplicates"
+    if name == "similar":
+        return "similar"
+    raise ValueError(f"Unknown output folder {name!r}")
+
+
+def _where_now(kept: object, moved_to: dict[str, str]) -> Path | None:
+    if not isinstance(kept, str):
+        return None
+    seen = {kept}
+    while kept in moved_to and moved_to[kept] not in seen:  # it moved on with its series
+        kept = moved_to[kept]
+        seen.add(kept)
+    return Path(kept) if os.path.lexists(kept) else None

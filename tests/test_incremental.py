@@ -1,0 +1,94 @@
+"""Incremental cost (issue 13): k new photos are k searches, exact, against the library."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from remedia_tray.core.library import attach
+from remedia_tray.core.neighbours import (
+    cosine_neighbours,
+    cosine_query,
+    hash_neighbours,
+    hash_query,
+    rotation_aware_neighbours,
+    rotation_aware_query,
+)
+from remedia_tray.layout import library_index_path
+from remedia_tray.safety.mover import undo_last_sort
+from remedia_tray.sorter import SortOptions, sort_folder
+
+from .conftest import PHOTOS, photo, read_tree, whatsapp_copy
+
+HASH = SortOptions(engine="hash", workers=1)
+
+
+def _touching(found: object, query: np.ndarray) -> set[tuple[int, int, float]]:
+    i, j, d = found.i, found.j, found.distance  # type: ignore[attr-defined]
+    asked = set(query.tolist())
+    return {
+        (int(a), int(b), round(float(x), 4)) for a, b, x in zip(i, j, d) if a in asked or b in asked
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hash_query_finds_exactly_the_pairs_of_a_full_search(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 2**63, size=(300, 2), dtype=np.uint64)
+    flips = np.uint64(1) << rng.integers(0, 64, size=(300, 2)).astype(np.uint64)
+    feats = np.concatenate([base, base ^ flips])  # every row has a near twin
+    query = rng.choice(len(feats), size=25, replace=False)
+    full = hash_neighbours(feats, 6.0, 0.5, method="brute")
+    assert _touching(hash_query(feats, query, 6.0, 0.5), query) == _touching(full, query)
+    assert len(_touching(full, query)) >= 20  # twins of the query rows (some share one)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cosine_queries_find_exactly_the_pairs_of_a_full_search(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    emb = rng.normal(size=(400, 32)).astype(np.float32)
+    emb[200:] = emb[:200] + 0.2 * rng.normal(size=(200, 32)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    query = rng.choice(400, size=30, replace=False)
+    full = cosine_neighbours(emb, 0.1, method="brute")
+    assert _touching(cosine_query(emb, query, 0.1), query) == _touching(full, query)
+    two = np.concatenate([emb, np.roll(emb, 1, axis=0)], axis=1)  # "as stored" and "turned"
+    got = rotation_aware_query(two, 32, 0.1, query)
+    assert _touching(got, query) == _touching(rotation_aware_neighbours(two, 32, 0.1), query)
+
+
+def test_attach_keeps_complete_linkage_with_members_that_joined() -> None:
+    # Items 2 and 3 are each close to group {0, 1} but far from each other: only one joins.
+    i = np.array([2, 2, 3, 3])
+    j = np.array([0, 1, 0, 1])
+    d = np.array([1.0, 1.0, 2.0, 2.0])
+    assert attach([[0, 1]], [2, 3], i, j, d, 3.0) == {2: 0}
+    # With 2-3 close too, both join.
+    assert attach([[0, 1]], [2, 3], np.r_[i, 2], np.r_[j, 3], np.r_[d, 1.0], 3.0) == {2: 0, 3: 0}
+
+
+def test_a_new_copy_is_searched_against_settled_photos(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    (root / "Camera").mkdir(parents=True)
+    for name in PHOTOS:
+        shutil.copy2(photo(name), root / "Camera" / f"{name}.jpg")
+    first = sort_folder(root, HASH)
+    assert first.groups == () and library_index_path(root).exists()
+    whatsapp_copy(photo("umang"), root / "WhatsApp" / "IMG-WA0001.jpg")
+    whatsapp_copy(photo("umang"), root / "WhatsApp" / "IMG-WA0002.jpg", side=200)
+    before = read_tree(root)
+    report = sort_folder(root, HASH)
+    (group,) = report.groups
+    assert group.keeper == root / "Camera/umang.jpg"
+    assert sorted(p.name for p in (root / "duplicates/umang").glob("*.jpg")) == [
+        "IMG-WA0001.jpg",
+        "IMG-WA0002.jpg",
+    ]
+    undo_last_sort(root)
+    assert read_tree(root) == before
+    # An index made for other settings is not trusted: the sort compares everything.
+    stricter = sort_folder(root, SortOptions(engine="hash", workers=1, strictness=90))
+    assert stricter.groups and (root / "duplicates/umang/IMG-WA0001.jpg").exists()
