@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from remedia_tray.autostart import AGENT_LABEL, Autostart
+from remedia_tray.desktop.autostart import AGENT_LABEL, Autostart
 from remedia_tray.integrations.base import Launcher
 from remedia_tray.integrations.macos import MacInstaller
 
@@ -85,7 +85,7 @@ def test_uninstall_removes_what_the_app_wrote(tmp_path: Path) -> None:
     # What the app itself writes: the Quick Action, the LaunchAgent, settings and cache.
     exe = str(apps / "ReMedia.app" / "Contents" / "MacOS" / "ReMedia")
     MacInstaller(home=home, launcher=Launcher((exe,))).install()
-    Autostart(platform="darwin", home=home).enable([exe, "tray"])
+    Autostart(platform="macos", home=home).enable([exe, "tray"])
     for d in ("Application Support/ReMedia", "Caches/remedia", "Logs/ReMedia"):
         (lib / d).mkdir(parents=True, exist_ok=True)
         (lib / d / "x").write_text("x")
