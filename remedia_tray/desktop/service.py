@@ -153,6 +153,7 @@ class TrayService:
         self._cond = threading.Condition()
         self._ready: dict[Path, set[Path]] = {}
         self._forced: list[Path] = []
+        self._full: set[Path] = set()
         self._retry_at: dict[Path, float] = {}
         self._working_on: Path | None = None
         self._last_line = ""
@@ -275,13 +276,18 @@ class TrayService:
         if self._watcher is not None:
             self._watcher.remove(folder)
 
-    def sort_now(self, folder: Path | None = None) -> None:
-        """Sort a folder (all watched ones by default) at once, even while paused."""
+    def sort_now(self, folder: Path | None = None, *, full: bool = False) -> None:
+        """Sort a folder (all watched ones by default) at once, even while paused.
+
+        `full`: regroup every photo, those already in duplicates/ and similar/ included.
+        """
         targets = [Path(os.path.abspath(folder))] if folder else list(self.watched())
         with self._cond:
             for t in targets:
                 if t not in self._forced:
                     self._forced.append(t)
+                if full:
+                    self._full.add(t)
             self._cond.notify_all()
         self._changed()
 
@@ -447,12 +453,16 @@ class TrayService:
 
         s = self.settings
         excluded: list[Path] = []
+        with self._cond:
+            full = folder in self._full
+            self._full.discard(folder)
         options = SortOptions(
             engine=s.engine,
             strictness=s.strictness,
             exclude=self._exclude(folder, paths, self.settle, excluded),
             lock_wait=1.0,
             clip_weights=s.clip_weights,
+            full=full,
         )
         started = time.time()
         report = None
@@ -466,6 +476,8 @@ class TrayService:
                 self._retry_at[folder] = time.monotonic() + BUSY_RETRY
                 if forced:
                     self._forced.append(folder)
+                if full:
+                    self._full.add(folder)
             return
         except FolderNotFound as exc:
             error = str(exc)

@@ -77,6 +77,7 @@ def build_menu(state: ServiceState, *, autostart: bool) -> tuple[MenuItem, ...]:
         MenuItem("Pause sorting", "pause", checked=state.paused),
         MenuItem("Strictness", submenu=tuple(strictness)),
         MenuItem("Sort now", "sort_now", enabled=bool(state.watched)),
+        MenuItem("Re-sort everything", "sort_full", enabled=bool(state.watched)),
         MenuItem("Review last sort", "review", enabled=state.last_sorted is not None),
         SEPARATOR,
         MenuItem("Watched folders", submenu=tuple(folders)),
@@ -281,6 +282,8 @@ class Tray:
             svc.set_strictness(int(arg))
         elif kind == "sort_now":
             svc.sort_now()
+        elif kind == "sort_full":
+            svc.sort_now(full=True)
         elif kind == "open":
             from .notify import open_with_desktop
 

@@ -81,3 +81,32 @@ def test_tray_sorts_a_new_copy_into_the_library(
         **before,
         "Camera/IMG-WA0001.jpg": tree["duplicates/seeding/IMG-WA0001.jpg"],
     }
+
+
+def test_re_sort_everything_asks_for_a_full_sort_once(
+    tmp_path: Path, notify_server: NotifyServer
+) -> None:
+    root = tmp_path / "photos"
+    root.mkdir()
+    shutil.copy2(photo("sunset"), root / "sunset.jpg")
+    settings_path = tmp_path / "config" / "settings.toml"
+    save(Settings(watched=(root,), engine="hash", settle_seconds=0.5), settings_path)
+    seen: list[bool] = []
+
+    def sort(folder: Path, options: SortOptions):  # type: ignore[no-untyped-def]
+        seen.append(options.full)
+        return sort_folder(folder, options)
+
+    batches: list[BatchResult] = []
+    service = TrayService(settings_path=settings_path, sort=sort, on_batch=batches.append)
+    service.start()
+    try:
+        assert wait_until(lambda: len(batches) >= 1, timeout=60)  # the start-up rescan
+        service.sort_now(full=True)  # the menu's "Re-sort everything"
+        assert wait_until(lambda: len(batches) >= 2, timeout=60)
+        service.sort_now()  # "Sort now": the library as it stands
+        assert wait_until(lambda: len(batches) >= 3, timeout=60)
+    finally:
+        service.stop()
+    assert seen[-2:] == [True, False]
+    assert all(b.error is None for b in batches)
