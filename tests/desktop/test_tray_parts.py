@@ -57,8 +57,9 @@ def test_menu_layout_status_first_and_every_entry_present() -> None:
     assert menu[0] == MenuItem("Watching 2 folders", enabled=False)  # no left click: status first
     texts = [m.text for m in menu if m is not SEPARATOR]
     assert texts == [
-        "Watching 2 folders", "Pause sorting", "Strictness", "Sort now", "Watched folders",
-        "Add folder…", "Start at login", "Open settings", "Quit",
+        "Watching 2 folders", "Pause sorting", "Strictness", "Sort now", "Re-sort everything",
+        "Review last sort", "Watched folders", "Add folder…", "Start at login", "Open settings",
+        "Quit",
     ]  # fmt: skip
     assert _find(menu, "Pause sorting").checked is False
     assert _find(menu, "Start at login").checked is False
