@@ -155,10 +155,18 @@ seconds=$(( $(date +%s) - start ))
 if [ "$integrate" = 1 ]; then
     args=(integrate install)
     [ "$all_fm" = 1 ] && args+=(--all)
-    "$remedia" -q "${args[@]}" >/dev/null && say "added \"Sort with ReMedia\" to the file-manager menus"
+    if "$remedia" "${args[@]}" >/dev/null; then
+        say "added \"Sort with ReMedia\" to the file-manager menus"
+    else
+        say "warning: could not add the file-manager menu entries (remedia integrate install)"
+    fi
 fi
 if [ "$want_tray" = 1 ] && [ "$autostart" = 1 ]; then
-    "$remedia" -q autostart enable >/dev/null && say "the tray starts at login (remedia autostart disable stops that)"
+    if "$remedia" autostart enable >/dev/null; then
+        say "the tray starts at login (remedia autostart disable stops that)"
+    else
+        say "warning: could not set the tray to start at login (remedia autostart enable)"
+    fi
 fi
 
 size=$(du -sh "$venv" | cut -f1)

@@ -70,8 +70,8 @@ fi
 # 2. Start at login and the menu entries (the app keeps a manifest of what it wrote).
 autostart_file="$config_home/autostart/remedia-tray.desktop"
 if [ -n "$remedia" ]; then
-    "$remedia" -q autostart disable >/dev/null || true
-    "$remedia" -q integrate uninstall >/dev/null || say "warning: could not remove the menu entries"
+    "$remedia" autostart disable >/dev/null || true
+    "$remedia" integrate uninstall >/dev/null || say "warning: could not remove the menu entries"
 fi
 # Fallback when the program is already gone: our own files, by name and marker.
 if [ -f "$autostart_file" ] && grep -q '^X-ReMedia-Autostart=true' "$autostart_file"; then
