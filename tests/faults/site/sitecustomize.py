@@ -191,8 +191,20 @@ def _install_steps() -> None:
                 _event("cache:commit")
 
         self._db.set_trace_callback(trace)
+        # Commit by row count, not by the clock: the steps of a run must be the same every
+        # time, or a step number traced once would name another step on a busy machine.
+        self._flush_seconds = float("inf")
 
     cache.FeatureCache.__init__ = init  # type: ignore[method-assign]
+
+    real_put = cache.FeatureCache.put
+
+    def put(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        real_put(self, *args, **kwargs)
+        if len(self._pending) >= 4:
+            self.flush()
+
+    cache.FeatureCache.put = put  # type: ignore[method-assign]
 
     real_save = report.save_report
 
