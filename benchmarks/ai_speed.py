@@ -8,6 +8,11 @@ as the real ones; no CLIP weights can be downloaded here). A temporary cache fol
 the exported models of this run do not end up in the user's cache.
 
     python benchmarks/ai_speed.py [--cores 2] [--seconds 8] [--skip-clip] [--end-to-end N]
+        [--baseline OLD.onnx]
+
+--baseline: an earlier bundled model file (for example `git show
+ee26233:remedia_tray/assets/models/effnet-lite0-gem3.onnx > old.onnx`), timed against the current
+one on the same batch, interleaved, so "before" and "after" share the machine's load.
 """
 
 from __future__ import annotations
@@ -145,6 +150,31 @@ def bench_clip(batch_imgs: list[object], seconds: float, tmp: Path) -> None:
     del first
 
 
+def bench_baseline(batch_imgs: list[object], seconds: float, baseline: Path) -> None:
+    from remedia_tray.engines import effnet
+    from remedia_tray.engines.onnx import ort_session
+
+    batch = np.stack([effnet.EffNetEngine().prepare(im) for im in batch_imgs])  # type: ignore[arg-type]
+    both = np.concatenate([batch, np.rot90(batch, 1, axes=(1, 2))])
+    x = effnet.to_model_input(both)
+    models = {"before": ort_session(baseline), "after": ort_session(effnet.model_path())}
+    done = dict.fromkeys(models, 0.0)
+    spent = dict.fromkeys(models, 0.0)
+    for _ in range(4):  # interleaved rounds: both see the same load
+        for name, session in models.items():
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < seconds / 4:
+                for start in range(0, len(x), 16):
+                    session.run(None, {"x": x[start : start + 16]})
+                done[name] += len(batch)
+            spent[name] += time.perf_counter() - t0
+    for name in models:
+        print(f"  {name:<6} rotation-aware photos/s (model only): {done[name] / spent[name]:6.1f}")
+    print(
+        f"  after/before: {done['after'] / spent['after'] / (done['before'] / spent['before']):.2f}"
+    )
+
+
 def bench_end_to_end(n: int) -> None:
     from remedia_tray.engines.effnet import EffNetEngine
     from remedia_tray.engines.onnx import cpu_threads
@@ -168,6 +198,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--skip-clip", action="store_true")
     parser.add_argument("--end-to-end", type=int, default=200, metavar="N")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="OLD.onnx")
     args = parser.parse_args()
     pin(args.cores)
     with tempfile.TemporaryDirectory(prefix="remedia-bench-") as tmp:
@@ -180,6 +211,9 @@ def main() -> int:
         print(f"cores used: {cpu_threads()}, batch {BATCH}, load average {load:.1f}")
         print("bundled fallback: EfficientNet-Lite0")
         bench_effnet(imgs, args.seconds)
+        if args.baseline is not None:
+            print(f"before ({args.baseline.name}) and after (the bundled model), interleaved")
+            bench_baseline(imgs, args.seconds, args.baseline)
         if not args.skip_clip:
             print("CLIP ViT-B-32-quickgelu (random weights, same compute)")
             bench_clip(imgs, args.seconds, Path(tmp))
