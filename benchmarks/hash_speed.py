@@ -1,10 +1,14 @@
-"""First-scan speed of the hash engine on 12 MP JPEGs, side by side with peers, plus the
-cached rescan of 10,000 images.
+"""First-scan speed of the hash engine on 12 MP JPEGs, end to end, side by side with peers,
+plus the cost of verification and the cached rescan of 10,000 images.
 
-Peers (same files, same run): imagededup PHash.encode_images and the czkawka Python bindings
-(ImageSimilarity.find_similar: hashing plus grouping, Rust, its own threads).
+Every tool runs as a fresh process on the same files in the same run, start-up included:
+`remedia sort FOLDER --engine hash --dry-run --no-cache` (the CLI a user runs), imagededup
+PHash.encode_images with all cores, and the czkawka Python bindings (ImageSimilarity:
+hashing plus grouping, Rust, its own threads). Also: the import time of the CLI, and the
+share of a scan spent verifying candidate pairs, on a folder where every other photo has a
+WhatsApp-like copy (so verification has real work).
 
-    python benchmarks/hash_speed.py [--n 48] [--rescan 10000]
+    python benchmarks/hash_speed.py [--n 96] [--rescan 10000]
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import csv
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,9 +89,61 @@ def drop_caches_hint(folder: Path) -> None:
         p.read_bytes()
 
 
+def verification_share(folder: Path, work: Path, cores: int) -> dict[str, object]:
+    """How much of a scan goes to verifying candidate pairs, with real duplicates present."""
+    from remedia_tray.core import verify
+    from remedia_tray.engines import HashEngine
+
+    dup = work / "with-copies"
+    dup.mkdir()
+    for k, path in enumerate(sorted(folder.iterdir())):
+        shutil.copy(path, dup / path.name)
+        if k % 2 == 0:
+            with Image.open(path) as im:
+                im.draft("RGB", (1600, 1600))
+                copy = im.convert("RGB")
+                copy.thumbnail((1600, 1600))
+                copy.save(dup / f"{path.stem}-WA.jpg", quality=75)
+    checks = {"pairs": 0, "s": 0.0}
+    same_frame = verify.same_frame
+
+    def timed_check(a: object, b: object, strictness: int) -> bool:
+        t0 = time.perf_counter()
+        try:
+            return same_frame(a, b, strictness)  # type: ignore[arg-type]
+        finally:
+            checks["pairs"] += 1
+            checks["s"] += time.perf_counter() - t0
+
+    verify.same_frame = timed_check  # type: ignore[assignment]
+    try:
+        opts = SortOptions(engine="hash", dry_run=True, use_cache=False, workers=cores)
+        sort_folder(dup, opts)  # warm-up
+        checks.update(pairs=0, s=0.0)
+        t0 = time.perf_counter()
+        report = sort_folder(dup, opts)
+        total = time.perf_counter() - t0
+    finally:
+        verify.same_frame = same_frame  # type: ignore[assignment]
+    return {
+        "verify_set_images": report.images,
+        "verify_candidate_pairs": checks["pairs"],
+        "verify_s": round(checks["s"], 3),
+        "verify_us_per_pair": round(1e6 * checks["s"] / max(1, checks["pairs"]), 1),
+        "verify_share_of_scan": round(checks["s"] / total, 4),
+        "duplicate_groups": len(report.duplicate_groups),
+        "hash_engine": HashEngine().description,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=48)
+    parser.add_argument("--n", type=int, default=96)
+    parser.add_argument(
+        "--peer-python",
+        default=sys.executable,
+        help="interpreter that has the peers installed (pip install imagededup czkawka)",
+    )
     parser.add_argument("--rescan", type=int, default=10_000)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="remedia-speed-"))
@@ -97,44 +154,50 @@ def main() -> None:
     cores = os.cpu_count() or 1
     out: dict[str, object] = {"n": args.n, "image": "4000x3000 JPEG q90", "cores": cores}
 
-    def ours(workers: int) -> None:
-        sort_folder(
-            folder, SortOptions(engine="hash", dry_run=True, use_cache=False, workers=workers)
-        )
+    py = sys.executable
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
-    ours(1)  # warm-up: imports and first-call costs are not per-image work
-    t1 = timed(lambda: ours(1))
-    tn = timed(lambda: ours(cores))
-    out["remedia_1proc_img_s"] = round(args.n / t1, 1)
-    out["remedia_all_cores_img_s"] = round(args.n / tn, 1)
+    def process(*argv: str, python: str = py) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([python, *argv], check=True, capture_output=True, env=env)
+        return time.perf_counter() - t0
 
-    try:
-        from imagededup.methods import PHash
+    cli = ("-m", "remedia_tray", "sort", str(folder), "--engine", "hash", "--dry-run", "--no-cache")
+    process(*cli)  # warm the page cache and the interpreter's own files
+    bare = min(process("-c", "pass") for _ in range(3))
+    imports = min(process("-c", "import remedia_tray.cli, remedia_tray.sorter") for _ in range(3))
+    out["python_start_s"] = round(bare, 3)
+    out["remedia_import_s"] = round(imports - bare, 3)
+    runs = [process(*cli) for _ in range(3)]
+    tn = min(runs)
+    out["remedia_cli_img_s"] = round(args.n / tn, 1)
+    out["remedia_cli_s"] = [round(r, 2) for r in runs]
 
-        phash = PHash(verbose=False)
-        phash.encode_images(image_dir=str(folder), num_enc_workers=1)  # warm-up
-        ti1 = timed(lambda: phash.encode_images(image_dir=str(folder), num_enc_workers=1))
-        tin = timed(lambda: phash.encode_images(image_dir=str(folder), num_enc_workers=cores))
-        out["imagededup_phash_1proc_img_s"] = round(args.n / ti1, 1)
-        out["imagededup_phash_all_cores_img_s"] = round(args.n / tin, 1)
-        out["ratio_vs_imagededup_1proc"] = round(ti1 / t1, 2)
-        out["ratio_vs_imagededup_all_cores"] = round(tin / tn, 2)
-    except ImportError:
-        out["imagededup"] = "not installed (pip install -e .[bench])"
-    try:
-        import czkawka
+    peers = {
+        "imagededup_phash": (
+            "from imagededup.methods import PHash\n"
+            f"PHash(verbose=False).encode_images(image_dir={str(folder)!r}, "
+            f"num_enc_workers={cores})"
+        ),
+        "czkawka": (
+            "import czkawka\n"
+            "f = czkawka.ImageSimilarity()\n"
+            f"f.set_directories([{str(folder)!r}])\n"
+            "f.set_similarity(5)\n"
+            "f.find_similar()"
+        ),
+    }
+    for name, code in peers.items():
+        try:
+            times = [process("-c", code, python=args.peer_python) for _ in range(3)]
+        except subprocess.CalledProcessError as exc:
+            out[name] = f"not run: {exc.stderr.decode(errors='replace').strip().splitlines()[-1]}"
+            continue
+        out[f"{name}_img_s"] = round(args.n / min(times), 1)
+        out[f"remedia_vs_{name}"] = round(min(times) / tn, 2)
 
-        def run_czkawka() -> None:
-            finder = czkawka.ImageSimilarity()
-            finder.set_directories([folder])
-            finder.set_similarity(5)
-            finder.find_similar()
-
-        tc = timed(run_czkawka)
-        out["czkawka_img_s"] = round(args.n / tc, 1)
-        out["ratio_vs_czkawka_all_cores"] = round(tc / tn, 2)
-    except ImportError:
-        out["czkawka"] = "not installed (pip install -e .[bench])"
+    out.update(verification_share(folder, work, cores))
 
     if args.rescan:
         big = work / "many"
