@@ -47,6 +47,11 @@ def review_dir(root: Path) -> Path:
     return data_dir(root) / REVIEW_DIR
 
 
+def thumbs_dir(root: Path) -> Path:
+    """Review-page previews, named by file identity (made by the scan or by the page)."""
+    return review_dir(root) / THUMBS_DIR
+
+
 def decisions_path(root: Path) -> Path:
     return data_dir(root) / DECISIONS_NAME
 

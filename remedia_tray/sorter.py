@@ -21,7 +21,7 @@ from .engines import DEFAULT_ENGINE, EngineChoice
 from .engines.base import SimilarityEngine
 from .engines.registry import select_engines
 from .errors import FolderNotFound, RemediaError
-from .layout import data_dir, lock_path
+from .layout import data_dir, lock_path, thumbs_dir
 from .pipeline.discovery import iter_files
 from .pipeline.library import group_library
 from .pipeline.placed import PlacedGroup, read_placed
@@ -154,7 +154,13 @@ def _sort(
             notes.append(f"feature cache unavailable ({exc}); every photo is read again")
     try:
         scan = extract_features(
-            files, engines, cache=cache, workers=_workers(options.workers), progress=progress
+            files,
+            engines,
+            cache=cache,
+            workers=_workers(options.workers),
+            progress=progress,
+            # The review page's previews come from this decode, not from a second one.
+            previews=None if options.dry_run else thumbs_dir(root),
         )
     finally:
         if cache is not None:

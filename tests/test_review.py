@@ -412,3 +412,40 @@ def test_previews_are_capped_but_every_member_is_still_listed(tmp_path: Path) ->
     assert len(doc.attr_values("img", "src")) == 1
     assert dst in {target(page.path, h) for h in doc.attr_values("a", "href", **{"class": "thumb"})}
     assert "not previewed: this sort has more than 1 photos in groups" in " ".join(doc.text)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_previews_come_from_the_scan_decode(tmp_path: Path, workers: int) -> None:
+    """Every photo the sort decoded leaves its preview, so the page decodes nothing again."""
+    from remedia_tray.layout import thumbs_dir
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    names = ("sunset", "peaks", "ridge", "cat", "coffee", "life", "umang", "seeding")
+    for name in names:
+        shutil.copy2(photo(name), root / f"{name}.jpg")
+    whatsapp_copy(photo("sunset"), root / "IMG-WA0001.jpg")
+    report = sort_folder(root, SortOptions(engine="hash", workers=workers))
+    assert len(report.duplicate_groups) == 1
+    previews = sorted(thumbs_dir(root).glob("*.jpg"))
+    # Eight photos that are in no group have previews too: the scan made them, not the page.
+    assert len(previews) == len(names) + 1
+    for member in report.duplicate_groups[0].members:
+        current = root / "duplicates" / "sunset" / member.name
+        where = current if current.exists() else member
+        assert (thumbs_dir(root) / thumb_name(os.stat(where))).is_file()
+    with Image.open(previews[0]) as im:
+        assert max(im.size) == 320 and im.format == "JPEG"
+    again = review.write_review(report, workers=1)
+    assert again.thumbnails_made == 0
+    assert sort_folder(root, SortOptions(engine="hash", dry_run=True)).groups == ()
+
+
+def test_a_dry_run_leaves_no_previews(tmp_path: Path) -> None:
+    from remedia_tray.layout import thumbs_dir
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    shutil.copy2(photo("sunset"), root / "sunset.jpg")
+    sort_folder(root, SortOptions(engine="hash", workers=1, dry_run=True))
+    assert not thumbs_dir(root).exists()

@@ -19,6 +19,7 @@ from ..core.progress import ProgressFactory, null_progress
 from ..errors import UnreadableImage
 from .identical import identical_sets
 from .imaging import load_image
+from .previews import preview_from_scan, share_preview
 
 if TYPE_CHECKING:
     from ..engines.base import FeatureSet, SimilarityEngine
@@ -84,7 +85,7 @@ def _init_worker() -> None:
 
 
 def _decode_one(
-    path: Path, engines: Sequence[SimilarityEngine]
+    path: Path, engines: Sequence[SimilarityEngine], previews: Path | None = None
 ) -> tuple[ImageInfo | None, str | None, list[np.ndarray]]:
     side = max(e.decode_side for e in engines) if engines else 64
     try:
@@ -95,13 +96,18 @@ def _decode_one(
     except Exception as exc:  # one odd file never ends the run
         log.warning("unexpected error on %s", path, exc_info=True)
         return None, f"could not process ({type(exc).__name__}: {exc})", []
+    if previews is not None:
+        try:
+            preview_from_scan(loaded.image, path, previews)
+        except Exception as exc:  # a preview is a courtesy; the review page makes it later
+            log.info("no preview of %s from the scan: %s", path, exc)
     return loaded.info, None, prepared
 
 
 def _worker_job(
-    paths: list[Path], engines: list[SimilarityEngine]
+    paths: list[Path], engines: list[SimilarityEngine], previews: Path | None = None
 ) -> list[tuple[ImageInfo | None, str | None, list[np.ndarray]]]:
-    return [_decode_one(path, engines) for path in paths]
+    return [_decode_one(path, engines, previews) for path in paths]
 
 
 # Worker processes start once per process and are reused by later scans (the tray sorts batch
@@ -145,8 +151,11 @@ def extract_features(
     cache: FeatureCache | None = None,
     workers: int = 1,
     progress: ProgressFactory = null_progress,
+    previews: Path | None = None,
 ) -> ScanResult:
     """Decode each file at most once and compute every engine's features for it.
+
+    `previews`: a folder where each decoded photo also leaves its review-page preview.
 
     `workers` <= 0 uses every usable core. The progress bar counts files as their results
     arrive (in order); an interruption (Ctrl-C) keeps everything finished so far in the cache.
@@ -200,7 +209,7 @@ def extract_features(
         if cache is not None:
             cache.put(files[pos], engine.cache_key, _feature_blob(vec))
 
-    results = _run(todo, files, engines, workers)
+    results = _run(todo, files, engines, workers, previews)
     try:
         for pos, (info, reason, prepared) in zip(todo, results):
             if info is None:
@@ -224,6 +233,11 @@ def extract_features(
     finally:
         results.close()  # stops the workers now, also on Ctrl-C
         bar.close()
+    if previews is not None:
+        # A byte-identical file is decoded once: its twins share that decode's preview.
+        for group in identical:
+            for pos in group[1:]:
+                share_preview(files[group[0]].path, files[pos].path, previews)
         if cache is not None:
             cache.flush()
 
@@ -303,12 +317,16 @@ def _width_of(engine: SimilarityEngine) -> int:
 
 
 def _run(
-    todo: list[int], files: list[MediaFile], engines: Sequence[SimilarityEngine], workers: int
+    todo: list[int],
+    files: list[MediaFile],
+    engines: Sequence[SimilarityEngine],
+    workers: int,
+    previews: Path | None = None,
 ) -> Generator[tuple[ImageInfo | None, str | None, list[np.ndarray]], None, None]:
     paths = [files[pos].path for pos in todo]
     if workers <= 1 or len(paths) < _PARALLEL_MIN:
         for path in paths:
-            yield _decode_one(path, engines)
+            yield _decode_one(path, engines, previews)
         return
     from collections import deque
     from concurrent.futures import Future
@@ -321,14 +339,14 @@ def _run(
         # A bounded window instead of pool.map: a million files never become a million futures,
         # and stopping early cancels only what is queued.
         for task in tasks:
-            queued.append(pool.submit(_worker_job, task, engine_list))
+            queued.append(pool.submit(_worker_job, task, engine_list, previews))
             if len(queued) >= workers * _TASKS_AHEAD:
                 break
         while queued:
             done = queued.popleft().result()
             more: list[Path] | None = next(tasks, None)
             if more is not None:
-                queued.append(pool.submit(_worker_job, more, engine_list))
+                queued.append(pool.submit(_worker_job, more, engine_list, previews))
             yield from done
     finally:
         if queued:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -10,16 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomicfile import replacing
 from ..core.progress import ProgressFactory, null_progress
+from ..pipeline.previews import THUMB_SIDE, save_preview, thumb_name
+
+__all__ = ["THUMB_SIDE", "ThumbnailSet", "ensure_thumbnails", "make_thumbnail", "thumb_name"]
 
 log = logging.getLogger(__name__)
 
-#: Longest side of a preview in pixels: sharp on a 2x screen at the page's ~170 px tiles.
-THUMB_SIDE = 320
-_QUALITY = 80
-# Part of every key: bump it when the look of a preview changes, so old ones are not reused.
-_VERSION = "t1"
 # Below this many previews to make, starting threads costs more than it saves.
 _PARALLEL_MIN = 8
 
@@ -32,30 +28,14 @@ class ThumbnailSet:
     reused: int  # previews found from an earlier run
 
 
-def thumb_name(st: os.stat_result, *, side: int = THUMB_SIDE) -> str:
-    """The preview's file name, from what identifies the file's content on disk.
-
-    Size, modification time and inode survive a rename or a move within one filesystem, so a
-    photo moved into duplicates/ keeps its preview; any edit changes size or mtime.
-    """
-    ident = f"{_VERSION}|{side}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
-    return hashlib.sha1(ident.encode()).hexdigest()[:24] + ".jpg"
-
-
 def make_thumbnail(src: Path, dst: Path, *, side: int = THUMB_SIDE) -> None:
     """Write a preview of `src` to `dst` atomically. Raises UnreadableImage with a reason."""
-    from PIL import Image
 
     from ..pipeline.imaging import load_image
 
     # load_image decodes JPEGs at a reduced scale (DCT scaling) and applies EXIF orientation.
     loaded = load_image(src, min_side=max(1, side // 2))
-    im = loaded.image
-    # Bilinear after Pillow's box pre-reduction: a third cheaper than bicubic, same look at
-    # this size (resizing is the largest cost for small photos).
-    im.thumbnail((side, side), Image.Resampling.BILINEAR)
-    with replacing(dst, private=False) as tmp:
-        im.save(tmp, "JPEG", quality=_QUALITY)
+    save_preview(loaded.image, dst, side=side)
 
 
 def ensure_thumbnails(

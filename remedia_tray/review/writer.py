@@ -18,7 +18,7 @@ from ..atomicfile import write_atomic
 from ..core.media import Skipped
 from ..core.progress import ProgressFactory, null_progress
 from ..errors import FolderNotFound, RemediaError
-from ..layout import INDEX_NAME, REPORTS_DIR, REVIEW_DIR, THUMBS_DIR, data_dir
+from ..layout import INDEX_NAME, REPORTS_DIR, REVIEW_DIR, data_dir, thumbs_dir
 from ..safety.report import SortReport
 from .page import current_locations as current_locations
 from .page import render_page as render_page
@@ -78,7 +78,7 @@ def page_thumbnails(
     out.mkdir(parents=True, exist_ok=True)
     photos = [Path(p) for p in dict.fromkeys(current_locations(data))]
     thumbs = ensure_thumbnails(
-        photos[:max_previews], out / THUMBS_DIR, workers=workers, progress=progress
+        photos[:max_previews], thumbs_dir(Path(data["folder"])), workers=workers, progress=progress
     )
     problems = dict(thumbs.problems)
     for p in photos[max_previews:]:
