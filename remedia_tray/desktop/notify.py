@@ -242,9 +242,12 @@ class Notifier:
         """Show one notification; clicking it opens `open_path` where the server allows
         (or runs `on_open` instead, which opens it its own way)."""
         summary, body = _printable(summary), _printable(body)
+        click = None
+        if open_path is not None:
+            click = on_open or (lambda: open_with_desktop(open_path))
         with self._lock:  # one at a time keeps ids and fallbacks simple
             try:
-                self.backend_used = self._send(summary, body, open_path, on_open)
+                self.backend_used = self._send(summary, body, click)
                 self.last_error = None
                 return True
             except Exception as exc:
@@ -254,13 +257,7 @@ class Notifier:
                 return False
 
     # -- delivery -------------------------------------------------------------------
-    def _send(
-        self,
-        summary: str,
-        body: str,
-        open_path: Path | None,
-        on_open: Callable[[], object] | None = None,
-    ) -> Backend:
+    def _send(self, summary: str, body: str, click: Callable[[], object] | None) -> Backend:
         if IS_WINDOWS:
             return self._send_windows(summary, body)
         if IS_MACOS:
@@ -278,21 +275,17 @@ class Notifier:
                 ]
             )
             return "osascript"
-        return self._send_freedesktop(summary, body, open_path, on_open)
+        return self._send_freedesktop(summary, body, click)
 
     def _send_freedesktop(
-        self,
-        summary: str,
-        body: str,
-        open_path: Path | None,
-        on_open: Callable[[], object] | None = None,
+        self, summary: str, body: str, click: Callable[[], object] | None
     ) -> Backend:
         bus = self._gio_bus()
         if bus is not None:
-            actions = ["default", "Open"] if open_path is not None else []
+            actions = ["default", "Open"] if click is not None else []
             nid = bus.notify(summary, body, actions, self.timeout)
-            if open_path is not None:
-                self._actions[nid] = on_open or (lambda: open_with_desktop(open_path))
+            if click is not None:
+                self._actions[nid] = click
             return "dbus"
         if shutil.which("gdbus"):
             self._run(
