@@ -233,13 +233,13 @@ def extract_features(
     finally:
         results.close()  # stops the workers now, also on Ctrl-C
         bar.close()
+        if cache is not None:
+            cache.flush()
     if previews is not None:
         # A byte-identical file is decoded once: its twins share that decode's preview.
         for group in identical:
             for pos in group[1:]:
                 share_preview(files[group[0]].path, files[pos].path, previews)
-        if cache is not None:
-            cache.flush()
 
     # Copies with identical bytes share their representative's result.
     for pos in range(n):
