@@ -21,7 +21,6 @@ import importlib.util
 import json
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -123,23 +122,14 @@ def export(out_dir: Path, whitening: Path | None = None) -> dict[str, Any]:
     import onnx
     import torch
 
+    sys.path.insert(0, str(ROOT))  # the checkout's package, also when it is not installed
+    from remedia_tray.engines.onnx import export_onnx
+
     embedder = build_torch_embedder(whitening=whitening)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / MODEL_FILE
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "fp32.onnx"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                embedder,
-                (torch.zeros(1, 3, SIZE, SIZE),),
-                str(fp32),
-                dynamo=False,
-                opset_version=17,
-                input_names=["x"],
-                output_names=["y"],
-                dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
-            )
+        fp32 = export_onnx(embedder, torch.zeros(1, 3, SIZE, SIZE), Path(tmp) / "fp32.onnx")
         model = store_weights_as_fp16(onnx.load(str(fp32)))
         onnx.checker.check_model(model)
         onnx.save(model, str(target))
