@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,6 @@ from tray_support import (
     photo,
     remedia,
     requires_bus,
-    running_notify_server,
     wait_until,
     whatsapp_copy,
 )
@@ -32,12 +30,6 @@ from remedia_tray.desktop.notify import Notifier, batch_summary, notify_report
 from remedia_tray.sorter import SortOptions, sort_folder
 
 pytestmark = pytest.mark.desktop
-
-
-@pytest.fixture
-def notify_server(tmp_path: Path) -> Iterator[NotifyServer]:
-    with running_notify_server(tmp_path) as server:
-        yield server
 
 
 def test_batch_summary_wording() -> None:

@@ -10,7 +10,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from tray_support import (
     NotifyServer,
     recompress,
     requires_bus,
-    running_notify_server,
     small_photo,
     wait_until,
 )
@@ -36,12 +34,6 @@ pytestmark = [
     # watchdog warns when a folder is created while its parent is being added (it re-adds it).
     pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning"),
 ]
-
-
-@pytest.fixture
-def notify_server(tmp_path: Path) -> Iterator[NotifyServer]:
-    with running_notify_server(tmp_path) as server:
-        yield server
 
 
 SETTLE = 1.0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers beside this file
 
-from tray_support import NotifyServer, requires_bus, running_notify_server, wait_until
+from tray_support import NotifyServer, requires_bus, wait_until
 
 from remedia_tray.desktop.service import BatchResult, TrayService
 from remedia_tray.desktop.settings import Settings, save
@@ -33,12 +32,6 @@ pytestmark = [
     requires_bus,
     pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning"),
 ]
-
-
-@pytest.fixture
-def notify_server(tmp_path: Path) -> Iterator[NotifyServer]:
-    with running_notify_server(tmp_path) as server:
-        yield server
 
 
 def test_tray_sorts_a_new_copy_into_the_library(
@@ -68,9 +61,6 @@ def test_tray_sorts_a_new_copy_into_the_library(
         assert wait_until(lambda: len(batches) >= 1, timeout=120)
     finally:
         service.stop()
-        from remedia_tray.pipeline.features import shutdown_workers
-
-        shutdown_workers()  # the feature workers live for the process; not past this test
     batch = batches[0]
     assert batch.error is None and batch.report is not None
     tree = read_tree(root)

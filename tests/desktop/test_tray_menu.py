@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,19 +21,12 @@ from tray_support import (
     photo,
     remedia,
     requires_tray,
-    running_notify_server,
     wait_until,
     whatsapp_copy,
     write_settings,
 )
 
 pytestmark = [pytest.mark.desktop, requires_tray]
-
-
-@pytest.fixture
-def notify_server(tmp_path: Path) -> Iterator[NotifyServer]:
-    with running_notify_server(tmp_path) as server:
-        yield server
 
 
 SETTLE = "0.5"
