@@ -20,6 +20,7 @@ import numpy as np
 from ..core.neighbours import cosine_neighbours, cosine_query, l2_normalise
 from ..errors import EngineUnavailable
 from .base import Neighbours, SimilarityEngine
+from .clip_weights import MIN_INT8_COSINE
 from .onnx import (
     EXPORT_VERSION,
     export_onnx,
@@ -41,8 +42,6 @@ EMBED_DIM = 512
 MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
 STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
 PREPROCESS_VERSION = 1
-#: int8 inference is kept only if every photo of the check batch stays this close to fp32.
-MIN_INT8_COSINE = 0.99
 
 # Strictness -> max cosine distance (1 - cosine). NOT calibrated here: no CLIP weights can be
 # obtained on the build machines. Chosen from published practice for OpenAI ViT-B/32 image

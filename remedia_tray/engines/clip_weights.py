@@ -36,7 +36,8 @@ CLIP_FILE_NAME = "clip-ViT-B-32-quickgelu-openai.visual.safetensors"
 CLIP_ONNX_NAME = "clip-ViT-B-32-quickgelu-openai.visual.onnx"
 #: The one line a user sees when the conversion tools are missing.
 CONVERT_HINT = "needs the conversion tools: pip install 'remedia-tray[convert]'"
-#: The int8 conversion is kept only if it stays this close to fp32 on the check images.
+#: int8 CLIP is kept only if every check image (or photo of the first batch) stays this close
+#: to fp32: for a conversion here and for the engine's own check.
 MIN_INT8_COSINE = 0.99
 ENV_WEIGHTS = "REMEDIA_CLIP_WEIGHTS"
 # open_clip's download location for the openai tag (a Hugging Face model repository).
@@ -337,13 +338,11 @@ def convert_clip_weights(source: Path, target: Path | None = None) -> Converted:
 
         from ..core.neighbours import l2_normalise
         from .onnx import export_onnx, ort_session, quantize_int8
-    except ImportError as exc:
-        raise EngineUnavailable(f"converting CLIP weights {CONVERT_HINT} ({exc})") from None
-    target = data_models_dir() / CLIP_ONNX_NAME if target is None else target
-    try:
+
         visual = load_clip_visual(Path(source))
     except ImportError as exc:
         raise EngineUnavailable(f"converting CLIP weights {CONVERT_HINT} ({exc})") from None
+    target = data_models_dir() / CLIP_ONNX_NAME if target is None else target
     target.parent.mkdir(parents=True, exist_ok=True)
     x = _check_images()
     with tempfile.TemporaryDirectory(prefix=".convert-", dir=target.parent) as tmp:
