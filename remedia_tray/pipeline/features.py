@@ -126,8 +126,9 @@ def _workers_pool(workers: int) -> ProcessPoolExecutor:
     # spawn: forking a process that runs threads (the tray) can deadlock.
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
-    if _pool is None:
-        atexit.register(shutdown_workers)
+    # Once per process, however many pools the tray makes over a day.
+    atexit.unregister(shutdown_workers)
+    atexit.register(shutdown_workers)
     _pool = (workers, pool)
     return pool
 
