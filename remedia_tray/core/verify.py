@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -49,7 +49,7 @@ class Alignment:
     residual: float
 
 
-@lru_cache(maxsize=None)
+@cache
 def limits(strictness: int) -> tuple[float, float, float]:
     shift, zoom, residual = (
         interpolate(strictness, {k: v[i] for k, v in VERIFY_LIMITS.items()}) for i in range(3)
