@@ -25,19 +25,27 @@ def pairs_of(groups: Iterable[Iterable[str]]) -> set[tuple[str, str]]:
     return out
 
 
-def pairwise_pr(predicted: Iterable[Iterable[str]], truth: Mapping[str, str]) -> dict[str, float]:
-    """Pairwise precision/recall of predicted groups against item -> true group labels."""
+def pair_counts(
+    predicted: Iterable[Iterable[str]], truth: Mapping[str, str]
+) -> tuple[int, int, int]:
+    """(true pairs found, predicted pairs, true pairs) of predicted groups against labels."""
     by_label: dict[str, list[str]] = {}
     for item, label in truth.items():
         by_label.setdefault(label, []).append(item)
     true_pairs = pairs_of(by_label.values())
     pred_pairs = pairs_of(predicted)
-    hit = len(true_pairs & pred_pairs)
-    precision = hit / len(pred_pairs) if pred_pairs else 1.0
-    recall = hit / len(true_pairs) if true_pairs else 1.0
+    return len(true_pairs & pred_pairs), len(pred_pairs), len(true_pairs)
+
+
+def pr_from_counts(hit: int, predicted: int, true: int) -> dict[str, float]:
     return {
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "predicted_pairs": len(pred_pairs),
-        "true_pairs": len(true_pairs),
+        "precision": round(hit / predicted, 4) if predicted else 1.0,
+        "recall": round(hit / true, 4) if true else 1.0,
+        "predicted_pairs": predicted,
+        "true_pairs": true,
     }
+
+
+def pairwise_pr(predicted: Iterable[Iterable[str]], truth: Mapping[str, str]) -> dict[str, float]:
+    """Pairwise precision/recall of predicted groups against item -> true group labels."""
+    return pr_from_counts(*pair_counts(predicted, truth))

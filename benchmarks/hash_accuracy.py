@@ -31,7 +31,7 @@ from PIL import Image, ImageFilter, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import pairs_of, pairwise_pr, shared
+from benchmarks._common import pair_counts, pairwise_pr, pr_from_counts, shared
 from remedia_tray.core.strictness import LEVELS
 from remedia_tray.sorter import SortOptions, sort_folder
 
@@ -140,23 +140,14 @@ def scored(
     A photo and its own blurred version are the same frame with an edit, neither clearly a
     duplicate nor clearly a different picture, so pairs across families are not scored.
     """
-    hit = predicted = true = 0
+    totals = [0, 0, 0]
     for kind in sorted(set(family.values())):
         members = {name for name, k in family.items() if k == kind}
-        by_label: dict[str, list[str]] = {}
-        for name in members:
-            by_label.setdefault(truth[name], []).append(name)
-        true_pairs = pairs_of(by_label.values())
-        pred_pairs = pairs_of([n for n in g if n in members] for g in groups)
-        hit += len(true_pairs & pred_pairs)
-        predicted += len(pred_pairs)
-        true += len(true_pairs)
-    return {
-        "precision": round(hit / predicted, 4) if predicted else 1.0,
-        "recall": round(hit / true, 4) if true else 1.0,
-        "predicted_pairs": predicted,
-        "true_pairs": true,
-    }
+        counts = pair_counts(
+            ([n for n in g if n in members] for g in groups), {n: truth[n] for n in members}
+        )
+        totals = [t + c for t, c in zip(totals, counts)]
+    return pr_from_counts(*totals)
 
 
 def main() -> None:
