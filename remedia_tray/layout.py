@@ -21,8 +21,8 @@ INDEX_NAME = "index.html"
 LOCK_NAME = "lock"
 DECISIONS_NAME = "decisions.json"
 TRAY_STATE_NAME = "tray-state.json"
-#: The photos a sort left settled outside the group folders (what the next sort need not ask).
-LIBRARY_NAME = "library.npz"
+#: The library index: every photo a sort has seen, with its search keys (pipeline/library_index).
+LIBRARY_NAME = "library"
 #: A group folder's manifest (best photo, reason), read back by the next sort.
 MANIFEST_NAME = "remedia-group.json"
 
@@ -58,6 +58,20 @@ def decisions_path(root: Path) -> Path:
 
 def library_index_path(root: Path) -> Path:
     return data_dir(root) / LIBRARY_NAME
+
+
+def library_meta_path(root: Path) -> Path:
+    """The index's row count and key, written last: without it the index is not used."""
+    return library_index_path(root) / "meta.json"
+
+
+def forget_library_index(root: Path) -> None:
+    """Moves the index does not know about (undo, a review action) make it unusable until the
+    next sort writes it again; a sort that knows what it moved records it itself."""
+    try:
+        library_meta_path(root).unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only data folder: the rows are still checked against the disk
 
 
 def tray_state_path(root: Path) -> Path:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ._platform import usable_cores
 from .core.media import MediaFile, Skipped
-from .core.planning import Move, SortPlan, plan_sort
+from .core.planning import GroupSpec, Move, PlannedGroup, SortPlan, plan_sort
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
 from .engines import DEFAULT_ENGINE, EngineChoice
@@ -22,15 +23,16 @@ from .engines.base import SimilarityEngine
 from .engines.registry import select_engines
 from .errors import FolderNotFound, RemediaError
 from .layout import data_dir, lock_path, thumbs_dir
-from .pipeline.discovery import iter_files
+from .pipeline.discovery import is_ignored, iter_files
 from .pipeline.library import group_library
-from .pipeline.placed import PlacedGroup, read_placed
-from .pipeline.settled import is_settled, load_settled
+from .pipeline.library_index import LibraryIndex, extend_index, load_index, save_index
+from .pipeline.placed import group_folder_of, read_placed
 from .safety.mover import apply_plan, read_existing_groups, recover_incomplete
 from .safety.report import SortReport, member_details, save_report
 
 if TYPE_CHECKING:
-    pass
+    from .pipeline.cache import FeatureCache
+    from .pipeline.features import ScanResult
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class SortOptions:
     configured_clip_weights: Path | None = None
     #: Regroup the whole library, photos an earlier sort placed included (`sort --full`).
     full: bool = False
+    #: The photos that arrived (the tray's batch): only they are read, and the library index
+    #: finds their neighbours. None, or no usable index, walks the whole folder.
+    arrived: tuple[Path, ...] | None = None
 
 
 def _without_user_decisions(
@@ -121,22 +126,7 @@ def sort_folder(
 def _sort(
     root: Path, options: SortOptions, progress: ProgressFactory, started: float
 ) -> SortReport:
-    from .pipeline.features import extract_features
-
-    skipped: list[Skipped] = []
-    files = sorted(iter_files(root, skipped=skipped), key=lambda f: str(f.path))
-    files, user_kept = _without_user_decisions(root, files, save=not options.dry_run)
-    # Photos an earlier sort placed are members of the library's groups (issue 13).
-    placed = read_placed(root, skipped=skipped)
-    files = sorted([*files, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
-    if options.exclude is not None:
-        files = [f for f in files if not options.exclude(f.path)]
-    cache = None
     notes: list[str] = []
-    if user_kept:
-        notes.append(
-            f"{user_kept} photos stay where you moved them (remedia forget FOLDER to sort again)"
-        )
     selection = select_engines(
         options.engine,
         strictness=options.strictness,
@@ -145,6 +135,9 @@ def _sort(
     )
     engines = list(selection.engines)
     notes.extend(selection.notes)
+    key = _index_key(engines, options)
+    index = None if options.full else load_index(root, key)
+    cache = None
     if options.use_cache:
         from .pipeline.cache import FeatureCache
 
@@ -153,57 +146,223 @@ def _sort(
         except Exception as exc:  # a broken cache costs speed, never the sort
             notes.append(f"feature cache unavailable ({exc}); every photo is read again")
     try:
-        scan = extract_features(
-            files,
-            engines,
-            cache=cache,
-            workers=_workers(options.workers),
-            progress=progress,
-            # The review page's previews come from this decode, not from a second one.
-            previews=None if options.dry_run else thumbs_dir(root),
-        )
+        if options.arrived is not None and index is not None:
+            return _sort_arrived(root, options, progress, started, engines, notes, cache, index)
+        return _sort_walk(root, options, progress, started, engines, notes, cache, index)
     finally:
         if cache is not None:
             cache.close()
-    skipped.extend(scan.skipped)
 
+
+def _note_user_kept(notes: list[str], user_kept: int) -> None:
+    if user_kept:
+        notes.append(
+            f"{user_kept} photos stay where you moved them (remedia forget FOLDER to sort again)"
+        )
+
+
+def _sort_walk(
+    root: Path,
+    options: SortOptions,
+    progress: ProgressFactory,
+    started: float,
+    engines: list[SimilarityEngine],
+    notes: list[str],
+    cache: FeatureCache | None,
+    index: LibraryIndex | None,
+) -> SortReport:
+    """The whole folder: walk it, read every photo (the cache makes seen ones free)."""
+    from .pipeline.features import extract_features
+
+    clock = _Stages()
+    skipped: list[Skipped] = []
+    files = sorted(iter_files(root, skipped=skipped), key=lambda f: str(f.path))
+    files, user_kept = _without_user_decisions(root, files, save=not options.dry_run)
+    # Photos an earlier sort placed are members of the library's groups (issue 13).
+    placed = read_placed(root, skipped=skipped)
+    files = sorted([*files, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
+    if options.exclude is not None:
+        files = [f for f in files if not options.exclude(f.path)]
+    _note_user_kept(notes, user_kept)
+    clock.lap("discovery")
+    scan = extract_features(
+        files,
+        engines,
+        cache=cache,
+        workers=_workers(options.workers),
+        progress=progress,
+        # The review page's previews come from this decode, not from a second one.
+        previews=None if options.dry_run else thumbs_dir(root),
+    )
+    skipped.extend(scan.skipped)
+    clock.lap("features")
     preferred = _preferred_keepers(root, scan.files)
-    key = _settled_key(engines, options)
-    settled = None if options.full else load_settled(root, key)
-    flags = None if settled is None else [is_settled(f, settled) for f in scan.files]
+    known = None if index is None else index.identities()
+    flags = None if known is None else [_identity(f) in known for f in scan.files]
     specs = group_library(
         scan, engines, placed, full=options.full, settled=flags, preferred=preferred
     )
-    plan = _note_keepers_moving_on(
-        plan_sort(root, specs, exists=os.path.lexists, existing_groups=read_existing_groups(root))
-    )
+    clock.lap("search")
+    existing = read_existing_groups(root)
 
+    def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
+        rows = [k for k, f in enumerate(scan.files) if f.path not in failed]
+        kept = {g.folder: g.kept for g in placed if g.kind == "duplicates" and g.kept is not None}
+        save_index(
+            root,
+            _index_key(engines, options),
+            [_moved_to(scan.files[k], moved) for k in rows],
+            {e.name: e.search_keys(scan.features[e.name])[rows] for e in engines},
+            _kept_after(kept, groups, moved),
+        )
+
+    return _finish(
+        root, options, progress, started, clock,
+        scan=scan, specs=specs, existing=existing, skipped=skipped, notes=notes,
+        files_seen=len(files), images=len(scan.files), save=save, mode="walk",
+    )  # fmt: skip
+
+
+def _sort_arrived(
+    root: Path,
+    options: SortOptions,
+    progress: ProgressFactory,
+    started: float,
+    engines: list[SimilarityEngine],
+    notes: list[str],
+    cache: FeatureCache | None,
+    index: LibraryIndex,
+) -> SortReport:
+    """A batch: read only the arrived photos, find their neighbours in the library index, and
+    sort that neighbourhood as a whole sort would (k searches; no walk of the folder)."""
+    from .pipeline.features import extract_features
+
+    clock = _Stages()
+    skipped: list[Skipped] = []
+    row_of = {p: r for r, p in enumerate(index.paths)}
+    arrived: list[MediaFile] = []
+    for path in sorted({Path(os.path.abspath(p)) for p in options.arrived or ()}):
+        if is_ignored(root, path) or (options.exclude is not None and options.exclude(path)):
+            continue
+        found = _stat_file(path, skipped)
+        row = row_of.get(path)
+        if found is None or (row is not None and _same_file(index.media(row), found)):
+            continue  # gone again, or a photo the library already holds
+        arrived.append(found)
+    arrived, user_kept = _without_user_decisions(root, arrived, save=not options.dry_run)
+    _note_user_kept(notes, user_kept)
+    clock.lap("discovery")
+    workers = _workers(options.workers)
+    previews = None if options.dry_run else thumbs_dir(root)
+    new = extract_features(
+        arrived, engines, cache=cache, workers=workers, progress=progress, previews=previews
+    )
+    skipped.extend(new.skipped)
+    clock.lap("features")
+
+    rows: set[int] = set()
+    for e in engines:
+        if len(new.files):
+            rows.update(e.library_candidates(index.search[e.name], new.features[e.name]).tolist())
+    near: list[MediaFile] = []
+    stale: list[int] = []
+    for r in sorted(rows):
+        on_disk = _stat_file(index.paths[r], None)
+        if on_disk is None or not _same_file(index.media(r), on_disk):
+            stale.append(r)  # deleted or edited since: the index forgets it
+        else:
+            near.append(on_disk)
+    near_paths = {f.path for f in near}
+    folders = {g for g in (group_folder_of(root, p) for p in near_paths) if g is not None}
+    folders.update(f for f, kept in index.kept.items() if kept in near_paths)
+    placed = tuple(
+        dataclasses.replace(g, kept=index.kept.get(g.folder, g.kept)) if g.kind == "duplicates"
+        else g
+        for g in read_placed(root, skipped=skipped, folders=sorted(folders))
+    )  # fmt: skip
+    pool = {f.path: f for f in (*near, *(m for g in placed for m in g.members))}
+    pool.update((f.path, f) for f in new.files)
+    scan = extract_features(sorted(pool.values(), key=lambda f: str(f.path)), engines, cache=cache)
+    skipped.extend(scan.skipped)
+    fresh = {f.path for f in new.files}
+    flags = [f.path not in fresh for f in scan.files]
+    specs = group_library(
+        scan, engines, placed, settled=flags, preferred=_preferred_keepers(root, scan.files)
+    )
+    clock.lap("search")
+    existing = {g.best: g.folder for g in placed if g.best is not None}
+
+    def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
+        take = [k for k, f in enumerate(new.files) if f.path not in failed]
+        extend_index(
+            root,
+            index,
+            moved=moved,
+            dropped=stale,
+            files=[_moved_to(new.files[k], moved) for k in take],
+            search={e.name: e.search_keys(new.features[e.name])[take] for e in engines},
+            kept=_kept_after(index.kept, groups, moved),
+        )
+
+    images = len(index) - len(stale) + len(new.files)
+    return _finish(
+        root, options, progress, started, clock,
+        scan=scan, specs=specs, existing=existing, skipped=skipped, notes=notes,
+        files_seen=len(index) + len(arrived), images=images, save=save, mode="batch",
+        decoded=new.decoded,
+    )  # fmt: skip
+
+
+def _finish(
+    root: Path,
+    options: SortOptions,
+    progress: ProgressFactory,
+    started: float,
+    clock: _Stages,
+    *,
+    scan: ScanResult,
+    specs: list[GroupSpec],
+    existing: dict[Path, Path],
+    skipped: list[Skipped],
+    notes: list[str],
+    files_seen: int,
+    images: int,
+    save: Callable[[dict[Path, Path], set[Path], tuple[PlannedGroup, ...]], None],
+    mode: str,
+    decoded: int | None = None,
+) -> SortReport:
+    """Plan, move, journal, remember the library, report: the same for a walk and a batch."""
+    plan = _note_keepers_moving_on(plan_sort(root, specs, exists=os.path.lexists,
+                                             existing_groups=existing))  # fmt: skip
     failed: tuple[Skipped, ...] = ()
     journal = None
-    if not options.dry_run and plan.moves:
-        # Files that changed since they were read (a phone still copying) stay in place.
-        result = apply_plan(plan, root=root, expected={f.path: f for f in scan.files})
-        failed, journal = result.failed, result.journal
-        _note_placements(root, result.journal, result.moved)
-        moved = {m.src: m for m in result.moved}
-        plan_groups = tuple(
-            dataclasses.replace(g, moves=tuple(moved[m.src] for m in g.moves if m.src in moved))
-            for g in plan.groups
-        )
-        _save_settled(root, key, scan.files, placed, moved=set(moved), failed=failed)
-    elif not options.dry_run:
-        plan_groups = plan.groups
-        _save_settled(root, key, scan.files, placed, moved=set(), failed=())
-    else:
-        plan_groups = plan.groups
+    plan_groups = plan.groups
+    if not options.dry_run:
+        moved: dict[Path, Path] = {}
+        if plan.moves:
+            # Files that changed since they were read (a phone still copying) stay in place.
+            result = apply_plan(plan, root=root, expected={f.path: f for f in scan.files})
+            failed, journal = result.failed, result.journal
+            _note_placements(root, result.journal, result.moved)
+            moves = {m.src: m for m in result.moved}
+            moved = {m.src: m.dst for m in result.moved}
+            plan_groups = tuple(
+                dataclasses.replace(g, moves=tuple(moves[m.src] for m in g.moves if m.src in moves))
+                for g in plan.groups
+            )
+        try:
+            save(moved, {s.path for s in failed}, plan_groups)
+        except OSError:
+            logging.getLogger(__name__).warning("cannot save the library index", exc_info=True)
+    clock.lap("moves")
     report = SortReport(
         folder=root,
         dry_run=options.dry_run,
         strictness=options.strictness,
         engines=scan.models,
-        files_seen=len(files),
-        images=len(scan.files),
-        decoded=scan.decoded,
+        files_seen=files_seen,
+        images=images,
+        decoded=scan.decoded if decoded is None else decoded,
         from_cache=scan.from_cache,
         groups=plan_groups,
         skipped=tuple(skipped),
@@ -212,6 +371,8 @@ def _sort(
         seconds=time.monotonic() - started,
         notes=tuple(notes),
         details=member_details(plan_groups, scan.files, scan.infos),
+        stages=clock.seconds,
+        mode=mode,
     )
     if not options.dry_run:
         try:
@@ -223,27 +384,58 @@ def _sort(
     return report
 
 
-def _settled_key(engines: Sequence[SimilarityEngine], options: SortOptions) -> str:
-    return "|".join([*(e.cache_key for e in engines), str(options.strictness)])
+class _Stages:
+    """Wall-clock seconds per stage of one sort."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._last
+        self._last = now
 
 
-def _save_settled(
-    root: Path,
-    key: str,
-    files: Sequence[MediaFile],
-    placed: Sequence[PlacedGroup],
-    *,
-    moved: set[Path],
-    failed: Sequence[Skipped],
-) -> None:
-    """The loose photos this sort compared and left in place: the next sort need not ask."""
-    from .pipeline.settled import save_settled
+def _identity(f: MediaFile) -> tuple[bytes, int, int]:
+    return (os.fsencode(f.path), f.size, f.mtime_ns)
 
-    skip = moved | {s.path for s in failed} | {m.path for g in placed for m in g.members}
+
+def _same_file(a: MediaFile, b: MediaFile) -> bool:
+    return (a.size, a.mtime_ns, a.dev, a.ino) == (b.size, b.mtime_ns, b.dev, b.ino)
+
+
+def _stat_file(path: Path, skipped: list[Skipped] | None) -> MediaFile | None:
+    """The regular file at `path` now, or None (gone, a link, a folder, unreadable)."""
     try:
-        save_settled(root, key, (f for f in files if f.path not in skip))
-    except OSError:
-        logging.getLogger(__name__).warning("cannot save the library index", exc_info=True)
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if skipped is not None:
+            skipped.append(Skipped(path, f"cannot stat: {exc.strerror or exc}"))
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return MediaFile(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+
+
+def _moved_to(f: MediaFile, moved: dict[Path, Path]) -> MediaFile:
+    dst = moved.get(f.path)
+    return f if dst is None else dataclasses.replace(f, path=dst)
+
+
+def _kept_after(
+    kept: Mapping[Path, Path], groups: Sequence[PlannedGroup], moved: Mapping[Path, Path]
+) -> dict[Path, Path]:
+    """Duplicates folder -> where its kept copy is after this sort's moves."""
+    out = dict(kept)
+    out.update((g.folder, g.keeper) for g in groups if g.kind == "duplicates" and g.keeper)
+    return {folder: moved.get(k, k) for folder, k in out.items()}
+
+
+def _index_key(engines: Sequence[SimilarityEngine], options: SortOptions) -> str:
+    return "|".join([*(e.cache_key for e in engines), str(options.strictness)])
 
 
 def _note_keepers_moving_on(plan: SortPlan) -> SortPlan:

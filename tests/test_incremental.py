@@ -18,6 +18,7 @@ from remedia_tray.core.neighbours import (
     rotation_aware_query,
 )
 from remedia_tray.layout import library_index_path
+from remedia_tray.pipeline.library_index import load_index
 from remedia_tray.safety.mover import undo_last_sort
 from remedia_tray.sorter import SortOptions, sort_folder
 
@@ -92,3 +93,81 @@ def test_a_new_copy_is_searched_against_settled_photos(tmp_path: Path) -> None:
     # An index made for other settings is not trusted: the sort compares everything.
     stricter = sort_folder(root, SortOptions(engine="hash", workers=1, strictness=90))
     assert stricter.groups and (root / "duplicates/umang/IMG-WA0001.jpg").exists()
+
+
+def _batch(root: Path, *arrived: Path) -> SortOptions:
+    return SortOptions(engine="hash", workers=1, arrived=arrived)
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    """Eight different photos, sorted once (nothing to group): the index holds all eight."""
+    root = tmp_path / "photos"
+    (root / "Camera").mkdir(parents=True)
+    for name in PHOTOS:
+        shutil.copy2(photo(name), root / "Camera" / f"{name}.jpg")
+    assert sort_folder(root, HASH).groups == ()
+    return root
+
+
+def test_a_batch_reads_only_what_arrived_and_the_index_remembers_it(library: Path) -> None:
+    root = library
+    index = load_index(root, _key(root))
+    assert index is not None and len(index) == len(PHOTOS)
+    copy = whatsapp_copy(photo("umang"), root / "WhatsApp" / "IMG-WA0001.jpg")
+    report = sort_folder(root, _batch(root, copy, root / "WhatsApp" / "gone.jpg"))
+    assert report.mode == "batch" and report.decoded == 1
+    assert report.images == len(PHOTOS) + 1 and report.files_seen == len(PHOTOS) + 1
+    assert set(report.stages) == {"discovery", "features", "search", "moves"}
+    (group,) = report.groups
+    assert group.keeper == root / "Camera/umang.jpg"
+    after = load_index(root, _key(root))
+    assert after is not None and len(after) == len(PHOTOS) + 1
+    assert root / "duplicates/umang/IMG-WA0001.jpg" in after.paths
+    assert after.kept == {root / "duplicates/umang": root / "Camera/umang.jpg"}
+    # A second copy finds the group through the kept copy, as a walk of the folder would.
+    second = whatsapp_copy(photo("umang"), root / "Later" / "IMG-WA0002.jpg", side=200)
+    report = sort_folder(root, _batch(root, second))
+    assert [m.dst for g in report.groups for m in g.moves] == [
+        root / "duplicates/umang/IMG-WA0002.jpg"
+    ]
+    # Photos the library already holds are not new.
+    again = sort_folder(root, _batch(root, root / "Camera/umang.jpg", second))
+    assert again.mode == "batch" and again.decoded == 0 and again.groups == ()
+
+
+def test_a_deleted_library_photo_is_forgotten_not_matched(library: Path) -> None:
+    root = library
+    (root / "Camera/umang.jpg").unlink()  # the user deleted it; no sort saw that
+    copy = whatsapp_copy(photo("umang"), root / "WhatsApp" / "IMG-WA0001.jpg")
+    report = sort_folder(root, _batch(root, copy))
+    assert report.mode == "batch" and report.groups == ()
+    assert copy.exists()
+    index = load_index(root, _key(root))
+    assert index is not None and root / "Camera/umang.jpg" not in index.paths
+    assert copy in index.paths and len(index) == len(PHOTOS)
+
+
+def test_without_a_usable_index_a_batch_walks_the_folder(library: Path) -> None:
+    root = library
+    copy = whatsapp_copy(photo("umang"), root / "WhatsApp" / "IMG-WA0001.jpg")
+    before = read_tree(root)
+    assert sort_folder(root, _batch(root, copy)).mode == "batch"
+    # Undo moves files behind the index's back: it is not trusted until a sort writes it.
+    undo_last_sort(root)
+    assert read_tree(root) == before and load_index(root, _key(root)) is None
+    other = whatsapp_copy(photo("cat"), root / "WhatsApp" / "IMG-WA0002.jpg")
+    report = sort_folder(root, _batch(root, other))
+    assert report.mode == "walk"  # and it finds the copy the undo put back too
+    assert {g.keeper for g in report.groups} == {root / "Camera/umang.jpg", root / "Camera/cat.jpg"}
+    assert load_index(root, _key(root)) is not None
+    # A damaged index is ignored the same way.
+    (library_index_path(root) / "ids.npz").write_bytes(b"not an index")
+    assert load_index(root, _key(root)) is None
+
+
+def _key(root: Path) -> str:
+    from remedia_tray.engines.registry import select_engines
+    from remedia_tray.sorter import _index_key
+
+    return _index_key(list(select_engines("hash", strictness=50).engines), HASH)

@@ -7,15 +7,18 @@ stays out, and undo puts back exactly what each incremental sort did.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from remedia_tray.safety.mover import undo_last_sort
+from remedia_tray.safety.report import SortReport
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from . import ai_support
@@ -26,6 +29,22 @@ ai_models = ai_support.ai_models
 
 HASH = SortOptions(engine="hash", workers=1)
 BOTH = SortOptions(workers=1)
+
+
+@pytest.fixture(params=["walk", "batch"])
+def resort(request: pytest.FixtureRequest) -> Callable[..., SortReport]:
+    """A later sort: of the whole folder (`remedia sort`), or of the tray's batch of arrivals,
+    which reads only them and finds their neighbours in the library index."""
+
+    def run(root: Path, options: SortOptions, *arrived: Path) -> SortReport:
+        if request.param == "walk":
+            report = sort_folder(root, options)
+        else:
+            report = sort_folder(root, dataclasses.replace(options, arrived=arrived))
+        assert report.mode == request.param
+        return report
+
+    return run
 
 
 def _needs_ai() -> None:
@@ -62,11 +81,13 @@ def series(tmp_path: Path) -> Path:
     return root
 
 
-def test_copy_of_a_photo_in_a_series_goes_to_duplicates_and_undo_restores(series: Path) -> None:
+def test_copy_of_a_photo_in_a_series_goes_to_duplicates_and_undo_restores(
+    series: Path, resort: Callable[..., SortReport]
+) -> None:
     root = series
-    whatsapp_copy(photo("seeding"), root / "Camera" / "IMG-WA0001.jpg")
+    copy = whatsapp_copy(photo("seeding"), root / "Camera" / "IMG-WA0001.jpg")
     before = read_tree(root)
-    report = sort_folder(root, BOTH)
+    report = resort(root, BOTH, copy)
     tree = read_tree(root)
     assert "duplicates/seeding/IMG-WA0001.jpg" in tree
     assert "Camera/IMG-WA0001.jpg" not in tree
@@ -75,7 +96,7 @@ def test_copy_of_a_photo_in_a_series_goes_to_duplicates_and_undo_restores(series
     assert report.groups[0].keeper == root / "similar/seeding/seeding.jpg"
     # Nothing placed earlier moved again.
     assert {m.src for g in report.groups for m in g.moves} == {root / "Camera/IMG-WA0001.jpg"}
-    again = sort_folder(root, BOTH)
+    again = resort(root, BOTH, root / "duplicates/seeding/IMG-WA0001.jpg")
     assert again.groups == () and read_tree(root) == tree
     undo_last_sort(root)  # the second sort moved nothing and left no journal
     assert read_tree(root) == before
@@ -94,11 +115,13 @@ def test_copy_scenario_through_the_cli(series: Path) -> None:
     assert not (root / "duplicates").exists()
 
 
-def test_new_shot_joins_the_existing_series_and_undo_takes_it_out(series: Path) -> None:
+def test_new_shot_joins_the_existing_series_and_undo_takes_it_out(
+    series: Path, resort: Callable[..., SortReport]
+) -> None:
     root = series
-    _crop(photo("seeding"), root / "Camera" / "seeding-middle.jpg", (0.1, 0, 0.9, 1))
+    shot = _crop(photo("seeding"), root / "Camera" / "seeding-middle.jpg", (0.1, 0, 0.9, 1))
     before = read_tree(root)
-    report = sort_folder(root, BOTH)
+    report = resort(root, BOTH, shot)
     assert (root / "similar/seeding/seeding-middle.jpg").exists()
     assert not (root / "similar/seeding-middle").exists()
     group = report.similar_groups[0]
@@ -109,7 +132,9 @@ def test_new_shot_joins_the_existing_series_and_undo_takes_it_out(series: Path) 
     assert read_tree(root) == before
 
 
-def test_better_copy_arriving_later_becomes_the_kept_copy(tmp_path: Path) -> None:
+def test_better_copy_arriving_later_becomes_the_kept_copy(
+    tmp_path: Path, resort: Callable[..., SortReport]
+) -> None:
     root = tmp_path / "photos"
     whatsapp_copy(photo("sunset"), root / "Phone" / "sunset-wa.jpg", side=400)
     whatsapp_copy(photo("sunset"), root / "Phone" / "sunset-small.jpg", side=240)
@@ -118,7 +143,7 @@ def test_better_copy_arriving_later_becomes_the_kept_copy(tmp_path: Path) -> Non
     (root / "Camera").mkdir()
     shutil.copy2(photo("sunset"), root / "Camera" / "sunset.jpg")
     before = read_tree(root)
-    report = sort_folder(root, HASH)
+    report = resort(root, HASH, root / "Camera" / "sunset.jpg")
     tree = read_tree(root)
     # The original stays where it arrived; the old kept copy joins its duplicates.
     assert "Camera/sunset.jpg" in tree
@@ -132,7 +157,7 @@ def test_better_copy_arriving_later_becomes_the_kept_copy(tmp_path: Path) -> Non
     # A third copy now competes with the new kept copy, wherever it is.
     whatsapp_copy(photo("sunset"), root / "Later" / "sunset-3.jpg", side=320)
     before = {**before, "Later/sunset-3.jpg": read_tree(root)["Later/sunset-3.jpg"]}
-    third = sort_folder(root, HASH)
+    third = resort(root, HASH, root / "Later" / "sunset-3.jpg")
     assert [m.dst for g in third.groups for m in g.moves] == [
         root / "duplicates/sunset-wa/sunset-3.jpg"
     ]
@@ -143,7 +168,9 @@ def test_better_copy_arriving_later_becomes_the_kept_copy(tmp_path: Path) -> Non
     assert manifest["kept"] == str(root / "Phone/sunset-wa.jpg")
 
 
-def test_better_copy_takes_the_kept_copys_place_in_its_series(tmp_path: Path) -> None:
+def test_better_copy_takes_the_kept_copys_place_in_its_series(
+    tmp_path: Path, resort: Callable[..., SortReport]
+) -> None:
     _needs_ai()
     root = tmp_path / "photos"
     root.mkdir()
@@ -159,7 +186,7 @@ def test_better_copy_takes_the_kept_copys_place_in_its_series(tmp_path: Path) ->
     (root / "Camera").mkdir()
     shutil.copy2(photo("seeding"), root / "Camera" / "seeding.jpg")
     before = read_tree(root)
-    sort_folder(root, BOTH)
+    resort(root, BOTH, root / "Camera" / "seeding.jpg")
     tree = read_tree(root)
     rel = where.relative_to(root)
     assert f"{rel}/seeding.jpg" in tree  # the original takes its place in the series
@@ -169,17 +196,19 @@ def test_better_copy_takes_the_kept_copys_place_in_its_series(tmp_path: Path) ->
     assert read_tree(root) == before
 
 
-def test_photo_taken_out_of_a_series_stays_out(series: Path) -> None:
+def test_photo_taken_out_of_a_series_stays_out(
+    series: Path, resort: Callable[..., SortReport]
+) -> None:
     root = series
     os.rename(root / "similar/seeding/seeding-right.jpg", root / "Camera/seeding-right.jpg")
-    report = sort_folder(root, BOTH)
+    report = resort(root, BOTH, root / "Camera/seeding-right.jpg")
     assert report.groups == ()
     assert (root / "Camera/seeding-right.jpg").exists()
     assert any("stay where you moved them" in n for n in report.notes)
     # A new shot still joins; the photo the user took out does not come back with it.
-    _crop(photo("seeding"), root / "Camera" / "seeding-middle.jpg", (0.1, 0, 0.9, 1))
+    shot = _crop(photo("seeding"), root / "Camera" / "seeding-middle.jpg", (0.1, 0, 0.9, 1))
     before = read_tree(root)
-    sort_folder(root, BOTH)
+    resort(root, BOTH, shot)
     assert (root / "similar/seeding/seeding-middle.jpg").exists()
     assert (root / "Camera/seeding-right.jpg").exists()
     undo_last_sort(root)

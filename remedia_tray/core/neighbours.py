@@ -735,3 +735,41 @@ def cosine_query(embeddings: np.ndarray, query: np.ndarray, max_distance: float)
             cols.append(cc + c0)
             dists.append(np.clip(1.0 - sims[rr, cc], 0.0, 2.0).astype(np.float32))
     return _pairs_of(query, rows, cols, dists, n)
+
+
+# Library rows near new ones: a superset, decided afterwards on the full features.
+_CROSS_ROWS = 8192
+# The library side is normalised per tile here and once per row by the exact search, which
+# can round differently: candidates get this much room.
+_CROSS_SLACK = 1e-4
+
+
+def cosine_cross(library: np.ndarray, new: np.ndarray, max_distance: float) -> np.ndarray:
+    """Rows of `library` within `max_distance` (1 - cosine) of some `new` row, sorted.
+
+    Neither side needs to be normalised; the library is read tile by tile (it may be a
+    memory-mapped float16 file far larger than memory allows in float32).
+    """
+    if len(library) == 0 or len(new) == 0:
+        return np.zeros(0, np.int64)
+    q = l2_normalise(new)
+    min_sim = np.float32(1.0 - max_distance - 1e-6 - _CROSS_SLACK)
+    hits: list[np.ndarray] = []
+    for r0 in range(0, len(library), _CROSS_ROWS):
+        tile = l2_normalise(np.asarray(library[r0 : r0 + _CROSS_ROWS], dtype=np.float32))
+        near = np.flatnonzero((tile @ q.T).max(axis=1) >= min_sim)
+        if len(near):
+            hits.append(near + r0)
+    return np.concatenate(hits).astype(np.int64) if hits else np.zeros(0, np.int64)
+
+
+def rotation_aware_cross(
+    library: np.ndarray, new: np.ndarray, dim: int, max_distance: float
+) -> np.ndarray:
+    """`cosine_cross` for rows that carry a quarter-turned copy (see rotation_aware_neighbours):
+    as-stored against both of the new photo's, and turned against its as-stored one."""
+    new = np.asarray(new, dtype=np.float32)
+    both = np.concatenate([new[:, :dim], new[:, dim : 2 * dim]])
+    stored = cosine_cross(library[:, :dim], both, max_distance)
+    turned = cosine_cross(library[:, dim : 2 * dim], new[:, :dim], max_distance)
+    return np.union1d(stored, turned)

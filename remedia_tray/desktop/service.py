@@ -1,10 +1,12 @@
 """The tray's engine room: watch -> batch -> sort -> notify, on threads, with no GUI.
 
 The watcher hands on complete files; they collect per folder until no file of that folder
-is still arriving, then one `sort_folder` of the whole folder runs (the feature cache makes
-photos seen before free, and the keep-best rule then holds across old and new photos) and
-one notification reports the batch. Pause keeps collecting and sorts nothing. The AI
-model is loaded by the sort that needs it and released after an idle period.
+is still arriving, then one `sort_folder` sorts them into the library already there and one
+notification reports the batch. The first sort of a folder after start-up (and after lost
+events, or on request) walks the whole folder; later batches read only the photos that
+arrived, and the folder's library index finds their neighbours. Pause keeps collecting and
+sorts nothing. The AI model is loaded by the sort that needs it and released after an idle
+period.
 """
 
 from __future__ import annotations
@@ -154,6 +156,8 @@ class TrayService:
         self._ready: dict[Path, set[Path]] = {}
         self._forced: list[Path] = []
         self._full: set[Path] = set()
+        #: Folders walked whole since start-up: their batches may read only what arrived.
+        self._walked: set[Path] = set()
         self._retry_at: dict[Path, float] = {}
         self._working_on: Path | None = None
         self._last_line = ""
@@ -365,6 +369,8 @@ class TrayService:
 
     def _on_overflow(self) -> None:
         # Events were lost: look at everything that changed since the last sort.
+        with self._cond:
+            self._walked.clear()
         for root in self.watched():
             if self._watcher is not None:
                 self._watcher.reconcile(root, changed_since=_last_sorted(root))
@@ -456,6 +462,7 @@ class TrayService:
         with self._cond:
             full = folder in self._full
             self._full.discard(folder)
+            batch = not forced and not full and folder in self._walked
         options = SortOptions(
             engine=s.engine,
             strictness=s.strictness,
@@ -463,6 +470,7 @@ class TrayService:
             lock_wait=1.0,
             clip_weights=s.clip_weights,
             full=full,
+            arrived=tuple(sorted(paths)) if batch else None,
         )
         started = time.time()
         report = None
@@ -494,6 +502,8 @@ class TrayService:
             return
         # Everything that changed before the sort began was handled, except what it left out.
         _write_state(folder, {"last_sorted": _oldest_change(excluded, started)})
+        with self._cond:
+            self._walked.add(folder)
         new = self._count_new(folder, paths, report)
         notified = False
         if forced or new or report.duplicates_moved or report.similar_moved:

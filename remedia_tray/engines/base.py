@@ -44,6 +44,9 @@ class SimilarityEngine(ABC):
     feature_dim: int = 0
     #: True when `finalize` does real batch work (a model), so inputs are batched for it.
     batched: ClassVar[bool] = False
+    #: Leading feature columns a library search needs (None: all of them); the rest is read
+    #: back only for the photos the search finds.
+    search_width: ClassVar[int | None] = None
 
     @property
     @abstractmethod
@@ -100,6 +103,19 @@ class SimilarityEngine(ABC):
         asked[np.asarray(query, dtype=np.int64)] = True
         keep = asked[found.i] | asked[found.j]
         return Neighbours(found.i[keep], found.j[keep], found.distance[keep])
+
+    def search_keys(self, features: np.ndarray) -> np.ndarray:
+        """What the library index keeps of each photo's features."""
+        return features if self.search_width is None else features[:, : self.search_width]
+
+    def library_candidates(self, library: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """Rows of `library` (search keys) that may be within the threshold of a `new` photo
+        (full features), sorted: a superset, decided afterwards on the full features."""
+        n = len(library)
+        stacked = np.concatenate([np.asarray(library), self.search_keys(new)])
+        found = self.neighbours_of(stacked, np.arange(n, n + len(new)))
+        hits = np.concatenate([found.i, found.j])
+        return np.unique(hits[hits < n])
 
     def compute_features(
         self,

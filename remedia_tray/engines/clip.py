@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from ..core.neighbours import cosine_neighbours, cosine_query, l2_normalise
+from ..core.neighbours import cosine_cross, cosine_neighbours, cosine_query, l2_normalise
 from ..errors import EngineUnavailable
 from .base import Neighbours, SimilarityEngine
 from .clip_weights import MIN_INT8_COSINE
@@ -243,3 +243,6 @@ class ClipEngine(SimilarityEngine):
 
     def neighbours_of(self, features: np.ndarray, query: np.ndarray) -> Neighbours:
         return cosine_query(l2_normalise(features), query, self._threshold)
+
+    def library_candidates(self, library: np.ndarray, new: np.ndarray) -> np.ndarray:
+        return cosine_cross(library, new, self._threshold)

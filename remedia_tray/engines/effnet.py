@@ -22,6 +22,7 @@ import numpy as np
 
 from ..core.neighbours import (
     l2_normalise,
+    rotation_aware_cross,
     rotation_aware_distance,
     rotation_aware_neighbours,
     rotation_aware_query,
@@ -160,3 +161,6 @@ class EffNetEngine(SimilarityEngine):
 
     def neighbours_of(self, features: np.ndarray, query: np.ndarray) -> Neighbours:
         return rotation_aware_query(features, EMBED_DIM, self._threshold, query)
+
+    def library_candidates(self, library: np.ndarray, new: np.ndarray) -> np.ndarray:
+        return rotation_aware_cross(library, new, EMBED_DIM, self._threshold)

@@ -73,6 +73,8 @@ class HashEngine(SimilarityEngine):
     feature_dtype: ClassVar[str] = "uint64"
     #: dHash, pHash, then the verification thumbnail's bytes as 64-bit words.
     feature_dim = 2 + verify.THUMB * verify.THUMB // 8
+    #: The library is searched on the two hashes; thumbnails are read for candidates only.
+    search_width: ClassVar[int | None] = 2
 
     def __init__(self, *, strictness: int = 50, dhash_weight: float = 0.5) -> None:
         if not 0.0 <= dhash_weight <= 1.0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,28 +62,44 @@ def _members(folder: Path, skipped: list[Skipped]) -> tuple[MediaFile, ...]:
     return tuple(found)
 
 
-def read_placed(root: Path, *, skipped: list[Skipped] | None = None) -> tuple[PlacedGroup, ...]:
-    """Every group folder under `root` with its photos, and where each kept copy is now.
+def group_folder_of(root: Path, path: Path) -> Path | None:
+    """The group folder `path` sits in (FOLDER/duplicates/<g>/ or FOLDER/similar/<g>/), if any."""
+    folder = path.parent
+    if folder.parent.parent == root and folder.parent.name in OUTPUT_DIRS:
+        return folder
+    return None
+
+
+def _group_folders(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for kind in OUTPUT_DIRS:
+        base = root / kind
+        if not base.is_dir() or base.is_symlink():
+            continue
+        found += sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink())
+    return [f for f in found if not f.name.startswith(".")]
+
+
+def read_placed(
+    root: Path, *, skipped: list[Skipped] | None = None, folders: Sequence[Path] | None = None
+) -> tuple[PlacedGroup, ...]:
+    """Every group folder under `root` (or only `folders`) with its photos, and where each
+    kept copy is now.
 
     A kept copy that moved on with its series (into similar/) is followed through the
-    similar group's manifest.
+    similar group's manifest (when that group is among the folders read).
     """
     root = Path(root)
     problems: list[Skipped] = [] if skipped is None else skipped
     raw: list[tuple[SortKind, Path, tuple[MediaFile, ...], dict[str, Any]]] = []
     moved_to: dict[str, str] = {}
-    for kind in OUTPUT_DIRS:
-        base = root / kind
-        if not base.is_dir() or base.is_symlink():
-            continue
-        for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink()):
-            if folder.name.startswith("."):
-                continue
-            data = _manifest(folder)
-            raw.append((_kind(kind), folder, _members(folder, problems), data))
-            for m in data.get("moved", ()) if isinstance(data.get("moved"), list) else ():
-                if isinstance(m, dict) and "from" in m and "to" in m:
-                    moved_to[str(m["from"])] = str(m["to"])
+    chosen = _group_folders(root) if folders is None else [f for f in folders if f.is_dir()]
+    for folder in chosen:
+        data = _manifest(folder)
+        raw.append((_kind(folder.parent.name), folder, _members(folder, problems), data))
+        for m in data.get("moved", ()) if isinstance(data.get("moved"), list) else ():
+            if isinstance(m, dict) and "from" in m and "to" in m:
+                moved_to[str(m["from"])] = str(m["to"])
     groups = []
     for kind, folder, members, data in raw:
         kept = _where_now(data.get("kept"), moved_to) if kind == "duplicates" else None

@@ -19,7 +19,7 @@ from ..atomicfile import write_atomic
 from ..core.media import MediaFile, Skipped
 from ..core.planning import Move, PlannedGroup, SortPlan, free_name
 from ..errors import NothingToUndo, RemediaError
-from ..layout import MANIFEST_NAME, data_dir, lock_path
+from ..layout import MANIFEST_NAME, data_dir, forget_library_index, lock_path
 from .journal import Journal, _fsync_dir, active_journals, mark_undone, read_journal
 from .locking import folder_lock
 
@@ -153,6 +153,7 @@ def apply_plan(
 def _start_journal(root: Path) -> Journal:
     """A journal with its first record on disk, or RemediaError: no journal, no moves."""
     journal = None
+    forget_library_index(root)
     try:
         journal = Journal.create(data_dir(root))
         journal.write({"op": "begin", "root": str(root), "version": 1})
@@ -317,6 +318,7 @@ def undo_last_sort(root: Path, *, wait: float = 10.0) -> UndoResult:
     """Put every file of the most recent sort back where it was."""
     root = Path(root)
     with folder_lock(lock_path(root), wait=wait):
+        forget_library_index(root)
         for path in reversed(active_journals(data_dir(root))):
             if any(r.get("op") in _EFFECTS for r in read_journal(path)):
                 return _undo(path)

@@ -60,6 +60,11 @@ class SortReport:
     details: Mapping[Path, MemberDetail] = field(default_factory=dict)
     finished: float = field(default_factory=time.time)  # wall clock, for people
     review_path: Path | None = None
+    #: Seconds per stage ("discovery", "features", "search", "moves", ...), for benchmarks.
+    stages: Mapping[str, float] = field(default_factory=dict)
+    #: "walk": the folder was read whole; "batch": only the arrived photos were, and the
+    #: library index found their neighbours.
+    mode: str = "walk"
 
     @property
     def duplicate_groups(self) -> tuple[PlannedGroup, ...]:
@@ -102,6 +107,8 @@ class SortReport:
             "decoded": self.decoded,
             "from_cache": self.from_cache,
             "seconds": round(self.seconds, 3),
+            "mode": self.mode,
+            "stages": {k: round(v, 4) for k, v in self.stages.items()},
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.finished)),
             "journal": str(self.journal) if self.journal else None,
             "duplicates_moved": self.duplicates_moved,

@@ -55,14 +55,20 @@ def test_tray_sorts_a_new_copy_into_the_library(
     service = TrayService(settings_path=settings_path, on_batch=batches.append)
     service.start()
     try:
+        # The first batch after start-up walks the folder; the next reads only what arrived.
+        shutil.copy2(photo("peaks"), root / "Camera" / "peaks.jpg")
+        assert wait_until(lambda: len(batches) >= 1, timeout=120)
         whatsapp_copy(photo("seeding"), tmp_path / "incoming" / "IMG-WA0001.jpg")
         before = read_tree(root)
         shutil.move(tmp_path / "incoming" / "IMG-WA0001.jpg", root / "Camera" / "IMG-WA0001.jpg")
-        assert wait_until(lambda: len(batches) >= 1, timeout=120)
+        assert wait_until(lambda: len(batches) >= 2, timeout=120)
     finally:
         service.stop()
-    batch = batches[0]
+    assert batches[0].report is not None and batches[0].report.mode == "walk"
+    batch = batches[1]
     assert batch.error is None and batch.report is not None
+    assert batch.report.mode == "batch" and batch.report.decoded == 1
+    assert batch.new_photos == 1 and batch.notified
     tree = read_tree(root)
     assert "duplicates/seeding/IMG-WA0001.jpg" in tree
     assert "similar/seeding/seeding.jpg" in tree and "Camera/IMG-WA0001.jpg" not in tree

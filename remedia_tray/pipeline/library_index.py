@@ -1,0 +1,193 @@
+"""The library index: every photo a sort has seen in a folder, with each engine's search key.
+
+A tray batch of k new photos is searched against it (k searches, no walk, no feature-cache
+lookup of the whole library); only the photos it finds near a new one are read back in full.
+Kept in FOLDER/.remedia/library/, keyed by the engines and strictness that made it:
+
+- `meta.json`: key, row count, each engine's row width and dtype (written last);
+- `ids.npz`: each row's path, size, mtime, device and inode;
+- `<engine>.rows`: the search keys, raw rows, appended batch by batch;
+- `kept.json`: duplicates folder -> where its kept copy is now.
+
+Any other key, a damaged or half-written file means "no index": the next sort walks the
+folder and writes a new one. Rows can be stale (a photo deleted or edited since); a reader
+checks the rows it uses against the disk.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..atomicfile import write_atomic
+from ..core.media import MediaFile
+from ..layout import forget_library_index, library_index_path, library_meta_path
+
+log = logging.getLogger(__name__)
+
+_VERSION = 1
+Identity = tuple[bytes, int, int]
+
+
+@dataclass(frozen=True)
+class LibraryIndex:
+    key: str
+    paths: tuple[Path, ...]
+    #: (n, 4) int64: size, mtime_ns, device, inode of each row.
+    stats: np.ndarray
+    #: Engine name -> (n, width) search keys (memory-mapped).
+    search: Mapping[str, np.ndarray]
+    #: Duplicates folder -> its kept copy, wherever that is now.
+    kept: Mapping[Path, Path]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def identities(self) -> frozenset[Identity]:
+        return frozenset(
+            (os.fsencode(p), int(s), int(m))
+            for p, (s, m) in zip(self.paths, self.stats[:, :2].tolist())
+        )
+
+    def media(self, row: int) -> MediaFile:
+        size, mtime, dev, ino = (int(x) for x in self.stats[row])
+        return MediaFile(self.paths[row], size, mtime, dev, ino)
+
+
+def _rows_path(root: Path, engine: str) -> Path:
+    return library_index_path(root) / f"{engine}.rows"
+
+
+def load_index(root: Path, key: str) -> LibraryIndex | None:
+    """The folder's index for `key`, or None when there is no usable one."""
+    folder = library_index_path(root)
+    try:
+        meta = json.loads(library_meta_path(root).read_text(encoding="utf-8"))
+        if meta.get("version") != _VERSION or meta.get("key") != key:
+            return None
+        rows = int(meta["rows"])
+        with np.load(folder / "ids.npz", allow_pickle=False) as data:
+            raw_paths, stats = data["paths"], data["stats"]
+        if len(raw_paths) != rows or stats.shape != (rows, 4):
+            return None  # a sort stopped between writing its rows and its count
+        search: dict[str, np.ndarray] = {}
+        for name, spec in meta["engines"].items():
+            dtype, width = np.dtype(spec["dtype"]), int(spec["width"])
+            path = _rows_path(root, name)
+            if path.stat().st_size < rows * width * dtype.itemsize:
+                return None
+            search[name] = (
+                np.memmap(path, dtype=dtype, mode="r", shape=(rows, width))
+                if rows
+                else np.zeros((0, width), dtype)
+            )
+        kept_raw = json.loads((folder / "kept.json").read_text(encoding="utf-8"))
+        kept = {Path(f): Path(k) for f, k in kept_raw.items()}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("ignoring the library index of %s: %s", root, exc)
+        return None
+    paths = tuple(Path(os.fsdecode(p)) for p in raw_paths.tolist())
+    return LibraryIndex(key, paths, stats, search, kept)
+
+
+def _ids_blob(paths: Sequence[Path], stats: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    encoded = [os.fsencode(p) for p in paths]
+    np.savez(
+        buf,
+        paths=np.array(encoded, dtype=np.bytes_) if encoded else np.zeros(0, "S1"),
+        stats=np.asarray(stats, dtype=np.int64).reshape(-1, 4),
+    )
+    return buf.getvalue()
+
+
+def _stats_of(files: Iterable[MediaFile]) -> np.ndarray:
+    rows = [(f.size, f.mtime_ns, f.dev, f.ino) for f in files]
+    return np.array(rows, dtype=np.int64).reshape(-1, 4)
+
+
+def _write(
+    root: Path,
+    key: str,
+    paths: Sequence[Path],
+    stats: np.ndarray,
+    widths: Mapping[str, tuple[np.dtype, int]],
+    kept: Mapping[Path, Path],
+) -> None:
+    folder = library_index_path(root)
+    write_atomic(folder / "ids.npz", _ids_blob(paths, stats))
+    kept_json = {str(f): str(k) for f, k in kept.items()}
+    write_atomic(folder / "kept.json", json.dumps(kept_json).encode("utf-8"))
+    engines = {name: {"dtype": dt.str, "width": width} for name, (dt, width) in widths.items()}
+    meta = {"version": _VERSION, "key": key, "rows": len(paths), "engines": engines}
+    write_atomic(library_meta_path(root), json.dumps(meta).encode("utf-8"))
+
+
+def save_index(
+    root: Path,
+    key: str,
+    files: Sequence[MediaFile],
+    search: Mapping[str, np.ndarray],
+    kept: Mapping[Path, Path],
+) -> None:
+    """Write a new index of `files` (row k: files[k] and search[engine][k])."""
+    folder = library_index_path(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    forget_library_index(root)  # no reader trusts the old rows from here on
+    widths: dict[str, tuple[np.dtype, int]] = {}
+    for name, rows in search.items():
+        arr = np.ascontiguousarray(rows)
+        with open(_rows_path(root, name), "wb") as fh:
+            fh.write(arr.tobytes())
+        widths[name] = (arr.dtype, arr.shape[1])
+    _write(root, key, [f.path for f in files], _stats_of(files), widths, kept)
+
+
+def extend_index(
+    root: Path,
+    index: LibraryIndex,
+    *,
+    moved: Mapping[Path, Path],
+    dropped: Iterable[int],
+    files: Sequence[MediaFile],
+    search: Mapping[str, np.ndarray],
+    kept: Mapping[Path, Path],
+) -> None:
+    """Record a batch: rows that moved get their new path, `dropped` rows go (their search
+    keys stay in the file, unreferenced, until the next full write), `files` are appended."""
+    gone = set(dropped)
+    keep = [r for r in range(len(index)) if r not in gone]
+    paths = [moved.get(index.paths[r], index.paths[r]) for r in keep]
+    stats = index.stats[keep] if gone else np.asarray(index.stats)
+    if gone:
+        # Dropping rows renumbers them: write the whole index again (rare: stale rows).
+        merged = {
+            name: np.concatenate([np.asarray(index.search[name])[keep], search[name]])
+            for name in index.search
+        }
+        both = [index.media(r) for r in keep]
+        both = [MediaFile(p, f.size, f.mtime_ns, f.dev, f.ino) for p, f in zip(paths, both)]
+        save_index(root, index.key, [*both, *files], merged, kept)
+        return
+    rows = len(index)
+    widths: dict[str, tuple[np.dtype, int]] = {}
+    for name, old in index.search.items():
+        new = np.ascontiguousarray(search[name], dtype=old.dtype)
+        size = rows * old.shape[1] * old.dtype.itemsize
+        with open(_rows_path(root, name), "r+b") as fh:
+            if os.fstat(fh.fileno()).st_size != size:
+                fh.truncate(size)  # rows of a batch that stopped before its count was written
+            fh.seek(size)
+            fh.write(new.tobytes())
+        widths[name] = (old.dtype, old.shape[1])
+    all_paths = [*paths, *(f.path for f in files)]
+    _write(root, index.key, all_paths, np.concatenate([stats, _stats_of(files)]), widths, kept)
