@@ -14,6 +14,7 @@ from remedia_tray.core.neighbours import (
     cosine_query,
     hash_neighbours,
     hash_query,
+    l2_normalise,
     rotation_aware_neighbours,
     rotation_aware_query,
 )
@@ -171,3 +172,31 @@ def _key(root: Path) -> str:
     from remedia_tray.sorter import _index_key
 
     return _index_key(list(select_engines("hash", strictness=50).engines), HASH)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_library_candidates_hold_every_pair_a_full_search_finds(seed: int) -> None:
+    # float16 rows as the index stores them; the library is read tile by tile.
+    from remedia_tray.core.neighbours import cosine_cross, rotation_aware_cross
+
+    rng = np.random.default_rng(seed)
+    dim, n = 32, 20000
+    lib = rng.normal(size=(n, 2 * dim)).astype(np.float32)
+    new = lib[rng.choice(n, 40, replace=False)] + 0.15 * rng.normal(size=(40, 2 * dim))
+    new[:10, :dim], new[:10, dim:] = new[:10, dim:].copy(), new[:10, :dim].copy()  # turned
+    new = new.astype(np.float32)
+    lib16 = lib.astype(np.float16)
+    both = np.concatenate([lib16.astype(np.float32), new])
+    query = np.arange(n, n + 40)
+    exact = rotation_aware_query(both, dim, 0.1, query)
+    wanted = np.unique(np.concatenate([exact.i, exact.j]))
+    wanted = wanted[wanted < n]
+    assert len(wanted) >= 40
+    got = rotation_aware_cross(lib16, new, dim, 0.1)
+    assert set(wanted.tolist()) <= set(got.tolist())
+    assert len(got) <= len(wanted) + 2  # a superset, not a flood
+    plain = cosine_query(l2_normalise(both[:, :dim]), query, 0.1)
+    hits = np.unique(np.concatenate([plain.i, plain.j]))
+    assert set(hits[hits < n].tolist()) <= set(
+        cosine_cross(lib16[:, :dim], new[:, :dim], 0.1).tolist()
+    )

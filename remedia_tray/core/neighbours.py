@@ -752,12 +752,19 @@ def cosine_cross(library: np.ndarray, new: np.ndarray, max_distance: float) -> n
     """
     if len(library) == 0 or len(new) == 0:
         return np.zeros(0, np.int64)
-    q = l2_normalise(new)
+    q = np.ascontiguousarray(l2_normalise(new).T)
     min_sim = np.float32(1.0 - max_distance - 1e-6 - _CROSS_SLACK)
     hits: list[np.ndarray] = []
+    buf = np.empty((min(len(library), _CROSS_ROWS), library.shape[1]), dtype=np.float32)
     for r0 in range(0, len(library), _CROSS_ROWS):
-        tile = l2_normalise(np.asarray(library[r0 : r0 + _CROSS_ROWS], dtype=np.float32))
-        near = np.flatnonzero((tile @ q.T).max(axis=1) >= min_sim)
+        src = library[r0 : r0 + _CROSS_ROWS]
+        tile = buf[: len(src)]
+        np.copyto(tile, src)
+        # Scaling the best product by the row's norm is the same test as normalising the row
+        # first, on a matrix a fifth of the size.
+        norms = np.sqrt(np.einsum("ij,ij->i", tile, tile))
+        best = (tile @ q).max(axis=1)
+        near = np.flatnonzero(best >= min_sim * np.maximum(norms, np.float32(1e-12)))
         if len(near):
             hits.append(near + r0)
     return np.concatenate(hits).astype(np.int64) if hits else np.zeros(0, np.int64)

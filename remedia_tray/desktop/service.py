@@ -2,11 +2,11 @@
 
 The watcher hands on complete files; they collect per folder until no file of that folder
 is still arriving, then one `sort_folder` sorts them into the library already there and one
-notification reports the batch. The first sort of a folder after start-up (and after lost
-events, or on request) walks the whole folder; later batches read only the photos that
-arrived, and the folder's library index finds their neighbours. Pause keeps collecting and
-sorts nothing. The AI model is loaded by the sort that needs it and released after an idle
-period.
+notification reports the batch. A batch reads only the photos that arrived (the start-up
+scan and a scan after lost events hand on what changed meanwhile), and the folder's library
+index finds their neighbours; "Sort now", a folder without a usable index and a re-sort walk
+the whole folder. Pause keeps collecting and sorts nothing. The AI model is loaded by the
+sort that needs it and released after an idle period.
 """
 
 from __future__ import annotations
@@ -156,8 +156,6 @@ class TrayService:
         self._ready: dict[Path, set[Path]] = {}
         self._forced: list[Path] = []
         self._full: set[Path] = set()
-        #: Folders walked whole since start-up: their batches may read only what arrived.
-        self._walked: set[Path] = set()
         self._retry_at: dict[Path, float] = {}
         self._working_on: Path | None = None
         self._last_line = ""
@@ -369,8 +367,6 @@ class TrayService:
 
     def _on_overflow(self) -> None:
         # Events were lost: look at everything that changed since the last sort.
-        with self._cond:
-            self._walked.clear()
         for root in self.watched():
             if self._watcher is not None:
                 self._watcher.reconcile(root, changed_since=_last_sorted(root))
@@ -462,7 +458,7 @@ class TrayService:
         with self._cond:
             full = folder in self._full
             self._full.discard(folder)
-            batch = not forced and not full and folder in self._walked
+            batch = not forced and not full
         options = SortOptions(
             engine=s.engine,
             strictness=s.strictness,
@@ -502,8 +498,6 @@ class TrayService:
             return
         # Everything that changed before the sort began was handled, except what it left out.
         _write_state(folder, {"last_sorted": _oldest_change(excluded, started)})
-        with self._cond:
-            self._walked.add(folder)
         new = self._count_new(folder, paths, report)
         notified = False
         if forced or new or report.duplicates_moved or report.similar_moved:

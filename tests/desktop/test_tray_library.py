@@ -55,7 +55,7 @@ def test_tray_sorts_a_new_copy_into_the_library(
     service = TrayService(settings_path=settings_path, on_batch=batches.append)
     service.start()
     try:
-        # The first batch after start-up walks the folder; the next reads only what arrived.
+        # Batches read only what arrived; the library index made by the sort finds the rest.
         shutil.copy2(photo("peaks"), root / "Camera" / "peaks.jpg")
         assert wait_until(lambda: len(batches) >= 1, timeout=120)
         whatsapp_copy(photo("seeding"), tmp_path / "incoming" / "IMG-WA0001.jpg")
@@ -64,7 +64,7 @@ def test_tray_sorts_a_new_copy_into_the_library(
         assert wait_until(lambda: len(batches) >= 2, timeout=120)
     finally:
         service.stop()
-    assert batches[0].report is not None and batches[0].report.mode == "walk"
+    assert batches[0].report is not None and batches[0].report.mode == "batch"
     batch = batches[1]
     assert batch.error is None and batch.report is not None
     assert batch.report.mode == "batch" and batch.report.decoded == 1
