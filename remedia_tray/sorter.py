@@ -239,13 +239,12 @@ def _sort_arrived(
 
     clock = _Stages()
     skipped: list[Skipped] = []
-    row_of = {p: r for r, p in enumerate(index.paths)}
     arrived: list[MediaFile] = []
     for path in sorted({Path(os.path.abspath(p)) for p in options.arrived or ()}):
         if is_ignored(root, path) or (options.exclude is not None and options.exclude(path)):
             continue
         found = _stat_file(path, skipped)
-        row = row_of.get(path)
+        row = index.row_of(path)
         if found is None or (row is not None and _same_file(index.media(row), found)):
             continue  # gone again, or a photo the library already holds
         arrived.append(found)
@@ -267,7 +266,7 @@ def _sort_arrived(
     near: list[MediaFile] = []
     stale: list[int] = []
     for r in sorted(rows):
-        on_disk = _stat_file(index.paths[r], None)
+        on_disk = _stat_file(index.path(r), None)
         if on_disk is None or not _same_file(index.media(r), on_disk):
             stale.append(r)  # deleted or edited since: the index forgets it
         else:

@@ -124,7 +124,7 @@ def test_a_batch_reads_only_what_arrived_and_the_index_remembers_it(library: Pat
     assert group.keeper == root / "Camera/umang.jpg"
     after = load_index(root, _key(root))
     assert after is not None and len(after) == len(PHOTOS) + 1
-    assert root / "duplicates/umang/IMG-WA0001.jpg" in after.paths
+    assert root / "duplicates/umang/IMG-WA0001.jpg" in after
     assert after.kept == {root / "duplicates/umang": root / "Camera/umang.jpg"}
     # A second copy finds the group through the kept copy, as a walk of the folder would.
     second = whatsapp_copy(photo("umang"), root / "Later" / "IMG-WA0002.jpg", side=200)
@@ -145,8 +145,8 @@ def test_a_deleted_library_photo_is_forgotten_not_matched(library: Path) -> None
     assert report.mode == "batch" and report.groups == ()
     assert copy.exists()
     index = load_index(root, _key(root))
-    assert index is not None and root / "Camera/umang.jpg" not in index.paths
-    assert copy in index.paths and len(index) == len(PHOTOS)
+    assert index is not None and root / "Camera/umang.jpg" not in index
+    assert copy in index and len(index) == len(PHOTOS)
 
 
 def test_without_a_usable_index_a_batch_walks_the_folder(library: Path) -> None:

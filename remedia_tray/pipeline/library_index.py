@@ -21,7 +21,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,26 +39,40 @@ Identity = tuple[bytes, int, int]
 @dataclass(frozen=True)
 class LibraryIndex:
     key: str
-    paths: tuple[Path, ...]
+    #: Each row's path as bytes (os.fsencode), a numpy bytes array.
+    raw_paths: np.ndarray
     #: (n, 4) int64: size, mtime_ns, device, inode of each row.
     stats: np.ndarray
     #: Engine name -> (n, width) search keys (memory-mapped).
     search: Mapping[str, np.ndarray]
     #: Duplicates folder -> its kept copy, wherever that is now.
     kept: Mapping[Path, Path]
+    _rows: dict[bytes, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
-        return len(self.paths)
+        return len(self.raw_paths)
+
+    def path(self, row: int) -> Path:
+        return Path(os.fsdecode(bytes(self.raw_paths[row])))
+
+    def row_of(self, path: Path) -> int | None:
+        """The row of `path` (built on first use: a million rows take about a second)."""
+        if not self._rows and len(self):
+            self._rows.update((p, r) for r, p in enumerate(self.raw_paths.tolist()))
+        return self._rows.get(os.fsencode(path))
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, Path) and self.row_of(path) is not None
 
     def identities(self) -> frozenset[Identity]:
         return frozenset(
-            (os.fsencode(p), int(s), int(m))
-            for p, (s, m) in zip(self.paths, self.stats[:, :2].tolist())
+            (p, int(s), int(m))
+            for p, (s, m) in zip(self.raw_paths.tolist(), self.stats[:, :2].tolist())
         )
 
     def media(self, row: int) -> MediaFile:
         size, mtime, dev, ino = (int(x) for x in self.stats[row])
-        return MediaFile(self.paths[row], size, mtime, dev, ino)
+        return MediaFile(self.path(row), size, mtime, dev, ino)
 
 
 def _rows_path(root: Path, engine: str) -> Path:
@@ -95,18 +109,17 @@ def load_index(root: Path, key: str) -> LibraryIndex | None:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("ignoring the library index of %s: %s", root, exc)
         return None
-    paths = tuple(Path(os.fsdecode(p)) for p in raw_paths.tolist())
-    return LibraryIndex(key, paths, stats, search, kept)
+    return LibraryIndex(key, raw_paths, stats, search, kept)
 
 
-def _ids_blob(paths: Sequence[Path], stats: np.ndarray) -> bytes:
+def _encoded(paths: Iterable[Path]) -> np.ndarray:
+    raw = [os.fsencode(p) for p in paths]
+    return np.array(raw, dtype=np.bytes_) if raw else np.zeros(0, "S1")
+
+
+def _ids_blob(raw_paths: np.ndarray, stats: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    encoded = [os.fsencode(p) for p in paths]
-    np.savez(
-        buf,
-        paths=np.array(encoded, dtype=np.bytes_) if encoded else np.zeros(0, "S1"),
-        stats=np.asarray(stats, dtype=np.int64).reshape(-1, 4),
-    )
+    np.savez(buf, paths=raw_paths, stats=np.asarray(stats, dtype=np.int64).reshape(-1, 4))
     return buf.getvalue()
 
 
@@ -118,17 +131,17 @@ def _stats_of(files: Iterable[MediaFile]) -> np.ndarray:
 def _write(
     root: Path,
     key: str,
-    paths: Sequence[Path],
+    raw_paths: np.ndarray,
     stats: np.ndarray,
     widths: Mapping[str, tuple[np.dtype, int]],
     kept: Mapping[Path, Path],
 ) -> None:
     folder = library_index_path(root)
-    write_atomic(folder / "ids.npz", _ids_blob(paths, stats))
+    write_atomic(folder / "ids.npz", _ids_blob(raw_paths, stats))
     kept_json = {str(f): str(k) for f, k in kept.items()}
     write_atomic(folder / "kept.json", json.dumps(kept_json).encode("utf-8"))
     engines = {name: {"dtype": dt.str, "width": width} for name, (dt, width) in widths.items()}
-    meta = {"version": _VERSION, "key": key, "rows": len(paths), "engines": engines}
+    meta = {"version": _VERSION, "key": key, "rows": len(raw_paths), "engines": engines}
     write_atomic(library_meta_path(root), json.dumps(meta).encode("utf-8"))
 
 
@@ -149,7 +162,7 @@ def save_index(
         with open(_rows_path(root, name), "wb") as fh:
             fh.write(arr.tobytes())
         widths[name] = (arr.dtype, arr.shape[1])
-    _write(root, key, [f.path for f in files], _stats_of(files), widths, kept)
+    _write(root, key, _encoded(f.path for f in files), _stats_of(files), widths, kept)
 
 
 def extend_index(
@@ -162,32 +175,41 @@ def extend_index(
     search: Mapping[str, np.ndarray],
     kept: Mapping[Path, Path],
 ) -> None:
-    """Record a batch: rows that moved get their new path, `dropped` rows go (their search
-    keys stay in the file, unreferenced, until the next full write), `files` are appended."""
-    gone = set(dropped)
-    keep = [r for r in range(len(index)) if r not in gone]
-    paths = [moved.get(index.paths[r], index.paths[r]) for r in keep]
-    stats = index.stats[keep] if gone else np.asarray(index.stats)
+    """Record a batch: rows that moved get their new path, `dropped` rows go, `files` (with
+    their search keys) are appended. Only the new rows are written, unless rows are dropped."""
+    raw = index.raw_paths
+    renamed = [(r, dst) for src, dst in moved.items() if (r := index.row_of(src)) is not None]
+    if renamed:
+        new_raw = _encoded(dst for _, dst in renamed)
+        raw = raw.astype(np.dtype(f"S{max(raw.dtype.itemsize, new_raw.dtype.itemsize)}"))
+        raw[[r for r, _ in renamed]] = new_raw
+    gone = sorted(set(dropped))
     if gone:
         # Dropping rows renumbers them: write the whole index again (rare: stale rows).
+        keep = np.setdiff1d(np.arange(len(index)), gone)
+        old = [
+            MediaFile(Path(os.fsdecode(bytes(raw[r]))), *(int(x) for x in index.stats[r]))
+            for r in keep
+        ]
         merged = {
             name: np.concatenate([np.asarray(index.search[name])[keep], search[name]])
             for name in index.search
         }
-        both = [index.media(r) for r in keep]
-        both = [MediaFile(p, f.size, f.mtime_ns, f.dev, f.ino) for p, f in zip(paths, both)]
-        save_index(root, index.key, [*both, *files], merged, kept)
+        save_index(root, index.key, [*old, *files], merged, kept)
         return
     rows = len(index)
     widths: dict[str, tuple[np.dtype, int]] = {}
-    for name, old in index.search.items():
-        new = np.ascontiguousarray(search[name], dtype=old.dtype)
-        size = rows * old.shape[1] * old.dtype.itemsize
+    for name, old_rows in index.search.items():
+        new = np.ascontiguousarray(search[name], dtype=old_rows.dtype)
+        size = rows * old_rows.shape[1] * old_rows.dtype.itemsize
         with open(_rows_path(root, name), "r+b") as fh:
             if os.fstat(fh.fileno()).st_size != size:
                 fh.truncate(size)  # rows of a batch that stopped before its count was written
             fh.seek(size)
             fh.write(new.tobytes())
-        widths[name] = (old.dtype, old.shape[1])
-    all_paths = [*paths, *(f.path for f in files)]
-    _write(root, index.key, all_paths, np.concatenate([stats, _stats_of(files)]), widths, kept)
+        widths[name] = (old_rows.dtype, old_rows.shape[1])
+    added = _encoded(f.path for f in files)
+    width = max(raw.dtype.itemsize, added.dtype.itemsize)
+    all_raw = np.concatenate([raw.astype(f"S{width}"), added.astype(f"S{width}")])
+    stats = np.concatenate([np.asarray(index.stats), _stats_of(files)])
+    _write(root, index.key, all_raw, stats, widths, kept)

@@ -28,6 +28,21 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _stamp(ns: int) -> str:
+    # One clock reading for both parts: read twice, a second can tick over in between.
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(ns // 10**9)) + f"-{ns % 10**9:09d}"
+
+
+def _next_stamp(folder: Path) -> str:
+    """A name that sorts after every journal already there: undo takes the newest by name,
+    so a clock set back (or two sorts in one tick) must not reorder them."""
+    stamp = _stamp(time.time_ns())
+    names = (p.name for p in folder.iterdir() if p.name.startswith("sort-"))
+    newest = max((n[len("sort-") :].split(".", 1)[0] for n in names), default="")
+    # "X1.jsonl" sorts after "X.jsonl" ("1" > ".").
+    return stamp if stamp > newest else newest + "1"
+
+
 class Journal:
     """Appends whole records: a write that fails (disk full) leaves no torn line behind."""
 
@@ -40,8 +55,7 @@ class Journal:
     def create(cls, data_dir: Path) -> Journal:
         folder = data_dir / JOURNAL_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
-        journal = cls(folder / f"sort-{stamp}{_ACTIVE}")
+        journal = cls(folder / f"sort-{_next_stamp(folder)}{_ACTIVE}")
         _fsync_dir(folder)
         return journal
 
