@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageOps
 
@@ -104,8 +105,16 @@ def verification_share(folder: Path, work: Path, cores: int) -> dict[str, object
                 copy = im.convert("RGB")
                 copy.thumbnail((1600, 1600))
                 copy.save(dup / f"{path.stem}-WA.jpg", quality=75)
-    checks = {"pairs": 0, "s": 0.0}
+    checks = {"pairs": 0, "s": 0.0, "layout_s": 0.0}
     same_frame = verify.same_frame
+    with_layout = HashEngine._with_layout
+
+    def timed_layout(self: HashEngine, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return with_layout(self, *args)
+        finally:
+            checks["layout_s"] += time.perf_counter() - t0
 
     def timed_check(a: object, b: object, strictness: int) -> bool:
         t0 = time.perf_counter()
@@ -116,21 +125,26 @@ def verification_share(folder: Path, work: Path, cores: int) -> dict[str, object
             checks["s"] += time.perf_counter() - t0
 
     verify.same_frame = timed_check  # type: ignore[assignment]
+    HashEngine._with_layout = timed_layout  # type: ignore[method-assign]
     try:
         opts = SortOptions(engine="hash", dry_run=True, use_cache=False, workers=cores)
         sort_folder(dup, opts)  # warm-up
-        checks.update(pairs=0, s=0.0)
+        checks.update(pairs=0, s=0.0, layout_s=0.0)
         t0 = time.perf_counter()
         report = sort_folder(dup, opts)
         total = time.perf_counter() - t0
     finally:
         verify.same_frame = same_frame  # type: ignore[assignment]
+        HashEngine._with_layout = with_layout  # type: ignore[method-assign]
     return {
         "verify_set_images": report.images,
         "verify_candidate_pairs": checks["pairs"],
         "verify_s": round(checks["s"], 3),
         "verify_us_per_pair": round(1e6 * checks["s"] / max(1, checks["pairs"]), 1),
         "verify_share_of_scan": round(checks["s"] / total, 4),
+        # The layout channel's search (its candidates' checks are in verify_s).
+        "layout_channel_s": round(checks["layout_s"], 3),
+        "verify_and_layout_share_of_scan": round((checks["s"] + checks["layout_s"]) / total, 4),
         "duplicate_groups": len(report.duplicate_groups),
         "hash_engine": HashEngine().description,
     }
