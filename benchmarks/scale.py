@@ -7,8 +7,11 @@ Synthetic features with planted near-duplicate groups (sizes 2-6):
   other), grouped at max distance 0.15.
 Grouping = exact neighbour search + exact complete linkage. Where brute force is affordable the
 pairs and groups are compared with it (`exact_match`: the same pairs and groups, distances
-within 1e-5, since BLAS kernels round differently on different CPUs). The 1,000,000-hash case
-runs in a child process so its peak RSS is its own. Extraction: the hash engine's first scan
+within 1e-5, since BLAS kernels round differently on different CPUs). The 1,000,000-hash and
+1,000,000-embedding cases run in child processes so their peak RSS is their own; from 200,000
+rows embeddings use the approximate search (core.ann), so at --n the approximate method is also
+run and compared with brute force (`embed_ann_recall`: pairs found / brute-force pairs,
+`embed_ann_lost_pairs`, `embed_ann_same_groups`). Extraction: the hash engine's first scan
 (no feature cache, files in the OS page cache) of 12 MP JPEGs made from shared/data/photos, one
 process vs every core.
 
@@ -196,10 +199,33 @@ def embed_case(n: int, dim: int, brute_max: int) -> dict[str, Any]:
     return out
 
 
-def million_case(n: int) -> dict[str, Any]:
-    """The big hash case in a fresh interpreter, so its peak RSS is not ours."""
+def ann_recall(n: int, dim: int) -> dict[str, Any]:
+    """The approximate search against brute force at n rows (the default threshold)."""
+    emb, _ = synth_embeddings(n, dim, seed=2)
+    approx, approx_s, _ = timed(
+        lambda: cosine_neighbours(emb, EMBED_MAX_DISTANCE, method="approximate")
+    )
+    brute, brute_s, _ = timed(lambda: cosine_neighbours(emb, EMBED_MAX_DISTANCE, method="brute"))
+    key_a = set((approx.i * n + approx.j).tolist())
+    key_b = set((brute.i * n + brute.j).tolist())
+    groups_a = complete_linkage(n, approx.i, approx.j, approx.distance, EMBED_MAX_DISTANCE)
+    groups_b = complete_linkage(n, brute.i, brute.j, brute.distance, EMBED_MAX_DISTANCE)
+    return {
+        "n": n,
+        "approximate_search_s": round(approx_s, 2),
+        "brute_search_s": round(brute_s, 2),
+        "brute_pairs": len(key_b),
+        "recall": round(len(key_a & key_b) / max(1, len(key_b)), 6),
+        "lost_pairs": len(key_b - key_a),
+        "extra_pairs": len(key_a - key_b),
+        "same_groups": groups_a == groups_b,
+    }
+
+
+def million_case(n: int, flag: str = "--child-hash") -> dict[str, Any]:
+    """A big case in a fresh interpreter, so its peak RSS is not ours."""
     proc = subprocess.run(
-        [sys.executable, __file__, "--child-hash", str(n)],
+        [sys.executable, __file__, flag, str(n)],
         capture_output=True,
         text=True,
         check=False,
@@ -350,8 +376,21 @@ def main() -> None:
     )
     ap.add_argument("--hash-brute-max", type=int, default=100_000)
     ap.add_argument("--embed-brute-max", type=int, default=100_000)
+    ap.add_argument(
+        "--embed-million", type=int, default=1_000_000, help="size of the big embedding run"
+    )
+    ap.add_argument("--no-embed-million", action="store_true", help="skip the big embedding run")
+    ap.add_argument("--no-ann-recall", action="store_true", help="skip approximate vs brute")
     ap.add_argument("--child-hash", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--child-embed", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
+
+    if args.child_embed:
+        out = embed_case(args.child_embed, args.dim, brute_max=0)
+        out["peak_rss_mb"] = peak_rss_mb()
+        out["vm_hwm_mb"] = high_water_mb()
+        print(json.dumps(out))
+        return
 
     if args.child_hash:
         out = hash_case(args.child_hash, brute_max=0)
@@ -364,8 +403,10 @@ def main() -> None:
     # The big case first, while this process is still small: Linux carries a parent's
     # ru_maxrss over into a child, so a large parent would mask the child's own peak.
     big = None if args.no_million else million_case(args.million)
+    big_embed = None if args.no_embed_million else million_case(args.embed_million, "--child-embed")
     hashes = hash_case(args.n, args.hash_brute_max)
     embeddings = embed_case(args.n, args.dim, args.embed_brute_max)
+    recall = None if args.no_ann_recall else ann_recall(args.n, args.dim)
     grouping_rss = peak_rss_mb()  # before making 12 MP test images, which needs a lot more
     extraction = extraction_case(args.images, args.images_dir) if args.images > 0 else None
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -380,6 +421,11 @@ def main() -> None:
         "hash_1m_group_s": None if big is None else big.get("hash_group_s"),
         "hash_1m_peak_rss_mb": None if big is None else big.get("peak_rss_mb"),
         "hash_1m_vm_hwm_mb": None if big is None else big.get("vm_hwm_mb"),
+        "embed_1m_group_s": None if big_embed is None else big_embed.get("embed_group_s"),
+        "embed_1m_peak_rss_mb": None if big_embed is None else big_embed.get("peak_rss_mb"),
+        "embed_ann_recall": None if recall is None else recall["recall"],
+        "embed_ann_lost_pairs": None if recall is None else recall["lost_pairs"],
+        "embed_ann_same_groups": None if recall is None else recall["same_groups"],
         "extract_single_img_s": None if extraction is None else extraction.get("single_img_s"),
         "extract_parallel_img_s": (
             None if extraction is None else extraction.get("parallel_img_s")
@@ -388,6 +434,8 @@ def main() -> None:
         "hash": hashes,
         "embeddings": embeddings,
         "hash_1m": big,
+        "embed_1m": big_embed,
+        "embed_ann": recall,
         "extraction": extraction,
         "machine": info,
     }

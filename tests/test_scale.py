@@ -124,6 +124,65 @@ def test_pruned_cosine_search_equals_brute_force() -> None:
         assert np.allclose(brute.distance, exact, atol=1e-6)
 
 
+def planted_embeddings(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit rows with a shared mean direction (as real embeddings have), every tenth row a
+    near copy of the one before (cosine about 0.9 to 0.97); returns (rows, copy pairs)."""
+    rng = np.random.default_rng(seed)
+    emb = rng.standard_normal((n, dim), dtype=np.float32)
+    emb += 2.0 * rng.standard_normal(dim, dtype=np.float32) / np.sqrt(dim)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    copies = np.arange(1, n, 10)
+    noise = rng.standard_normal((len(copies), dim), dtype=np.float32) / np.sqrt(dim)
+    noise *= rng.uniform(0.2, 0.45, size=(len(copies), 1)).astype(np.float32)
+    emb[copies] = emb[copies - 1] + noise
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    return emb, np.stack([copies - 1, copies], axis=1)
+
+
+def test_approximate_cosine_search_finds_a_subset_of_exact_pairs() -> None:
+    emb, planted = planted_embeddings(3000, 128, seed=5)
+    for max_distance in (0.1, 0.15):
+        approx = cosine_neighbours(emb, max_distance, method="approximate")
+        brute = cosine_neighbours(emb, max_distance, method="brute")
+        assert len(brute.i) >= 100
+        exact = {(int(a), int(b)): float(d) for a, b, d in zip(brute.i, brute.j, brute.distance)}
+        assert (approx.i < approx.j).all()
+        for a, b, d in zip(approx.i.tolist(), approx.j.tolist(), approx.distance.tolist()):
+            if (a, b) in exact:
+                assert abs(exact[(a, b)] - d) <= 1e-5
+            else:  # only a pair on the threshold itself may be decided differently
+                assert abs(d - max_distance) <= 1e-5
+        # Every planted pair within the threshold is found (the plan misses about 1e-6 of them).
+        dist = 1.0 - np.einsum("ij,ij->i", emb[planted[:, 0]], emb[planted[:, 1]])
+        want = {tuple(p) for p in planted[dist <= max_distance - 1e-4].tolist()}
+        got = set(zip(approx.i.tolist(), approx.j.tolist()))
+        assert len(want) >= 100
+        assert want <= got
+
+
+def test_approximate_search_is_deterministic_and_handles_tiny_inputs() -> None:
+    emb, _ = planted_embeddings(500, 64, seed=6)
+    first = cosine_neighbours(emb, 0.15, method="approximate")
+    assert_same(first, cosine_neighbours(emb, 0.15, method="approximate"))
+    assert len(cosine_neighbours(emb[:1], 0.15, method="approximate").i) == 0
+    same_rows = np.repeat(emb[:1], 5, axis=0)
+    assert len(cosine_neighbours(same_rows, 0.15, method="approximate").i) == 10
+
+
+@pytest.mark.slow
+def test_lsh_plan_and_oversized_bucket_are_searched_whole() -> None:
+    from remedia_tray.core import ann
+
+    plan = ann.plan_lsh(1_000_000)
+    assert plan.groups == 2 and plan.tables >= 30
+    # Identical rows fill one bucket past the cap: all pairs still come out, once each.
+    n = ann._BUCKET_CAP + 100
+    rows = np.tile(np.eye(1, 16, dtype=np.float32), (n, 1))
+    found = cosine_neighbours(rows, 0.01, method="approximate")
+    assert len(found.i) == n * (n - 1) // 2
+    assert (found.i < found.j).all()
+
+
 def naive_complete_linkage(
     n: int, pairs: dict[tuple[int, int], float], threshold: float
 ) -> list[list[int]]:

@@ -28,6 +28,9 @@ import numpy as np
 from .._platform import usable_cores
 
 Method = Literal["auto", "index", "brute"]
+# Embeddings also have "approximate": multi-table hashing (core.ann), exact on every pair it
+# finds, used by "auto" from _APPROXIMATE_FROM rows on, where exact search takes minutes.
+EmbedMethod = Literal["auto", "index", "brute", "approximate"]
 
 
 @dataclass(frozen=True)
@@ -472,21 +475,27 @@ _PRUNE_DIMS = (32, 64, 96, 128, 192, 256, 384)
 # Cost ratio of verifying one candidate pair to one full-width multiply-add per pair.
 _VERIFY_PAIR = 4e-7
 _GEMM_FLOP = 1.0e-11
+# Exact search of 200,000 random 512-d rows takes minutes on 2 cores (it grows as n^2).
+_APPROXIMATE_FROM = 200_000
 
 
 def cosine_neighbours(
-    embeddings: np.ndarray, max_distance: float, *, method: Method = "auto"
+    embeddings: np.ndarray, max_distance: float, *, method: EmbedMethod = "auto"
 ) -> Neighbours:
     """Pairs with 1 - cosine <= max_distance; rows must be L2-normalised.
 
-    Exact with every method: candidates come from tiled float32 products (with slack), and each
-    candidate is decided by a float64 dot product. Memory: one tile plus O(n * dim).
+    "brute" and "index" are exact: candidates come from tiled float32 products (with slack),
+    and each is decided by a float32 product of the two full rows. "approximate" (what "auto"
+    uses from 200,000 rows on) decides the pairs it finds the same way but may miss a few
+    (core.ann states how few). Memory: one tile plus O(n * dim).
     """
     emb = np.ascontiguousarray(embeddings, dtype=np.float32)
     n = len(emb)
     if n < 2:
         return _empty()
     min_sim = 1.0 - max_distance - 1e-6
+    if method == "approximate" or (method == "auto" and n >= _APPROXIMATE_FROM):
+        return _approximate(emb, min_sim)
     rows_m, cols_m = emb, emb
     if method == "index" or (method == "auto" and n >= _PRUNE_BELOW):
         bound = _cosine_bound(emb, min_sim, force=method == "index")
@@ -510,6 +519,28 @@ def cosine_neighbours(
             out_j.append(jj[keep])
             out_d.append(np.clip(1.0 - sims[rr[keep], cc[keep]], 0.0, 2.0).astype(np.float32))
     return _finish(n, out_i, out_j, out_d)
+
+
+def _approximate(emb: np.ndarray, min_sim: float) -> Neighbours:
+    from .ann import lsh_pairs, plan_lsh
+
+    n = len(emb)
+    found = _empty()
+    out_i: list[np.ndarray] = []
+    out_j: list[np.ndarray] = []
+    out_d: list[np.ndarray] = []
+    held = 0
+    for i, j, sims in lsh_pairs(emb, np.float32(min_sim), plan_lsh(n)):
+        out_i.append(i)
+        out_j.append(j)
+        out_d.append(np.clip(1.0 - sims, 0.0, 2.0).astype(np.float32))
+        held += len(i)
+        if held > _EXPAND_STEP:
+            # A pair comes back from every table it shares a bucket in: drop repeats as we go,
+            # so memory follows the distinct pairs (a burst of near-identical photos has many).
+            found = _finish(n, [found.i, *out_i], [found.j, *out_j], [found.distance, *out_d])
+            out_i, out_j, out_d, held = [], [], [], 0
+    return _finish(n, [found.i, *out_i], [found.j, *out_j], [found.distance, *out_d])
 
 
 def _tile_candidates(
