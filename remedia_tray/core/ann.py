@@ -10,8 +10,8 @@ only pairs that share no bucket in any table are missed.
 
 Measured on 512-d vectors (2 groups of 32): a pair at cosine 0.92 shares a table's bucket
 with probability 0.30, at 0.85 (the loosest default threshold) 0.17, an unrelated pair
-0.00028. With 40 tables a pair at 0.92 is missed with probability about 1e-6, one at 0.85
-about 5e-4.
+0.00028. With 46 tables (the plan for a million rows) a pair at 0.92 is missed with
+probability about 1e-7, one at 0.85 about 2e-4.
 
 Memory: one int32 code per row and table, plus one bucket's rows at a time.
 """
@@ -58,7 +58,7 @@ class LshPlan:
 _LAYOUTS = ((1 << 18, 16, 2, 0.346), (1 << 62, 32, 2, 0.298))
 
 
-def plan_lsh(n: int, miss: float = 1e-6) -> LshPlan:
+def plan_lsh(n: int, miss: float = 1e-7) -> LshPlan:
     """A layout for n rows, with tables enough to miss a pair at 0.92 with chance `miss`."""
     _, m, groups, share = next(layout for layout in _LAYOUTS if n <= layout[0])
     tables = math.ceil(math.log(miss) / math.log(1.0 - share))
@@ -90,18 +90,23 @@ def lsh_pairs(
 def _codes(emb: np.ndarray, plan: LshPlan, rng: np.random.Generator) -> np.ndarray:
     """One int32 bucket code per table and row."""
     n, dim = emb.shape
-    pool = rng.standard_normal((dim, _POOL), dtype=np.float32)
+    # Projections as rows: the columns a group picks are then whole rows to gather, and the
+    # largest |value| is a running comparison along contiguous rows (5x faster than columns).
+    pool_t = np.ascontiguousarray(rng.standard_normal((dim, _POOL), dtype=np.float32).T)
     picks = np.stack(
         [rng.choice(_POOL, size=plan.m, replace=False) for _ in range(plan.tables * plan.groups)]
-    ).ravel()
+    )
     out = np.empty((plan.tables, n), dtype=np.int32)
     for s in range(0, n, _STEP):
-        h = (emb[s : s + _STEP] @ pool)[:, picks]
-        code = _argmax_codes(h, plan.m).reshape(len(h), plan.tables, plan.groups)
-        total = np.zeros(code.shape[:2], dtype=np.int32)
+        h = pool_t @ emb[s : s + _STEP].T  # (pool, rows)
+        width = h.shape[1]
+        k = np.abs(h)[picks.ravel()].reshape(len(picks), plan.m, width).argmax(axis=1)
+        negative = h[picks[np.arange(len(picks))[:, None], k], np.arange(width)[None, :]] < 0
+        code = (2 * k + negative).astype(np.int32).reshape(plan.tables, plan.groups, width)
+        total = np.zeros((plan.tables, width), dtype=np.int32)
         for g in range(plan.groups):
-            total = total * (2 * plan.m) + code[:, :, g]
-        out[:, s : s + _STEP] = total.T
+            total = total * (2 * plan.m) + code[:, g]
+        out[:, s : s + width] = total
     return out
 
 
