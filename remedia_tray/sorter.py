@@ -28,7 +28,7 @@ from .pipeline.library import group_library
 from .pipeline.library_index import LibraryIndex, extend_index, load_index, save_index
 from .pipeline.placed import group_folder_of, read_placed
 from .safety.mover import apply_plan, read_existing_groups, recover_incomplete
-from .safety.report import SortReport, member_details, save_report
+from .safety.report import SortMode, SortReport, member_details, save_report
 
 if TYPE_CHECKING:
     from .pipeline.cache import FeatureCache
@@ -145,13 +145,27 @@ def _sort(
             cache = FeatureCache(options.cache_dir)
         except Exception as exc:  # a broken cache costs speed, never the sort
             notes.append(f"feature cache unavailable ({exc}); every photo is read again")
+    run = _Run(root, options, progress, started, tuple(engines), notes, cache)
     try:
         if options.arrived is not None and index is not None:
-            return _sort_arrived(root, options, progress, started, engines, notes, cache, index)
-        return _sort_walk(root, options, progress, started, engines, notes, cache, index)
+            return _sort_arrived(run, index)
+        return _sort_walk(run, index)
     finally:
         if cache is not None:
             cache.close()
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one sort works with."""
+
+    root: Path
+    options: SortOptions
+    progress: ProgressFactory
+    started: float
+    engines: tuple[SimilarityEngine, ...]
+    notes: list[str]  # appended to as the sort goes
+    cache: FeatureCache | None
 
 
 def _note_user_kept(notes: list[str], user_kept: int) -> None:
@@ -161,78 +175,60 @@ def _note_user_kept(notes: list[str], user_kept: int) -> None:
         )
 
 
-def _sort_walk(
-    root: Path,
-    options: SortOptions,
-    progress: ProgressFactory,
-    started: float,
-    engines: list[SimilarityEngine],
-    notes: list[str],
-    cache: FeatureCache | None,
-    index: LibraryIndex | None,
-) -> SortReport:
-    """The whole folder: walk it, read every photo (the cache makes seen ones free)."""
+def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
+    """The whole folder: walk it, read every photo (the run.cache makes seen ones free)."""
     from .pipeline.features import extract_features
 
     clock = _Stages()
     skipped: list[Skipped] = []
-    files = sorted(iter_files(root, skipped=skipped), key=lambda f: str(f.path))
-    files, user_kept = _without_user_decisions(root, files, save=not options.dry_run)
+    files = sorted(iter_files(run.root, skipped=skipped), key=lambda f: str(f.path))
+    files, user_kept = _without_user_decisions(run.root, files, save=not run.options.dry_run)
     # Photos an earlier sort placed are members of the library's groups (issue 13).
-    placed = read_placed(root, skipped=skipped)
+    placed = read_placed(run.root, skipped=skipped)
     files = sorted([*files, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
-    if options.exclude is not None:
-        files = [f for f in files if not options.exclude(f.path)]
-    _note_user_kept(notes, user_kept)
+    if run.options.exclude is not None:
+        files = [f for f in files if not run.options.exclude(f.path)]
+    _note_user_kept(run.notes, user_kept)
     clock.lap("discovery")
     scan = extract_features(
         files,
-        engines,
-        cache=cache,
-        workers=_workers(options.workers),
-        progress=progress,
+        run.engines,
+        cache=run.cache,
+        workers=_workers(run.options.workers),
+        progress=run.progress,
         # The review page's previews come from this decode, not from a second one.
-        previews=None if options.dry_run else thumbs_dir(root),
+        previews=None if run.options.dry_run else thumbs_dir(run.root),
     )
     skipped.extend(scan.skipped)
     clock.lap("features")
-    preferred = _preferred_keepers(root, scan.files)
+    preferred = _preferred_keepers(run.root, scan.files)
     known = None if index is None else index.identities()
     flags = None if known is None else [_identity(f) in known for f in scan.files]
     specs = group_library(
-        scan, engines, placed, full=options.full, settled=flags, preferred=preferred
+        scan, run.engines, placed, full=run.options.full, settled=flags, preferred=preferred
     )
     clock.lap("search")
-    existing = read_existing_groups(root)
+    existing = read_existing_groups(run.root)
 
     def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
         rows = [k for k, f in enumerate(scan.files) if f.path not in failed]
         kept = {g.folder: g.kept for g in placed if g.kind == "duplicates" and g.kept is not None}
         save_index(
-            root,
-            _index_key(engines, options),
+            run.root,
+            _index_key(run.engines, run.options),
             [_moved_to(scan.files[k], moved) for k in rows],
-            {e.name: e.search_keys(scan.features[e.name])[rows] for e in engines},
+            {e.name: e.search_keys(scan.features[e.name])[rows] for e in run.engines},
             _kept_after(kept, groups, moved),
         )
 
     return _finish(
-        root, options, progress, started, clock,
-        scan=scan, specs=specs, existing=existing, skipped=skipped, notes=notes,
+        run, clock,
+        scan=scan, specs=specs, existing=existing, skipped=skipped,
         files_seen=len(files), images=len(scan.files), save=save, mode="walk",
     )  # fmt: skip
 
 
-def _sort_arrived(
-    root: Path,
-    options: SortOptions,
-    progress: ProgressFactory,
-    started: float,
-    engines: list[SimilarityEngine],
-    notes: list[str],
-    cache: FeatureCache | None,
-    index: LibraryIndex,
-) -> SortReport:
+def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     """A batch: read only the arrived photos, find their neighbours in the library index, and
     sort that neighbourhood as a whole sort would (k searches; no walk of the folder)."""
     from .pipeline.features import extract_features
@@ -240,27 +236,29 @@ def _sort_arrived(
     clock = _Stages()
     skipped: list[Skipped] = []
     arrived: list[MediaFile] = []
-    for path in sorted({Path(os.path.abspath(p)) for p in options.arrived or ()}):
-        if is_ignored(root, path) or (options.exclude is not None and options.exclude(path)):
+    for path in sorted({Path(os.path.abspath(p)) for p in run.options.arrived or ()}):
+        exclude = run.options.exclude
+        if is_ignored(run.root, path) or (exclude is not None and exclude(path)):
             continue
         found = _stat_file(path, skipped)
         row = index.row_of(path)
         if found is None or (row is not None and _same_file(index.media(row), found)):
             continue  # gone again, or a photo the library already holds
         arrived.append(found)
-    arrived, user_kept = _without_user_decisions(root, arrived, save=not options.dry_run)
-    _note_user_kept(notes, user_kept)
+    arrived, user_kept = _without_user_decisions(run.root, arrived, save=not run.options.dry_run)
+    _note_user_kept(run.notes, user_kept)
     clock.lap("discovery")
-    workers = _workers(options.workers)
-    previews = None if options.dry_run else thumbs_dir(root)
+    workers = _workers(run.options.workers)
+    previews = None if run.options.dry_run else thumbs_dir(run.root)
     new = extract_features(
-        arrived, engines, cache=cache, workers=workers, progress=progress, previews=previews
-    )
+        arrived, run.engines, cache=run.cache, workers=workers, progress=run.progress,
+        previews=previews,
+    )  # fmt: skip
     skipped.extend(new.skipped)
     clock.lap("features")
 
     rows: set[int] = set()
-    for e in engines:
+    for e in run.engines:
         if len(new.files):
             rows.update(e.library_candidates(index.search[e.name], new.features[e.name]).tolist())
     near: list[MediaFile] = []
@@ -272,21 +270,22 @@ def _sort_arrived(
         else:
             near.append(on_disk)
     near_paths = {f.path for f in near}
-    folders = {g for g in (group_folder_of(root, p) for p in near_paths) if g is not None}
+    folders = {g for g in (group_folder_of(run.root, p) for p in near_paths) if g is not None}
     folders.update(f for f, kept in index.kept.items() if kept in near_paths)
     placed = tuple(
         dataclasses.replace(g, kept=index.kept.get(g.folder, g.kept)) if g.kind == "duplicates"
         else g
-        for g in read_placed(root, skipped=skipped, folders=sorted(folders))
+        for g in read_placed(run.root, skipped=skipped, folders=sorted(folders))
     )  # fmt: skip
     pool = {f.path: f for f in (*near, *(m for g in placed for m in g.members))}
     pool.update((f.path, f) for f in new.files)
-    scan = extract_features(sorted(pool.values(), key=lambda f: str(f.path)), engines, cache=cache)
+    pooled = sorted(pool.values(), key=lambda f: str(f.path))
+    scan = extract_features(pooled, run.engines, cache=run.cache)
     skipped.extend(scan.skipped)
     fresh = {f.path for f in new.files}
     flags = [f.path not in fresh for f in scan.files]
     specs = group_library(
-        scan, engines, placed, settled=flags, preferred=_preferred_keepers(root, scan.files)
+        scan, run.engines, placed, settled=flags, preferred=_preferred_keepers(run.root, scan.files)
     )
     clock.lap("search")
     existing = {g.best: g.folder for g in placed if g.best is not None}
@@ -294,55 +293,51 @@ def _sort_arrived(
     def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
         take = [k for k, f in enumerate(new.files) if f.path not in failed]
         extend_index(
-            root,
+            run.root,
             index,
             moved=moved,
             dropped=stale,
             files=[_moved_to(new.files[k], moved) for k in take],
-            search={e.name: e.search_keys(new.features[e.name])[take] for e in engines},
+            search={e.name: e.search_keys(new.features[e.name])[take] for e in run.engines},
             kept=_kept_after(index.kept, groups, moved),
         )
 
     images = len(index) - len(stale) + len(new.files)
     return _finish(
-        root, options, progress, started, clock,
-        scan=scan, specs=specs, existing=existing, skipped=skipped, notes=notes,
+        run, clock,
+        scan=scan, specs=specs, existing=existing, skipped=skipped,
         files_seen=len(index) + len(arrived), images=images, save=save, mode="batch",
         decoded=new.decoded,
     )  # fmt: skip
 
 
 def _finish(
-    root: Path,
-    options: SortOptions,
-    progress: ProgressFactory,
-    started: float,
+    run: _Run,
     clock: _Stages,
     *,
     scan: ScanResult,
     specs: list[GroupSpec],
     existing: dict[Path, Path],
     skipped: list[Skipped],
-    notes: list[str],
     files_seen: int,
     images: int,
     save: Callable[[dict[Path, Path], set[Path], tuple[PlannedGroup, ...]], None],
-    mode: str,
+    mode: SortMode,
     decoded: int | None = None,
 ) -> SortReport:
     """Plan, move, journal, remember the library, report: the same for a walk and a batch."""
-    plan = _note_keepers_moving_on(plan_sort(root, specs, exists=os.path.lexists,
+    plan = _note_keepers_moving_on(plan_sort(run.root, specs, exists=os.path.lexists,
                                              existing_groups=existing))  # fmt: skip
     failed: tuple[Skipped, ...] = ()
     journal = None
     plan_groups = plan.groups
-    if not options.dry_run:
+    if not run.options.dry_run:
         moved: dict[Path, Path] = {}
         if plan.moves:
             # Files that changed since they were read (a phone still copying) stay in place.
-            result = apply_plan(plan, root=root, expected={f.path: f for f in scan.files})
+            result = apply_plan(plan, root=run.root, expected={f.path: f for f in scan.files})
             failed, journal = result.failed, result.journal
-            _note_placements(root, result.journal, result.moved)
+            _note_placements(run.root, result.journal, result.moved)
             moves = {m.src: m for m in result.moved}
             moved = {m.src: m.dst for m in result.moved}
             plan_groups = tuple(
@@ -355,9 +350,9 @@ def _finish(
             logging.getLogger(__name__).warning("cannot save the library index", exc_info=True)
     clock.lap("moves")
     report = SortReport(
-        folder=root,
-        dry_run=options.dry_run,
-        strictness=options.strictness,
+        folder=run.root,
+        dry_run=run.options.dry_run,
+        strictness=run.options.strictness,
         engines=scan.models,
         files_seen=files_seen,
         images=images,
@@ -367,19 +362,19 @@ def _finish(
         skipped=tuple(skipped),
         failed=failed,
         journal=journal,
-        seconds=time.monotonic() - started,
-        notes=tuple(notes),
+        seconds=time.monotonic() - run.started,
+        notes=tuple(run.notes),
         details=member_details(plan_groups, scan.files, scan.infos),
         stages=clock.seconds,
         mode=mode,
     )
-    if not options.dry_run:
+    if not run.options.dry_run:
         try:
-            path = save_report(report, data_dir(root))
+            path = save_report(report, data_dir(run.root))
             report = dataclasses.replace(report, report_path=path)
         except OSError:
             pass  # the sort itself succeeded; the journal is what undo needs
-        report = _write_review(report, options, progress)
+        report = _write_review(report, run.options, run.progress)
     return report
 
 

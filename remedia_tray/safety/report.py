@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..atomicfile import write_atomic
 from ..core.media import ImageInfo, MediaFile, Skipped
@@ -40,6 +40,10 @@ def member_details(
     }
 
 
+#: "walk": the folder was read whole; "batch": only the photos that arrived were.
+SortMode = Literal["walk", "batch"]
+
+
 @dataclass(frozen=True)
 class SortReport:
     folder: Path
@@ -62,9 +66,8 @@ class SortReport:
     review_path: Path | None = None
     #: Seconds per stage ("discovery", "features", "search", "moves", ...), for benchmarks.
     stages: Mapping[str, float] = field(default_factory=dict)
-    #: "walk": the folder was read whole; "batch": only the arrived photos were, and the
-    #: library index found their neighbours.
-    mode: str = "walk"
+    #: With "batch", the library index found the arrived photos' neighbours.
+    mode: SortMode = "walk"
 
     @property
     def duplicate_groups(self) -> tuple[PlannedGroup, ...]:
