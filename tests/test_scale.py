@@ -359,3 +359,16 @@ def test_parallel_scan_gives_the_same_features_and_counts_every_file(tmp_path: P
     assert bar.done == bar.total == 64
     assert np.array_equal(serial.features["hash"], parallel.features["hash"])
     assert [f.path for f in serial.files] == [f.path for f in parallel.files]
+
+
+def test_the_approximate_search_is_only_chosen_where_its_recall_is_measured() -> None:
+    from remedia_tray.core.neighbours import approximate_suits
+    from remedia_tray.engines.clip import THRESHOLDS as CLIP
+    from remedia_tray.engines.effnet import THRESHOLDS as BUNDLED
+
+    assert approximate_suits(1_000_000, 0.15)  # CLIP at its default and stricter
+    assert all(approximate_suits(1_000_000, d) for d in CLIP.values() if d <= 0.15)
+    assert not approximate_suits(1_000_000, CLIP[0])  # loose CLIP (cosine 0.8): exact
+    # The bundled model calls photos similar far below cosine 0.85: never approximate.
+    assert not any(approximate_suits(10**7, d) for d in BUNDLED.values())
+    assert not approximate_suits(199_999, 0.05)

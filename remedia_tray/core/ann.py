@@ -56,6 +56,10 @@ class LshPlan:
 # and the chance a pair at cosine 0.92 shares a table's bucket, measured on random 512-d
 # pairs. Gaussian projections make it depend on the angle, not on how the rows are spread.
 _LAYOUTS = ((1 << 18, 16, 2, 0.346), (1 << 62, 32, 2, 0.298))
+#: The lowest cosine threshold the plans are measured for (a pair there shares a table's
+#: bucket with chance 0.17). Looser thresholds, such as the bundled AI model's (cosine 0.2 to
+#: 0.47), would need many times the tables: the exact search serves them.
+MIN_COSINE = 0.85
 
 
 def plan_lsh(n: int, miss: float = 1e-7) -> LshPlan:

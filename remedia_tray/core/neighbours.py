@@ -494,7 +494,7 @@ def cosine_neighbours(
     if n < 2:
         return _empty()
     min_sim = 1.0 - max_distance - 1e-6
-    if method == "approximate" or (method == "auto" and n >= _APPROXIMATE_FROM):
+    if method == "approximate" or (method == "auto" and approximate_suits(n, max_distance)):
         return _approximate(emb, min_sim)
     rows_m, cols_m = emb, emb
     if method == "index" or (method == "auto" and n >= _PRUNE_BELOW):
@@ -519,6 +519,14 @@ def cosine_neighbours(
             out_j.append(jj[keep])
             out_d.append(np.clip(1.0 - sims[rr[keep], cc[keep]], 0.0, 2.0).astype(np.float32))
     return _finish(n, out_i, out_j, out_d)
+
+
+def approximate_suits(n: int, max_distance: float) -> bool:
+    """Whether "auto" takes the approximate search: a large set, and a threshold tight enough
+    for its plan's recall (core.ann.MIN_COSINE); otherwise the exact search, however long."""
+    from .ann import MIN_COSINE
+
+    return n >= _APPROXIMATE_FROM and 1.0 - max_distance >= MIN_COSINE - 1e-9
 
 
 def _approximate(emb: np.ndarray, min_sim: float) -> Neighbours:
