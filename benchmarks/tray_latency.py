@@ -4,8 +4,9 @@ Runs the real `remedia tray --watch X --settle S` (headless: no display needed) 
 config, cache and runtime folders, copies 100 photos into X (10 of them byte copies of
 others, so the batch moves files), and times the moment the last copy is closed to the
 moment the batch's sort report is written. Target: settle + 5 s. With --existing N the
-watched folder already holds N sorted (and cached) photos, which shows what the whole-folder
-rescan of each batch costs. Also reports the service's CPU use while idle.
+watched folder already holds N sorted (and cached) photos: a batch reads only what arrived, so
+its cost should not grow with N (benchmarks/incremental.py does this at 100,000 and more).
+Also reports the service's CPU use while idle.
 
     python benchmarks/tray_latency.py [--settle 2] [--existing 0 2000] [--engine hash]
 
