@@ -93,7 +93,7 @@ def build_library(root: Path, cache_dir: Path, n: int, strictness: int = 50) -> 
             # Distinct bytes and (mostly) distinct sizes, as camera files have.
             path.write_bytes(bases[i % 64] + i.to_bytes(4, "big") * (1 + i % 997))
             st = path.stat()
-            f = MediaFile(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+            f = MediaFile.from_stat(path, st)
             files.append(f)
             cache.put(f, _INFO_KEY, info)
             for e in engines:

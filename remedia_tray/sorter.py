@@ -242,7 +242,7 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
             continue
         found = _stat_file(path, skipped)
         row = index.row_of(path)
-        if found is None or (row is not None and _same_file(index.media(row), found)):
+        if found is None or (row is not None and index.media(row).same_file(found)):
             continue  # gone again, or a photo the library already holds
         arrived.append(found)
     arrived, user_kept = _without_user_decisions(run.root, arrived, save=not run.options.dry_run)
@@ -265,7 +265,7 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     stale: list[int] = []
     for r in sorted(rows):
         on_disk = _stat_file(index.path(r), None)
-        if on_disk is None or not _same_file(index.media(r), on_disk):
+        if on_disk is None or not index.media(r).same_file(on_disk):
             stale.append(r)  # deleted or edited since: the index forgets it
         else:
             near.append(on_disk)
@@ -395,10 +395,6 @@ def _identity(f: MediaFile) -> tuple[bytes, int, int]:
     return (os.fsencode(f.path), f.size, f.mtime_ns)
 
 
-def _same_file(a: MediaFile, b: MediaFile) -> bool:
-    return (a.size, a.mtime_ns, a.dev, a.ino) == (b.size, b.mtime_ns, b.dev, b.ino)
-
-
 def _stat_file(path: Path, skipped: list[Skipped] | None) -> MediaFile | None:
     """The regular file at `path` now, or None (gone, a link, a folder, unreadable)."""
     try:
@@ -411,7 +407,7 @@ def _stat_file(path: Path, skipped: list[Skipped] | None) -> MediaFile | None:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    return MediaFile(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+    return MediaFile.from_stat(path, st)
 
 
 def _moved_to(f: MediaFile, moved: dict[Path, Path]) -> MediaFile:

@@ -200,3 +200,14 @@ def test_library_candidates_hold_every_pair_a_full_search_finds(seed: int) -> No
     assert set(hits[hits < n].tolist()) <= set(
         cosine_cross(lib16[:, :dim], new[:, :dim], 0.1).tolist()
     )
+
+
+def test_a_row_is_the_same_file_without_inode_numbers_where_the_platform_gives_none() -> None:
+    from remedia_tray.core.media import MediaFile
+
+    seen = MediaFile(Path("a.jpg"), 100, 5, 0, 0)  # os.scandir on Windows: no inode
+    assert seen.same_file(MediaFile(Path("a.jpg"), 100, 5, 7, 42))
+    assert not seen.same_file(MediaFile(Path("a.jpg"), 101, 5, 7, 42))
+    assert not MediaFile(Path("a.jpg"), 100, 5, 7, 41).same_file(
+        MediaFile(Path("a.jpg"), 100, 5, 7, 42)
+    )

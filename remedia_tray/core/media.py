@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,18 @@ class MediaFile:
     mtime_ns: int
     dev: int
     ino: int
+
+    @classmethod
+    def from_stat(cls, path: Path, st: os.stat_result) -> MediaFile:
+        return cls(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+
+    def same_file(self, other: MediaFile) -> bool:
+        """Still the file that was seen: same size and mtime, and the same inode where both
+        sides know one (os.scandir on Windows reports none)."""
+        same = (self.size, self.mtime_ns) == (other.size, other.mtime_ns)
+        if self.ino and other.ino:
+            same = same and (self.ino, self.dev) == (other.ino, other.dev)
+        return same
 
 
 @dataclass(frozen=True)

@@ -101,4 +101,4 @@ def iter_files(root: Path, *, skipped: list[Skipped] | None = None) -> Iterator[
     Unreadable folders and vanished files are added to `skipped` with a reason.
     """
     for path, st in walk(root, skipped=skipped):
-        yield MediaFile(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+        yield MediaFile.from_stat(path, st)

@@ -62,7 +62,7 @@ def media_from_paths(items: Sequence[Path | MediaFile]) -> tuple[list[MediaFile]
         except OSError as exc:
             skipped.append(Skipped(Path(item), f"cannot stat: {exc.strerror or exc}"))
             continue
-        files.append(MediaFile(Path(item), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
+        files.append(MediaFile.from_stat(Path(item), st))
     return files, skipped
 
 

@@ -58,7 +58,7 @@ def _members(folder: Path, skipped: list[Skipped]) -> tuple[MediaFile, ...]:
         except OSError as exc:
             skipped.append(Skipped(Path(entry.path), f"cannot stat: {exc.strerror or exc}"))
             continue
-        found.append(MediaFile(Path(entry.path), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
+        found.append(MediaFile.from_stat(Path(entry.path), st))
     return tuple(found)
 
 

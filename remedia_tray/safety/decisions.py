@@ -59,8 +59,7 @@ def _path(root: Path) -> Path:
 
 
 def _media(path: Path) -> MediaFile:
-    st = os.stat(path, follow_symlinks=False)
-    return MediaFile(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+    return MediaFile.from_stat(path, os.stat(path, follow_symlinks=False))
 
 
 def _identity(f: MediaFile) -> Identity:

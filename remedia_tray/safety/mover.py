@@ -179,10 +179,7 @@ def _changed_since_scan(src: Path, expected: Mapping[Path, MediaFile] | None) ->
         return "file vanished before it could be moved"
     except OSError as exc:
         return f"cannot check the file before moving it ({exc.strerror or exc}); left in place"
-    same = st.st_size == seen.size and st.st_mtime_ns == seen.mtime_ns
-    if seen.ino:  # os.scandir on Windows reports no inode numbers
-        same = same and (st.st_ino, st.st_dev) == (seen.ino, seen.dev)
-    if not same:
+    if not seen.same_file(MediaFile.from_stat(src, st)):
         return "changed since it was read (still being written?); left in place, sort again"
     return None
 
