@@ -202,8 +202,7 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     skipped.extend(scan.skipped)
     clock.lap("features")
     preferred = _preferred_keepers(run.root, scan.files)
-    known = None if index is None else index.identities()
-    flags = None if known is None else [_identity(f) in known for f in scan.files]
+    flags = None if index is None else index.held(scan.files)
     specs = group_library(
         scan, run.engines, placed, full=run.options.full, settled=flags, preferred=preferred
     )
@@ -235,13 +234,16 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
 
     clock = _Stages()
     skipped: list[Skipped] = []
+    exclude = run.options.exclude
+    paths = sorted({Path(os.path.abspath(p)) for p in run.options.arrived or ()})
+    paths = [
+        p for p in paths if not is_ignored(run.root, p) and (exclude is None or not exclude(p))
+    ]
+    known = index.rows_of(paths)
     arrived: list[MediaFile] = []
-    for path in sorted({Path(os.path.abspath(p)) for p in run.options.arrived or ()}):
-        exclude = run.options.exclude
-        if is_ignored(run.root, path) or (exclude is not None and exclude(path)):
-            continue
+    for path in paths:
         found = _stat_file(path, skipped)
-        row = index.row_of(path)
+        row = known.get(path)
         if found is None or (row is not None and index.media(row).same_file(found)):
             continue  # gone again, or a photo the library already holds
         arrived.append(found)
@@ -389,10 +391,6 @@ class _Stages:
         now = time.perf_counter()
         self.seconds[name] = self.seconds.get(name, 0.0) + now - self._last
         self._last = now
-
-
-def _identity(f: MediaFile) -> tuple[bytes, int, int]:
-    return (os.fsencode(f.path), f.size, f.mtime_ns)
 
 
 def _stat_file(path: Path, skipped: list[Skipped] | None) -> MediaFile | None:

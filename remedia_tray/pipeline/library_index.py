@@ -16,12 +16,13 @@ checks the rows it uses against the disk.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,6 @@ from ..layout import forget_library_index, library_index_path, library_meta_path
 log = logging.getLogger(__name__)
 
 _VERSION = 1
-Identity = tuple[bytes, int, int]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,6 @@ class LibraryIndex:
     search: Mapping[str, np.ndarray]
     #: Duplicates folder -> its kept copy, wherever that is now.
     kept: Mapping[Path, Path]
-    _rows: dict[bytes, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.raw_paths)
@@ -55,20 +54,26 @@ class LibraryIndex:
     def path(self, row: int) -> Path:
         return Path(os.fsdecode(bytes(self.raw_paths[row])))
 
-    def row_of(self, path: Path) -> int | None:
-        """The row of `path` (built on first use: a million rows take about a second)."""
-        if not self._rows and len(self):
-            self._rows.update((p, r) for r, p in enumerate(self.raw_paths.tolist()))
-        return self._rows.get(os.fsencode(path))
+    def rows_of(self, paths: Iterable[Path]) -> dict[Path, int]:
+        """The row of each of `paths` the index holds (the newest, should one repeat): one
+        pass over the rows against a set (80 ms for a million; np.isin sorts, 0.6 s)."""
+        wanted = {os.fsencode(p) for p in paths}
+        if not wanted:
+            return {}
+        return {
+            Path(os.fsdecode(p)): r for r, p in enumerate(self.raw_paths.tolist()) if p in wanted
+        }
 
     def __contains__(self, path: object) -> bool:
-        return isinstance(path, Path) and self.row_of(path) is not None
+        return isinstance(path, Path) and path in self.rows_of([path])
 
-    def identities(self) -> frozenset[Identity]:
-        return frozenset(
-            (p, int(s), int(m))
-            for p, (s, m) in zip(self.raw_paths.tolist(), self.stats[:, :2].tolist())
-        )
+    def held(self, files: Sequence[MediaFile]) -> list[bool]:
+        """For each file: does a row hold it, with the same path, size and mtime?"""
+        rows = self.rows_of(f.path for f in files)
+        return [
+            f.path in rows and (f.size, f.mtime_ns) == tuple(self.stats[rows[f.path], :2].tolist())
+            for f in files
+        ]
 
     def media(self, row: int) -> MediaFile:
         size, mtime, dev, ino = (int(x) for x in self.stats[row])
@@ -178,7 +183,8 @@ def extend_index(
     """Record a batch: rows that moved get their new path, `dropped` rows go, `files` (with
     their search keys) are appended. Only the new rows are written, unless rows are dropped."""
     raw = index.raw_paths
-    renamed = [(r, dst) for src, dst in moved.items() if (r := index.row_of(src)) is not None]
+    rows_moved = index.rows_of(moved)
+    renamed = [(r, moved[src]) for src, r in rows_moved.items()]
     if renamed:
         new_raw = _encoded(dst for _, dst in renamed)
         raw = raw.astype(np.dtype(f"S{max(raw.dtype.itemsize, new_raw.dtype.itemsize)}"))
@@ -187,10 +193,8 @@ def extend_index(
     if gone:
         # Dropping rows renumbers them: write the whole index again (rare: stale rows).
         keep = np.setdiff1d(np.arange(len(index)), gone)
-        old = [
-            MediaFile(Path(os.fsdecode(bytes(raw[r]))), *(int(x) for x in index.stats[r]))
-            for r in keep
-        ]
+        old = [index.media(int(r)) for r in keep]
+        old = [dataclasses.replace(f, path=moved.get(f.path, f.path)) for f in old]
         merged = {
             name: np.concatenate([np.asarray(index.search[name])[keep], search[name]])
             for name in index.search
