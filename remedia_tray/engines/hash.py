@@ -213,9 +213,7 @@ class HashEngine(SimilarityEngine):
         if self._layout_radius > 0:
             extra = np.ascontiguousarray(keys[:, 2:]).view(np.float32)
             coef, detail = extra[:, : _LAYOUT * _LAYOUT], extra[:, _LAYOUT * _LAYOUT]
-            rows = np.flatnonzero(detail >= LAYOUT_MIN_DETAIL)
-            near = radius_query(coef[rows], np.flatnonzero(rows >= n), self._layout_radius)
-            hits += [rows[near.i], rows[near.j]]
+            hits += self._layout_pairs(coef, detail, query)
         every = np.concatenate(hits)
         return np.unique(every[every < n])
 
@@ -229,16 +227,9 @@ class HashEngine(SimilarityEngine):
         """
         if feats.shape[1] < self.feature_dim or self._layout_radius <= 0 or len(feats) < 2:
             return found
-        coef, detail = self._layouts(feats)
-        rows = np.flatnonzero(detail >= LAYOUT_MIN_DETAIL)
-        if query is None:
-            near = radius_neighbours(coef[rows], self._layout_radius)
-        else:
-            asked = np.flatnonzero(np.isin(rows, np.asarray(query, dtype=np.int64)))
-            near = radius_query(coef[rows], asked, self._layout_radius)
-        if len(near.i) == 0:
+        i, j = self._layout_pairs(*self._layouts(feats), query)
+        if len(i) == 0:
             return found
-        i, j = rows[near.i], rows[near.j]
         d = hash_distance(feats[i, 0], feats[i, 1], feats[j, 0], feats[j, 1], self.dhash_weight)
         d = np.minimum(d, np.float32(self._threshold))
         ii = np.concatenate([found.i, i])
@@ -246,6 +237,19 @@ class HashEngine(SimilarityEngine):
         dd = np.concatenate([found.distance, d])
         keys, first = np.unique(ii * len(feats) + jj, return_index=True)
         return Neighbours(keys // len(feats), keys % len(feats), dd[first])
+
+    def _layout_pairs(
+        self, coef: np.ndarray, detail: np.ndarray, query: np.ndarray | None
+    ) -> list[np.ndarray]:
+        """[i, j]: rows whose layouts are within the radius (involving a `query` row, when
+        given), among those with detail enough to take part."""
+        rows = np.flatnonzero(detail >= LAYOUT_MIN_DETAIL)
+        if query is None:
+            near = radius_neighbours(coef[rows], self._layout_radius)
+        else:
+            asked = np.flatnonzero(np.isin(rows, np.asarray(query, dtype=np.int64)))
+            near = radius_query(coef[rows], asked, self._layout_radius)
+        return [rows[near.i], rows[near.j]]
 
     @staticmethod
     def _layouts(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
