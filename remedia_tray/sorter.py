@@ -260,14 +260,14 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     clock.lap("features")
 
     rows: set[int] = set()
-    for e in run.engines:
-        if len(new.files):
-            rows.update(e.library_candidates(index.search[e.name], new.features[e.name]).tolist())
+    for e in run.engines if new.files else ():
+        rows.update(e.library_candidates(index.search[e.name], new.features[e.name]).tolist())
     near: list[MediaFile] = []
     stale: list[int] = []
     for r in sorted(rows):
-        on_disk = _stat_file(index.path(r), None)
-        if on_disk is None or not index.media(r).same_file(on_disk):
+        held = index.media(r)
+        on_disk = _stat_file(held.path, None)
+        if on_disk is None or not held.same_file(on_disk):
             stale.append(r)  # deleted or edited since: the index forgets it
         else:
             near.append(on_disk)
