@@ -33,6 +33,7 @@ from .safety.report import SortMode, SortReport, member_details, save_report
 if TYPE_CHECKING:
     from .pipeline.cache import FeatureCache
     from .pipeline.features import ScanResult
+    from .pipeline.fullsize_check import PairCheck
 
 
 @dataclass(frozen=True)
@@ -203,10 +204,13 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     clock.lap("features")
     preferred = _preferred_keepers(run.root, scan.files)
     flags = None if index is None else index.held(scan.files)
+    check = _pair_check(scan, run.engines)
     specs = group_library(
-        scan, run.engines, placed, full=run.options.full, settled=flags, preferred=preferred
-    )
+        scan, run.engines, placed, full=run.options.full, settled=flags, preferred=preferred,
+        check=check,
+    )  # fmt: skip
     clock.lap("search")
+    clock.move("search", "full-size check", 0.0 if check is None else check.seconds)
     existing = read_existing_groups(run.root)
 
     def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
@@ -286,10 +290,13 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     skipped.extend(scan.skipped)
     fresh = {f.path for f in new.files}
     flags = [f.path not in fresh for f in scan.files]
+    check = _pair_check(scan, run.engines)
     specs = group_library(
-        scan, run.engines, placed, settled=flags, preferred=_preferred_keepers(run.root, scan.files)
-    )
+        scan, run.engines, placed, settled=flags,
+        preferred=_preferred_keepers(run.root, scan.files), check=check,
+    )  # fmt: skip
     clock.lap("search")
+    clock.move("search", "full-size check", 0.0 if check is None else check.seconds)
     existing = {g.best: g.folder for g in placed if g.best is not None}
 
     def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
@@ -391,6 +398,24 @@ class _Stages:
         now = time.perf_counter()
         self.seconds[name] = self.seconds.get(name, 0.0) + now - self._last
         self._last = now
+
+    def move(self, src: str, dst: str, seconds: float) -> None:
+        """Count `seconds` of stage `src` as stage `dst` (a part timed on its own)."""
+        if seconds > 0:
+            self.seconds[src] = self.seconds.get(src, 0.0) - seconds
+            self.seconds[dst] = self.seconds.get(dst, 0.0) + seconds
+
+
+def _pair_check(scan: ScanResult, engines: Sequence[SimilarityEngine]) -> PairCheck | None:
+    """The full-size checks of the duplicates engine's candidates (None without one)."""
+    from .engines.hash import HashEngine
+    from .pipeline.fullsize_check import PairCheck
+
+    hashes = next((e for e in engines if isinstance(e, HashEngine)), None)
+    if hashes is None:
+        return None
+    feats = scan.features[hashes.name]
+    return PairCheck(scan, lambda k: HashEngine.thumbnail(feats[k]), hashes.strictness)
 
 
 def _stat_file(path: Path, skipped: list[Skipped] | None) -> MediaFile | None:

@@ -1,8 +1,12 @@
-"""Which copy of a duplicate group stays in place."""
+"""Which copy of a duplicate group stays in place: an ordered list of criteria, kept as data.
+
+Each criterion has a name, a key (smaller is better) and the reason shown when it is the one
+that set the kept copy apart from the runner-up. The README shows this table.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .media import ImageInfo, MediaFile
@@ -12,54 +16,133 @@ from .media import ImageInfo, MediaFile
 class KeeperChoice:
     index: int  # position within the group's members
     reason: str
+    #: The criterion that decided ("" when there was one copy only).
+    criterion: str = ""
 
 
 #: What cameras and phones write; PNG, WebP, GIF and BMP copies are re-saves or screenshots.
 CAMERA_FORMATS = frozenset({"JPEG", "MPO", "HEIF", "AVIF", "TIFF"})
 
-Rank = tuple[int, bool, bool, int, int, int, int, str]
+
+@dataclass(frozen=True)
+class Copy:
+    """One member of a group, as the criteria see it."""
+
+    file: MediaFile
+    info: ImageInfo
+    #: Pixels that hold picture: an upscale counts only those of the copy it was made from.
+    detail_pixels: int
+    #: More pixels than a smaller copy but no more detail (measured on the pixels).
+    upscaled: bool = False
+
+    @classmethod
+    def of(cls, file: MediaFile, info: ImageInfo) -> Copy:
+        return cls(file, info, info.pixels)
 
 
-def _rank(f: MediaFile, info: ImageInfo) -> Rank:
-    # Most pixels, then closest to the camera original (its EXIF, its format, more metadata),
-    # then larger file, older, shorter path; the path string breaks ties. A lossless re-save
-    # adds bytes but no information, so size comes only after the signs of an original.
-    return (
-        -info.pixels,
-        not info.camera,
-        info.format not in CAMERA_FORMATS,
-        -info.exif_fields,
-        -f.size,
-        f.mtime_ns,
-        len(str(f.path)),
-        str(f.path),
-    )
+Key = tuple[int | bool | str, ...]
 
 
-def choose_keeper(files: Sequence[MediaFile], infos: Sequence[ImageInfo]) -> KeeperChoice:
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    means: str  # one line for the README
+    key: Callable[[Copy], Key]
+    reason: Callable[[Copy, Copy], str]  # (kept, runner-up) -> why
+
+
+def _size(c: Copy) -> str:
+    return f"{c.info.width}x{c.info.height}"
+
+
+CRITERIA: tuple[Criterion, ...] = (
+    Criterion(
+        "original",
+        "the camera's own metadata (EXIF make, model or date taken)",
+        lambda c: (not c.info.camera,),
+        lambda best, _: f"camera original (EXIF: {best.info.camera})",
+    ),
+    Criterion(
+        "resolution",
+        "more real detail: more pixels, where an upscale counts only the pixels of the copy "
+        "it was made from and loses to it",
+        lambda c: (-c.detail_pixels, c.upscaled),
+        lambda best, other: (
+            f"the original of an upscale ({_size(best)}; {_size(other)} holds no more detail)"
+            if other.upscaled and best.detail_pixels >= other.detail_pixels
+            else f"most pixels ({_size(best)})"
+        ),
+    ),
+    Criterion(
+        "format",
+        "a camera format (JPEG, HEIC, AVIF, TIFF) over a re-save (PNG, WebP, GIF, BMP)",
+        lambda c: (c.info.format not in CAMERA_FORMATS,),
+        lambda best, other: f"original format ({best.info.format}; the other copy is "
+        f"{other.info.format})",
+    ),
+    Criterion(
+        "metadata",
+        "more EXIF fields",
+        lambda c: (-c.info.exif_fields,),
+        lambda best, _: f"most metadata ({best.info.exif_fields} EXIF fields)",
+    ),
+    Criterion("largest", "the larger file", lambda c: (-c.file.size,), lambda *_: "largest file"),
+    Criterion("oldest", "the older file time", lambda c: (c.file.mtime_ns,), lambda *_: "oldest"),
+    Criterion(
+        "path",
+        "the shorter path, then the first by name",
+        lambda c: (len(str(c.file.path)), str(c.file.path)),
+        lambda best, other: (
+            "shortest path" if len(str(best.file.path)) != len(str(other.file.path))
+            else "first by name"
+        ),
+    ),
+)
+
+
+def choose(copies: Sequence[Copy]) -> KeeperChoice:
     """The best copy and the first criterion that set it apart from the runner-up."""
-    if not files:
+    if not copies:
         raise ValueError("empty group")
-    ranks = [_rank(f, info) for f, info in zip(files, infos)]
-    order = sorted(range(len(files)), key=lambda k: ranks[k])
+    ranks = [tuple(cr.key(c) for cr in CRITERIA) for c in copies]
+    order = sorted(range(len(copies)), key=lambda k: ranks[k])
     best = order[0]
     if len(order) == 1:
         return KeeperChoice(best, "only copy")
     runner = order[1]
-    for pos in range(len(ranks[best])):
+    for pos, cr in enumerate(CRITERIA):
         if ranks[best][pos] != ranks[runner][pos]:
-            reason = _reason(pos, infos[best], infos[runner])
-            return KeeperChoice(best, reason if pos == 0 else f"{reason}, same resolution")
-    return KeeperChoice(best, "identical copies; first by name")
+            reason = cr.reason(copies[best], copies[runner])
+            if pos > 1:  # resolution tied
+                reason = f"{reason}, same resolution"
+            return KeeperChoice(best, reason, cr.name)
+    return KeeperChoice(best, "identical copies; first by name", "path")
 
 
-def _reason(pos: int, best: ImageInfo, runner: ImageInfo) -> str:
-    if pos == 0:
-        return f"most pixels ({best.width}x{best.height})"
-    if pos == 1:
-        return f"camera original (EXIF: {best.camera})"
-    if pos == 2:
-        return f"original format ({best.format}; the other copy is {runner.format})"
-    if pos == 3:
-        return f"most metadata ({best.exif_fields} EXIF fields)"
-    return ("largest file", "oldest", "shortest path", "first by name")[pos - 4]
+def choose_keeper(files: Sequence[MediaFile], infos: Sequence[ImageInfo]) -> KeeperChoice:
+    """`choose` for copies whose pixels were not compared (every pixel counts as detail)."""
+    return choose([Copy.of(f, info) for f, info in zip(files, infos)])
+
+
+def upscale_suspects(copies: Sequence[Copy]) -> tuple[int, int] | None:
+    """(larger, smaller): the pair whose detail decides the choice now, if any.
+
+    The copy the criteria pick has more pixels than a smaller one, and the metadata alone does
+    not tell which is the original (a camera original keeps its place without a look at the
+    pixels): then its extra pixels must hold more picture. The caller measures that and marks
+    the larger copy `upscaled` when they do not, and asks again.
+    """
+    best = choose(copies).index
+    top = copies[best]
+    if top.upscaled:
+        return None
+    smaller = [
+        k
+        for k, c in enumerate(copies)
+        if c.info.pixels * 1.1 < top.info.pixels
+        and not c.upscaled
+        and not (top.info.camera and not c.info.camera)
+    ]
+    if not smaller:
+        return None
+    return best, max(smaller, key=lambda k: (copies[k].info.pixels, -k))

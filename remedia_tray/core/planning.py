@@ -13,6 +13,8 @@ from ..layout import MANIFEST_NAME
 
 #: The two folders a sort fills: true duplicates and similar photos.
 SortKind = Literal["duplicates", "similar"]
+#: How a duplicates group's copies were found to be the same (core.wording words them).
+Verification = Literal["byte-identical", "64px", "full-size"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class PlannedGroup:
     reason: str
     members: tuple[Path, ...]  # original paths, best first
     moves: tuple[Move, ...]
+    verified: Verification | None = None  # duplicates only
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class GroupSpec:
     keep_best_in_place: bool
     #: The existing group folder this group grows (an earlier sort made it); None: a new one.
     folder: Path | None = None
+    verified: Verification | None = None  # duplicates only
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ def plan_sort(
                 reason=spec.reason,
                 members=spec.members,
                 moves=tuple(moves),
+                verified=spec.verified,
             )
         )
     return SortPlan(root, tuple(groups))

@@ -141,16 +141,29 @@ def _gradient_scale(a: np.ndarray) -> float:
     return max(g, 1.0)  # a floor, so featureless thumbnails never divide by about zero
 
 
+def _still_residual(fa: np.ndarray, fb: np.ndarray) -> float:
+    """What is left of blurred `fb` against `fa` as they lie, in units of `fa`'s gradient."""
+    n = fa.shape[0]
+    m = max(1, round(n * _MARGIN))
+    core = (slice(m, n - m), slice(m, n - m))
+    still = _photometric_residual(fa[core].ravel(), fb[core].ravel())
+    return float(np.sqrt(np.mean(still * still))) / _gradient_scale(fa)
+
+
+def plain_copy(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when the thumbnails match as they lie, with no fit: a re-encode or resize."""
+    fa = _blur(np.asarray(a, np.float32))
+    fb = _blur(np.asarray(b, np.float32))
+    return _still_residual(fa, fb) <= _EARLY_RESIDUAL
+
+
 def align(a: np.ndarray, b: np.ndarray) -> Alignment:
     """How thumbnail `b` sits on thumbnail `a`."""
     fa = _blur(np.asarray(a, np.float32))
     fb = _blur(np.asarray(b, np.float32))
     n = fa.shape[0]
-    m = max(1, round(n * _MARGIN))
     scale = _gradient_scale(fa)
-    core = (slice(m, n - m), slice(m, n - m))
-    still = _photometric_residual(fa[core].ravel(), fb[core].ravel())
-    residual0 = float(np.sqrt(np.mean(still * still))) / scale
+    residual0 = _still_residual(fa, fb)
     if residual0 <= _EARLY_RESIDUAL:
         return Alignment(0.0, 0.0, residual0)
     p, _ = _fit(_half(fa), _half(fb), np.zeros(3), 4)  # coarse level: 32 px

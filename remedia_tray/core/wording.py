@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .planning import Verification
+
+_VERIFIED: dict[str, str] = {
+    "byte-identical": "byte-identical",
+    "64px": "same pixels at 64 px",
+    "full-size": "same pixels at full size, text compared",
+}
+
+
+def verification_words(verified: Verification | str) -> str | None:
+    """How a duplicates group was verified, as the report and the page say it (None: not
+    said, as in reports of older versions)."""
+    return _VERIFIED.get(verified)
+
 
 def plural(count: int, one: str, many: str | None = None) -> str:
     """'1 photo', '2 photos'; `many` for irregular plurals ('duplicate copies')."""

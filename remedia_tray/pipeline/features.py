@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_INFO_KEY = "info:v2"
+# v3: damaged files (strict decoding, PNG checksums) are skipped, where v2 read some of them.
+_INFO_KEY = "info:v3"
 # Files below this count are decoded in-process: starting workers costs more than it saves.
 _PARALLEL_MIN = 48
 _BATCH = 32

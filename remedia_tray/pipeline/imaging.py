@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from ..core.media import ImageInfo
 from ..errors import UnreadableImage
@@ -84,7 +86,8 @@ def _formats() -> list[str]:
 def load_image(path: Path, *, min_side: int) -> LoadedImage:
     """Decode `path` at no less than about `min_side` pixels on its short side.
 
-    Raises UnreadableImage with a reason a user can act on.
+    Raises UnreadableImage with a reason a user can act on. Pixels that do not decode cleanly
+    give a reason starting "damaged: "; malformed metadata only costs the metadata.
     """
     heif_supported()
     try:
@@ -103,6 +106,10 @@ def load_image(path: Path, *, min_side: int) -> LoadedImage:
             raise UnreadableImage(
                 "HEIC/HEIF image but HEIF support (pillow-heif) is missing"
             ) from None
+        if kind == "PNG":
+            damage = _png_damage(path)  # a checksum error in the header chunk, say which
+            if damage is not None:
+                raise UnreadableImage(damage) from None
         if kind is not None:
             raise UnreadableImage(f"damaged {kind} file (its header cannot be read)") from None
         raise UnreadableImage("not an image (unrecognised content)") from None
@@ -112,15 +119,30 @@ def load_image(path: Path, *, min_side: int) -> LoadedImage:
         raise UnreadableImage("permission denied") from None
     except OSError as exc:
         if exc.errno is None:  # raised by the image decoder, not by the operating system
-            raise UnreadableImage(f"corrupt or truncated image data ({exc})") from None
+            raise UnreadableImage(f"{_BAD_DATA} ({_detail(exc)})") from None
         raise UnreadableImage(f"cannot open: {exc.strerror or exc}") from None
     try:
-        return _decode(im, min_side)
+        return _decode(im, path, min_side)
     finally:
         im.close()
 
 
-def _decode(im: Image.Image, min_side: int) -> LoadedImage:
+#: The reason for pixel data that stops early or does not decode.
+_BAD_DATA = "damaged: corrupt or truncated image data"
+
+#: Orientation tag -> the transpose that displays the picture upright (ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _decode(im: Image.Image, path: Path, min_side: int) -> LoadedImage:
     width, height = im.size
     fmt = im.format or "unknown"
     if width * height > MAX_PIXELS:
@@ -130,34 +152,170 @@ def _decode(im: Image.Image, min_side: int) -> LoadedImage:
         )
     if width < 1 or height < 1:
         raise UnreadableImage("image has no pixels")
-    try:
-        exif = im.getexif()
-        sub_ifd = exif.get_ifd(0x8769)
-        exif_fields = len(exif) + len(sub_ifd)
-        orientation = int(exif.get(0x0112, 1))
-        camera = _camera(exif, sub_ifd)
-    except Exception:  # malformed EXIF must not cost the photo
-        exif_fields, orientation, camera = 0, 1, ""
+    # Pixels first, metadata second: reading a PNG's EXIF can decode the whole image, and a
+    # decode error there must not pass for malformed EXIF.
+    pixels = _pixels(im, path, fmt, min_side)
+    exif_fields, orientation, camera = _metadata(im)
     if orientation in (5, 6, 7, 8):
         # Report displayed dimensions so a rotated copy compares equal to its original.
         width, height = height, width
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if fmt == "JPEG":
-                # DCT scaling: decode at 1/2..1/8 size, the main speed-up for large photos.
-                im.draft("RGB", (min_side * 2, min_side * 2))
-            im.seek(0)  # first frame of animations
-            im.load()
-            work = ImageOps.exif_transpose(im)
-            work = _to_rgb(work)
-    except Image.DecompressionBombError as exc:
-        raise UnreadableImage(f"image too large, possible decompression bomb ({exc})") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-        raise UnreadableImage(f"corrupt or truncated image data ({exc})") from None
+        method = _UPRIGHT.get(orientation)
+        if method is not None:
+            pixels = pixels.transpose(method)
+        elif pixels is im:
+            pixels = im.copy()  # `im` is closed when this returns
+        work = _to_rgb(pixels)
     except MemoryError:
         raise UnreadableImage("not enough memory to decode this image") from None
     return LoadedImage(work, ImageInfo(width, height, fmt, exif_fields, camera))
+
+
+def _pixels(im: Image.Image, path: Path, fmt: str, min_side: int) -> Image.Image:
+    """The decoded pixels (reduced for JPEG), or UnreadableImage "damaged: ..." when they do
+    not decode cleanly."""
+    if fmt == "PNG":
+        damage = _png_damage(path)
+        if damage is not None:
+            raise UnreadableImage(damage)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if fmt == "JPEG":
+                strict = _jpeg_pixels(im, path, min_side)
+                if strict is not None:
+                    return strict
+                # DCT scaling: decode at 1/2..1/8 size, the main speed-up for large photos.
+                im.draft("RGB", (_draft_side(min_side),) * 2)
+            im.seek(0)  # first frame of animations
+            im.load()
+            return im
+    except Image.DecompressionBombError as exc:
+        raise UnreadableImage(f"image too large, possible decompression bomb ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+        raise UnreadableImage(f"{_BAD_DATA} ({_detail(exc)})") from None
+    except MemoryError:
+        raise UnreadableImage("not enough memory to decode this image") from None
+
+
+def _metadata(im: Image.Image) -> tuple[int, int, str]:
+    """EXIF field count, orientation and camera; nothing when the EXIF is malformed."""
+    try:
+        exif = im.getexif()
+        sub_ifd = exif.get_ifd(0x8769)
+        return len(exif) + len(sub_ifd), int(exif.get(0x0112, 1)), _camera(exif, sub_ifd)
+    except Exception:  # malformed EXIF must not cost the photo
+        return 0, 1, ""
+
+
+def _draft_side(min_side: int) -> int:
+    return max(1, min_side * 2)
+
+
+#: What libjpeg says about JPEGs it cannot decode by design, not by damage: only these are
+#: handed to Pillow (its decoder is not strict, so it must never see damaged data instead).
+_JPEG_UNSUPPORTED = (
+    "Could not determine subsampling level",  # unusual chroma layouts
+    "Unsupported JPEG process",
+    "Unsupported JPEG data precision",
+    "Unsupported color conversion request",
+    "arithmetic code support was not compiled in",
+)
+
+
+def _jpeg_pixels(im: Image.Image, path: Path, min_side: int) -> Image.Image | None:
+    """A JPEG decoded by libjpeg-turbo in strict mode, at Pillow's draft size; None for the
+    kinds it cannot decode (Pillow decodes those).
+
+    Pillow's decoder hides libjpeg's "Corrupt JPEG data" warnings and returns the garbage;
+    strict mode turns them into errors.
+    """
+    import simplejpeg
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableImage(f"cannot read file: {exc.strerror or exc}") from exc
+    width, height = im.size
+    # Pillow's draft rule: the largest of 1/8, 1/4, 1/2 keeping both sides at the draft size.
+    fit = min(width // _draft_side(min_side), height // _draft_side(min_side))
+    scale = next((s for s in (8, 4, 2) if fit >= s), 1)
+    cmyk = im.mode == "CMYK"
+    try:
+        # simplejpeg takes the smallest libjpeg factor (n/8) that keeps both minimum sides:
+        # for Pillow's size exactly, that is 1/scale or one giving the same size. A minimum
+        # factor over 8 forbids any reduction.
+        array = simplejpeg.decode_jpeg(
+            data,
+            colorspace="CMYK" if cmyk else "RGB",
+            min_width=-(-width // scale),
+            min_height=-(-height // scale),
+            min_factor=scale if scale > 1 else 9,
+            strict=True,
+        )
+    except ValueError as exc:
+        message = str(exc).split("): ", 1)[-1]  # without "tjDecompress2(): "
+        if any(phrase in message for phrase in _JPEG_UNSUPPORTED):
+            log.debug("%s: decoded by Pillow (%s)", path, message)
+            return None
+        raise UnreadableImage(_jpeg_reason(message)) from None
+    except MemoryError:
+        raise UnreadableImage("not enough memory to decode this image") from None
+    if cmyk:
+        # Pillow reads every CMYK JPEG as Adobe's inverted CMYK; the same here.
+        size = (array.shape[1], array.shape[0])
+        return Image.frombytes("CMYK", size, array.tobytes(), "raw", "CMYK;I")
+    return Image.fromarray(array)
+
+
+def _jpeg_reason(message: str) -> str:
+    if "Premature end of JPEG file" in message:
+        return f"{_BAD_DATA} (the file ends too early)"
+    detail = message.removeprefix("Corrupt JPEG data: ")
+    return f"damaged: corrupt JPEG data ({_shorten(detail)})"
+
+
+def _png_damage(path: Path) -> str | None:
+    """Why the PNG's chunks are damaged (a CRC32 that does not match, a chunk cut short), or
+    None. Pillow skips the checksum of image data (IDAT), so a flipped byte there can decode
+    into garbage without an error."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(8)
+            while True:
+                head = fh.read(8)
+                if not head:
+                    return None  # no IEND, but no chunk cut short: the decoder decides
+                if len(head) < 8:
+                    return f"{_BAD_DATA} (the file ends too early)"
+                length, kind = struct.unpack(">I4s", head)
+                crc = zlib.crc32(kind)
+                left = length
+                while left:
+                    block = fh.read(min(left, 1 << 20))
+                    if not block:
+                        return f"{_BAD_DATA} (the file ends too early)"
+                    crc = zlib.crc32(block, crc)
+                    left -= len(block)
+                stored = fh.read(4)
+                if len(stored) < 4:
+                    return f"{_BAD_DATA} (the file ends too early)"
+                if int.from_bytes(stored, "big") != crc:
+                    name = kind.decode("latin-1") if kind.isalpha() else "a"
+                    return f"damaged: PNG checksum error in {name} chunk"
+                if kind == b"IEND":
+                    return None
+    except OSError as exc:
+        raise UnreadableImage(f"cannot read file: {exc.strerror or exc}") from exc
+
+
+def _detail(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return _shorten(text.splitlines()[0] if text else type(exc).__name__)
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _camera(exif: Image.Exif, sub_ifd: dict[int, object]) -> str:

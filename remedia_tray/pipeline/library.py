@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.grouping import complete_linkage
-from ..core.keeper import choose_keeper
+from ..core.keeper import Copy, choose, upscale_suspects
 from ..core.library import attach
 from ..core.planning import GroupSpec, SortKind
 from ..engines.base import Neighbours, SimilarityEngine
@@ -27,6 +27,7 @@ from .placed import PlacedGroup
 
 if TYPE_CHECKING:
     from .features import ScanResult
+    from .fullsize_check import PairCheck
 
 
 @dataclass
@@ -48,6 +49,7 @@ def group_library(
     full: bool = False,
     settled: Sequence[bool] | None = None,
     preferred: frozenset[Path] = frozenset(),
+    check: PairCheck | None = None,
 ) -> list[GroupSpec]:
     """Group specs for this sort: existing groups that grow, and new groups.
 
@@ -55,10 +57,12 @@ def group_library(
     are matched against but not regrouped among themselves, so only the new photos are
     searched for (k searches, not a regrouping of all n). None: every loose photo is new.
     `preferred`: copies the user chose to keep on the review page; they win over the ranking.
+    `check`: reads duplicate candidates again at full size, and upscales (None: the engines'
+    own checks only).
     """
     position = {f.path: k for k, f in enumerate(scan.files)}
     if full:
-        return _regroup_all(scan, engines, placed, position, preferred)
+        return _regroup_all(scan, engines, placed, position, preferred, check)
     in_group = {position[m.path] for g in placed for m in g.members if m.path in position}
     keepers: dict[Path, int] = {}
     for g in placed:
@@ -96,10 +100,12 @@ def group_library(
             candidates = [k for k in free if k not in moving and k not in taken]
         grouped = {k for e in existing for k in (*e.members, e.keeper) if k is not None}
         if settled is None:
-            pairs = engine.neighbours(scan.features[engine.name])
+            pairs = _pairs(engine, scan, check)
         else:
             query = np.asarray(candidates, dtype=np.int64)
             pairs = engine.neighbours_of(scan.features[engine.name], query)
+            if engine.kind == "duplicates" and check is not None:
+                pairs = check.confirm(pairs)
             # Settled photos near a new one are groups of one it may join.
             near = set(pairs.i.tolist()) | set(pairs.j.tolist())
             anchors = [
@@ -121,7 +127,7 @@ def group_library(
             existing[target].joined.append(x)
         for e in existing:
             if e.joined:
-                spec = _grow(scan, e, preferred)
+                spec = _grow(scan, e, preferred, check)
                 specs.append(spec)
                 if e.kind == "duplicates":
                     moving.update(position[p] for p in spec.members[1:])
@@ -131,7 +137,10 @@ def group_library(
                         swapped[old] = new
                         specs.append(_into_series(scan, new, scan.files[old].path.parent))
         rest = [k for k in candidates if k not in joined]
-        found = [_spec(scan, m, engine.kind, preferred) for m in _groups(engine, scan, rest, pairs)]
+        found = [
+            _spec(scan, m, engine.kind, preferred, check)
+            for m in _groups(engine, scan, rest, pairs)
+        ]
         specs.extend(found)
         if engine.kind == "duplicates":
             moving.update(position[p] for s in found for p in s.members[1:])
@@ -175,15 +184,17 @@ def _duplicate_groups(
     return groups
 
 
-def _grow(scan: ScanResult, e: _Existing, preferred: frozenset[Path]) -> GroupSpec:
+def _grow(
+    scan: ScanResult, e: _Existing, preferred: frozenset[Path], check: PairCheck | None
+) -> GroupSpec:
     """An existing group with new members; a better copy becomes the kept one."""
     if e.kind == "similar":
-        spec = _spec(scan, e.members + e.joined, "similar", preferred)
+        spec = _spec(scan, e.members + e.joined, "similar", preferred, check)
         return dataclasses.replace(spec, folder=e.folder)
     # The kept copy competes with the new ones; copies already in the folder stay there
     # (they lost to it before), unless the kept copy is unknown.
     held = [e.keeper] if e.keeper is not None else e.members
-    best, reason = _keeper(scan, held + e.joined, "duplicates", preferred)
+    best, reason = _keeper(scan, held + e.joined, "duplicates", preferred, check)
     others = ([e.keeper] if e.keeper is not None else []) + e.joined
     return GroupSpec(
         kind="duplicates",
@@ -192,6 +203,7 @@ def _grow(scan: ScanResult, e: _Existing, preferred: frozenset[Path]) -> GroupSp
         members=(scan.files[best].path, *(scan.files[k].path for k in others if k != best)),
         keep_best_in_place=True,
         folder=e.folder,
+        verified=None if check is None else check.verification([*held, *e.joined]),
     )
 
 
@@ -221,6 +233,7 @@ def _regroup_all(
     placed: Sequence[PlacedGroup],
     position: dict[Path, int],
     preferred: frozenset[Path],
+    check: PairCheck | None,
 ) -> list[GroupSpec]:
     """A full re-sort: every photo free; groups reuse the folder most members are in."""
     home: dict[int, tuple[SortKind, Path]] = {
@@ -232,10 +245,10 @@ def _regroup_all(
     specs: list[GroupSpec] = []
     remaining = list(range(len(scan.files)))
     for engine in engines:
-        pairs = engine.neighbours(scan.features[engine.name])
+        pairs = _pairs(engine, scan, check)
         found = []
         for members in _groups(engine, scan, remaining, pairs):
-            spec = _spec(scan, members, engine.kind, preferred)
+            spec = _spec(scan, members, engine.kind, preferred, check)
             folders = [home[k][1] for k in members if k in home and home[k][0] == engine.kind]
             if folders:
                 spec = dataclasses.replace(spec, folder=max(set(folders), key=folders.count))
@@ -272,21 +285,48 @@ def _groups(
     return [[subset[k] for k in members] for members in found]
 
 
+def _pairs(engine: SimilarityEngine, scan: ScanResult, check: PairCheck | None) -> Neighbours:
+    pairs = engine.neighbours(scan.features[engine.name])
+    if engine.kind == "duplicates" and check is not None:
+        return check.confirm(pairs)
+    return pairs
+
+
 def _keeper(
-    scan: ScanResult, pool: list[int], kind: SortKind, preferred: frozenset[Path]
+    scan: ScanResult,
+    pool: list[int],
+    kind: SortKind,
+    preferred: frozenset[Path],
+    check: PairCheck | None,
 ) -> tuple[int, str]:
     """The copy that stays (or names a series), and why; the user's own choice wins."""
     chosen = [k for k in pool if scan.files[k].path in preferred] if kind == "duplicates" else []
     contenders = chosen or pool
-    choice = choose_keeper([scan.files[k] for k in contenders], [scan.infos[k] for k in contenders])
+    copies = [Copy.of(scan.files[k], scan.infos[k]) for k in contenders]
+    while kind == "duplicates" and check is not None:
+        # More pixels count only where they hold more picture: an upscale loses to its source.
+        suspects = upscale_suspects(copies)
+        if suspects is None:
+            break
+        big, small = suspects
+        if not check.upscaled(contenders[big], contenders[small]):
+            break
+        copies[big] = dataclasses.replace(
+            copies[big], detail_pixels=copies[small].detail_pixels, upscaled=True
+        )
+    choice = choose(copies)
     return contenders[choice.index], ("your choice on the review page" if chosen else choice.reason)
 
 
 def _spec(
-    scan: ScanResult, members: list[int], kind: SortKind, preferred: frozenset[Path]
+    scan: ScanResult,
+    members: list[int],
+    kind: SortKind,
+    preferred: frozenset[Path],
+    check: PairCheck | None,
 ) -> GroupSpec:
     """Duplicates keep their best copy in place; a similar group moves whole, named after it."""
-    best, reason = _keeper(scan, members, kind, preferred)
+    best, reason = _keeper(scan, members, kind, preferred, check)
     ordered = [best] + [k for k in members if k != best]
     return GroupSpec(
         kind=kind,
@@ -294,4 +334,5 @@ def _spec(
         reason=reason,
         members=tuple(scan.files[k].path for k in ordered),
         keep_best_in_place=kind == "duplicates",
+        verified=check.verification(members) if kind == "duplicates" and check else None,
     )

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 from .._platform import IS_WINDOWS
 from .._version import __version__
 from ..core.strictness import level_name
-from ..core.wording import megabytes
+from ..core.wording import megabytes, verification_words
 
 # ---------------------------------------------------------------- report data -> members
 
@@ -393,6 +393,9 @@ def render_page(
             extra = sum((m.detail or {}).get("bytes", 0) for m in moved)
             keeper = next((m for m in members if m.kept), members[0])
             sub = f"{len(members)} copies · {len(moved)} moved · {megabytes(extra)} in duplicates"
+            verified = verification_words(str(g.get("verified")))
+            if verified:
+                sub += f" · verified: {verified}"
             why = f"Kept {os.path.basename(keeper.now)}: {g.get('reason', '')}"
             body = '<div class="grid">' + "".join(
                 member_html(m, kind, title, gdir) for m in members

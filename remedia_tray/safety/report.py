@@ -126,6 +126,8 @@ class SortReport:
                     "kept": str(g.keeper) if g.keeper else None,
                     "best": str(g.best),
                     "reason": g.reason,
+                    # byte-identical | 64px | full-size (core.wording.verification_words)
+                    "verified": g.verified,
                     "members": [str(p) for p in g.members],
                     "moves": [{"from": str(m.src), "to": str(m.dst)} for m in g.moves],
                     "details": [_detail_dict(self.details.get(p)) for p in g.members],
