@@ -204,7 +204,7 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     clock.lap("features")
     preferred = _preferred_keepers(run.root, scan.files)
     flags = None if index is None else index.held(scan.files)
-    check = _pair_check(scan, run.engines)
+    check = _pair_check(scan, run.engines, _workers(run.options.workers))
     specs = group_library(
         scan, run.engines, placed, full=run.options.full, settled=flags, preferred=preferred,
         check=check,
@@ -290,7 +290,7 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     skipped.extend(scan.skipped)
     fresh = {f.path for f in new.files}
     flags = [f.path not in fresh for f in scan.files]
-    check = _pair_check(scan, run.engines)
+    check = _pair_check(scan, run.engines, _workers(run.options.workers))
     specs = group_library(
         scan, run.engines, placed, settled=flags,
         preferred=_preferred_keepers(run.root, scan.files), check=check,
@@ -406,7 +406,9 @@ class _Stages:
             self.seconds[dst] = self.seconds.get(dst, 0.0) + seconds
 
 
-def _pair_check(scan: ScanResult, engines: Sequence[SimilarityEngine]) -> PairCheck | None:
+def _pair_check(
+    scan: ScanResult, engines: Sequence[SimilarityEngine], workers: int
+) -> PairCheck | None:
     """The full-size checks of the duplicates engine's candidates (None without one)."""
     from .engines.hash import HashEngine
     from .pipeline.fullsize_check import PairCheck
@@ -415,7 +417,9 @@ def _pair_check(scan: ScanResult, engines: Sequence[SimilarityEngine]) -> PairCh
     if hashes is None:
         return None
     feats = scan.features[hashes.name]
-    return PairCheck(scan, lambda k: HashEngine.thumbnail(feats[k]), hashes.strictness)
+    return PairCheck(
+        scan, lambda k: HashEngine.thumbnail(feats[k]), hashes.strictness, workers=workers
+    )
 
 
 def _stat_file(path: Path, skipped: list[Skipped] | None) -> MediaFile | None:

@@ -80,12 +80,14 @@ def flat_share(thumb: np.ndarray) -> float:
     return float(np.mean(spread <= _FLAT_RANGE))
 
 
-def needs_check(a: np.ndarray, b: np.ndarray) -> bool:
+def needs_check(a: np.ndarray, b: np.ndarray, *, same_size: bool = False) -> bool:
     """The rule for which candidate pairs (64 px thumbnails) are read again at full size:
-    either picture is graphic, or the two do not match as they lie (a crop, a caption, any
-    local change), so only plain re-encodes and resizes of photos are spared the decode."""
+    either picture is graphic, the two do not match as they lie (a crop, a caption, any local
+    change), or they have the same pixel size without the same bytes (a re-save, or a copy
+    damaged in a way no decoder reports). Only scaled copies of photos (a messenger's, a web
+    export) are spared the decode."""
     graphic = max(flat_share(a), flat_share(b)) >= GRAPHIC_FLAT_SHARE
-    return graphic or not verify.plain_copy(a, b)
+    return graphic or same_size or not verify.plain_copy(a, b)
 
 
 @dataclass(frozen=True)

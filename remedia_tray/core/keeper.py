@@ -20,8 +20,9 @@ class KeeperChoice:
     criterion: str = ""
 
 
-#: What cameras and phones write; PNG, WebP, GIF and BMP copies are re-saves or screenshots.
-CAMERA_FORMATS = frozenset({"JPEG", "MPO", "HEIF", "AVIF", "TIFF"})
+#: Formats that keep every pixel as it was: a screenshot's PNG beats its JPEG re-save. (A
+#: camera original keeps its place over a PNG re-save by its EXIF, the first criterion.)
+LOSSLESS_FORMATS = frozenset({"PNG", "TIFF", "BMP"})
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,10 @@ CRITERIA: tuple[Criterion, ...] = (
     ),
     Criterion(
         "format",
-        "a camera format (JPEG, HEIC, AVIF, TIFF) over a re-save (PNG, WebP, GIF, BMP)",
-        lambda c: (c.info.format not in CAMERA_FORMATS,),
-        lambda best, other: f"original format ({best.info.format}; the other copy is "
+        "at the same resolution, the copy that lost nothing: a lossless format (PNG, TIFF, "
+        "BMP) over a lossy re-save (JPEG, WebP, HEIC, AVIF, GIF)",
+        lambda c: (c.info.format not in LOSSLESS_FORMATS,),
+        lambda best, other: f"lossless ({best.info.format}; the other copy is "
         f"{other.info.format})",
     ),
     Criterion(

@@ -116,7 +116,8 @@ def _worker_job(
 _pool: tuple[int, ProcessPoolExecutor] | None = None
 
 
-def _workers_pool(workers: int) -> ProcessPoolExecutor:
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """The reusable decoding processes (one pool per process; started on first use)."""
     import atexit
     import multiprocessing
 
@@ -333,7 +334,7 @@ def _run(
     from collections import deque
     from concurrent.futures import Future
 
-    pool = _workers_pool(workers)
+    pool = worker_pool(workers)
     engine_list = list(engines)
     tasks = (paths[s : s + _TASK_FILES] for s in range(0, len(paths), _TASK_FILES))
     queued: deque[Future[list[tuple[ImageInfo | None, str | None, list[np.ndarray]]]]] = deque()

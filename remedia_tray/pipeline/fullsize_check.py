@@ -5,7 +5,8 @@ A scan reads each photo once, small. Two decisions need more pixels than that:
   (text, graphics, crops; the rule is `core.fullsize.needs_check`), and
 - whether the copy with more pixels holds more picture, or is an upscale of a smaller one.
 Only the files those decisions are about are decoded again, strictly (no tolerance for
-truncated data), each at most once per size.
+truncated data), each at most once per worker. Many pairs are shared out to the scan's
+worker processes.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..core import fullsize
+from ..core.media import ImageInfo
 from ..core.neighbours import Neighbours
 from ..core.planning import Verification
 from ..errors import UnreadableImage
@@ -32,28 +36,107 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Reduced pictures held at once (at most 1024 px long, under 1 MB each in grey).
+#: Reduced pictures held at once by one reader (at most 1024 px long, under 1 MB in grey).
 _HELD = 256
 #: An upscale's detail beyond the smaller copy's resolution is at most this many times what
 #: the smaller copy itself enlarged (LANCZOS) shows; a larger original's is 1.5 to 3 times.
 UPSCALE_DETAIL_RATIO = 1.3
+#: Below this many pairs to read, the main process reads them itself.
+_PARALLEL_MIN = 16
+
+
+@dataclass(frozen=True)
+class _Photo:
+    path: Path
+    info: ImageInfo
+    thumb: np.ndarray  # the 64 px grey thumbnail the scan made
+
+
+class _Reader:
+    """Decodes photos for the pair check, each once at its largest grid (an LRU), and
+    compares pairs. Lives in the main process or in a worker."""
+
+    def __init__(self, strictness: int) -> None:
+        self.strictness = strictness
+        self._reduced: OrderedDict[Path, Image.Image] = OrderedDict()
+        self._coarse: dict[Path, Image.Image] = {}
+
+    def same(self, a: _Photo, b: _Photo) -> bool:
+        """Raises UnreadableImage when either file cannot be decoded now."""
+        size = fullsize.work_size((a.info.width, a.info.height), (b.info.width, b.info.height))
+        aligned = fullsize.aligned_at_64px(a.thumb, b.thumb)
+        small = (max(1, size[0] // fullsize.COARSE), max(1, size[1] // fullsize.COARSE))
+        if fullsize.clearly_different(
+            _array(self._small(a), small), _array(self._small(b), small), aligned=aligned
+        ):
+            return False
+        return fullsize.same_pixels(
+            _array(self._grid(a), size), _array(self._grid(b), size), self.strictness,
+            aligned=aligned,
+        )  # fmt: skip
+
+    def _grid(self, photo: _Photo) -> Image.Image:
+        """The photo in grey at the largest grid it is compared on."""
+        held = self._reduced.get(photo.path)
+        if held is not None:
+            self._reduced.move_to_end(photo.path)
+            return held
+        from PIL import Image as PILImage
+
+        size = fullsize.own_work_size((photo.info.width, photo.info.height))
+        # load_image asks the JPEG decoder for twice min_side: reduced by DCT scaling to at
+        # least twice the grid, then resampled down (core.fullsize says how).
+        grey = load_image(photo.path, min_side=min(size)).image.convert("L")
+        if grey.size != size:
+            grey = grey.resize(size, PILImage.Resampling.LANCZOS)
+        self._reduced[photo.path] = grey
+        while len(self._reduced) > _HELD:
+            self._reduced.popitem(last=False)
+        return grey
+
+    def _small(self, photo: _Photo) -> Image.Image:
+        held = self._coarse.get(photo.path)
+        if held is None:
+            from PIL import Image as PILImage
+
+            grey = self._grid(photo)
+            size = (max(1, grey.width // fullsize.COARSE), max(1, grey.height // fullsize.COARSE))
+            held = self._coarse[photo.path] = grey.resize(size, PILImage.Resampling.BOX)
+        return held
+
+
+def _read_pairs(
+    photos: dict[int, _Photo], pairs: list[tuple[int, int]], strictness: int
+) -> list[bool | None]:
+    """Worker job: each pair's verdict; None where a file cannot be decoded now."""
+    reader = _Reader(strictness)
+    out: list[bool | None] = []
+    for i, j in pairs:
+        try:
+            out.append(reader.same(photos[i], photos[j]))
+        except UnreadableImage:
+            out.append(None)
+    return out
 
 
 class PairCheck:
     """Full-size checks for one scan's duplicate candidates (positions into scan.files)."""
 
     def __init__(
-        self, scan: ScanResult, thumbnail: Callable[[int], np.ndarray], strictness: int
+        self,
+        scan: ScanResult,
+        thumbnail: Callable[[int], np.ndarray],
+        strictness: int,
+        *,
+        workers: int = 1,
     ) -> None:
         self._scan = scan
         self._thumb = thumbnail  # position -> the 64 px grey thumbnail the scan made
-        self._strictness = strictness
+        self._workers = workers
+        self._reader = _Reader(strictness)
         self._same_bytes = {p: k for k, group in enumerate(scan.identical) for p in group}
-        self._decoded: OrderedDict[int, Image.Image] = OrderedDict()
-        self._small: dict[int, Image.Image] = {}  # a sixteenth of those: kept for the scan
         #: Pairs (i < j) read at full size, and what they gave.
         self.read: dict[tuple[int, int], bool] = {}
-        self.decodes = 0
         self.seconds = 0.0
 
     def identical(self, i: int, j: int) -> bool:
@@ -61,34 +144,67 @@ class PairCheck:
         return a is not None and a == b
 
     def confirm(self, pairs: Neighbours) -> Neighbours:
-        """The candidate pairs that hold up: byte-identical, a plain copy of a photo, or the
+        """The candidate pairs that hold up: byte-identical, a scaled copy of a photo, or the
         same pixels at full size."""
-        keep = np.ones(len(pairs.i), dtype=bool)
-        for k, (i, j) in enumerate(zip(pairs.i.tolist(), pairs.j.tolist())):
-            keep[k] = self.holds(i, j)
+        started = time.perf_counter()
+        todo: list[tuple[int, int]] = []
+        for i, j in zip(pairs.i.tolist(), pairs.j.tolist()):
+            key = (min(i, j), max(i, j))
+            if key not in self.read and not self.identical(*key) and self._needs_reading(*key):
+                todo.append(key)
+        todo = sorted(set(todo))
+        for key, verdict in zip(todo, self._read(todo)):
+            if verdict is None:
+                # Gone or rewritten since the scan read it: the 64 px verdict stands, and the
+                # mover, which checks every file is still the one that was read, leaves it be.
+                log.info("not compared at full size: %s", self._scan.files[key[1]].path)
+            else:
+                self.read[key] = verdict
+        keep = np.array(
+            [self.read.get((min(i, j), max(i, j)), True) for i, j in zip(pairs.i, pairs.j)],
+            dtype=bool,
+        )
+        self.seconds += time.perf_counter() - started
         return Neighbours(pairs.i[keep], pairs.j[keep], pairs.distance[keep])
 
-    def holds(self, i: int, j: int) -> bool:
-        if i > j:
-            i, j = j, i
-        if self.identical(i, j):
-            return True
-        if (i, j) in self.read:
-            return self.read[(i, j)]
-        if not fullsize.needs_check(self._thumb(i), self._thumb(j)):
-            return True
-        started = time.perf_counter()
-        try:
-            same = self._same_at_full_size(i, j)
-        except UnreadableImage as exc:
-            # Gone or rewritten since the scan read it: the 64 px verdict stands, and the
-            # mover, which checks every file is still the one that was read, leaves it be.
-            log.info("not compared at full size (%s)", exc)
-            return True
-        finally:
-            self.seconds += time.perf_counter() - started
-        self.read[(i, j)] = same
-        return same
+    def _needs_reading(self, i: int, j: int) -> bool:
+        a, b = self._scan.infos[i], self._scan.infos[j]
+        same_size = (a.width, a.height) == (b.width, b.height)
+        return fullsize.needs_check(self._thumb(i), self._thumb(j), same_size=same_size)
+
+    def _photo(self, pos: int) -> _Photo:
+        return _Photo(self._scan.files[pos].path, self._scan.infos[pos], self._thumb(pos))
+
+    def _read(self, todo: list[tuple[int, int]]) -> list[bool | None]:
+        if self._workers <= 1 or len(todo) < _PARALLEL_MIN:
+            out: list[bool | None] = []
+            for i, j in todo:
+                try:
+                    out.append(self._reader.same(self._photo(i), self._photo(j)))
+                except UnreadableImage:
+                    out.append(None)
+            return out
+        from .features import worker_pool
+
+        # Contiguous runs of the sorted pairs: a photo's pairs mostly stay in one job, so
+        # it is decoded about once per worker.
+        jobs = self._workers * 2
+        step = -(-len(todo) // jobs)
+        chunks = [todo[s : s + step] for s in range(0, len(todo), step)]
+        pool = worker_pool(self._workers)
+        futures = []
+        for chunk in chunks:
+            photos = {p: self._photo(p) for pair in chunk for p in pair}
+            futures.append(pool.submit(_read_pairs, photos, chunk, self._reader.strictness))
+        out = []
+        for chunk, future in zip(chunks, futures):
+            try:
+                out.extend(future.result())
+            except Exception:  # a worker that died: this process reads that share itself
+                log.warning("pair check in a worker failed; reading here", exc_info=True)
+                photos = {p: self._photo(p) for pair in chunk for p in pair}
+                out.extend(_read_pairs(photos, chunk, self._reader.strictness))
+        return out
 
     def verification(self, members: Sequence[int]) -> Verification:
         """How a group's copies were told to be the same."""
@@ -105,8 +221,8 @@ class PairCheck:
         from PIL import ImageChops
 
         try:
-            b = self._grey(big)
-            s = self._grey(small)
+            b = self._whole(big)
+            s = self._whole(small)
         except UnreadableImage:
             return False  # cannot tell: the pixel count stands
         box, up = PILImage.Resampling.BOX, PILImage.Resampling.BICUBIC
@@ -118,60 +234,11 @@ class PairCheck:
         enlarged = s.resize(b.size, PILImage.Resampling.LANCZOS)
         return detail(b) <= UPSCALE_DETAIL_RATIO * max(detail(enlarged), 0.25)
 
-    def _same_at_full_size(self, i: int, j: int) -> bool:
-        a_info, b_info = self._scan.infos[i], self._scan.infos[j]
-        size = fullsize.work_size((a_info.width, a_info.height), (b_info.width, b_info.height))
-        aligned = fullsize.aligned_at_64px(self._thumb(i), self._thumb(j))
-        small = (max(1, size[0] // fullsize.COARSE), max(1, size[1] // fullsize.COARSE))
-        if fullsize.clearly_different(
-            _array(self._coarse(i), small), _array(self._coarse(j), small), aligned=aligned
-        ):
-            return False
-        a = _array(self._reduced(i), size)
-        b = _array(self._reduced(j), size)
-        return fullsize.same_pixels(a, b, self._strictness, aligned=aligned)
-
-    def _coarse(self, pos: int) -> Image.Image:
-        held = self._small.get(pos)
-        if held is None:
-            from PIL import Image as PILImage
-
-            grey = self._reduced(pos)
-            size = (max(1, grey.width // fullsize.COARSE), max(1, grey.height // fullsize.COARSE))
-            held = self._small[pos] = grey.resize(size, PILImage.Resampling.BOX)
-        return held
-
-    def _reduced(self, pos: int) -> Image.Image:
-        """The photo in grey at the largest grid it is compared on, decoded once."""
-        held = self._decoded.get(pos)
-        if held is not None:
-            self._decoded.move_to_end(pos)
-            return held
-        info = self._scan.infos[pos]
-        size = fullsize.own_work_size((info.width, info.height))
-        # load_image asks the JPEG decoder for twice min_side: reduced by DCT scaling to at
-        # least twice the grid, then resampled down (core.fullsize says how).
-        loaded = load_image(self._scan.files[pos].path, min_side=min(size))
-        self.decodes += 1
-        from PIL import Image as PILImage
-
-        grey = loaded.image.convert("L")
-        if grey.size != size:
-            grey = grey.resize(size, PILImage.Resampling.LANCZOS)
-        self._decoded[pos] = grey
-        while len(self._decoded) > _HELD:
-            self._decoded.popitem(last=False)
-        return grey
-
-    def _grey(self, pos: int) -> Image.Image:
+    def _whole(self, pos: int) -> Image.Image:
         """The whole photo in grey (for upscales; not held)."""
         info = self._scan.infos[pos]
         loaded = load_image(self._scan.files[pos].path, min_side=min(info.width, info.height))
-        self.decodes += 1
         return loaded.image.convert("L")
-
-    def checked(self) -> Iterable[tuple[int, int]]:
-        return self.read.keys()
 
 
 def _array(grey: Image.Image, size: tuple[int, int]) -> np.ndarray:
