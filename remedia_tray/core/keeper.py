@@ -20,8 +20,9 @@ class KeeperChoice:
     criterion: str = ""
 
 
-#: Formats that keep every pixel as it was: a screenshot's PNG beats its JPEG re-save. (A
-#: camera original keeps its place over a PNG re-save by its EXIF, the first criterion.)
+#: What cameras and phones write; PNG, WebP, GIF and BMP copies of a photo are re-saves.
+CAMERA_FORMATS = frozenset({"JPEG", "MPO", "HEIF", "AVIF", "TIFF"})
+#: What screenshots are saved as: their JPEG copies are lossy re-saves.
 LOSSLESS_FORMATS = frozenset({"PNG", "TIFF", "BMP"})
 
 
@@ -35,6 +36,8 @@ class Copy:
     detail_pixels: int
     #: More pixels than a smaller copy but no more detail (measured on the pixels).
     upscaled: bool = False
+    #: A screenshot, page or slide (mostly flat), whose original is lossless, not a photo.
+    graphic: bool = False
 
     @classmethod
     def of(cls, file: MediaFile, info: ImageInfo) -> Copy:
@@ -76,11 +79,16 @@ CRITERIA: tuple[Criterion, ...] = (
     ),
     Criterion(
         "format",
-        "at the same resolution, the copy that lost nothing: a lossless format (PNG, TIFF, "
-        "BMP) over a lossy re-save (JPEG, WebP, HEIC, AVIF, GIF)",
-        lambda c: (c.info.format not in LOSSLESS_FORMATS,),
-        lambda best, other: f"lossless ({best.info.format}; the other copy is "
-        f"{other.info.format})",
+        "the format the original was made in: for a photo a camera format (JPEG, HEIC, AVIF, "
+        "TIFF) over a re-save (PNG, WebP, GIF, BMP); for a screenshot, page or slide a "
+        "lossless format (PNG, TIFF, BMP) over a lossy re-save",
+        lambda c: (
+            c.info.format not in (LOSSLESS_FORMATS if c.graphic else CAMERA_FORMATS),
+        ),
+        lambda best, other: (
+            f"{'lossless' if best.graphic else 'original'} format ({best.info.format}; "
+            f"the other copy is {other.info.format})"
+        ),
     ),
     Criterion(
         "metadata",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core import fullsize
-from ..core.media import ImageInfo
+from ..core.media import ImageInfo, MediaFile
 from ..core.neighbours import Neighbours
 from ..core.planning import Verification
 from ..errors import UnreadableImage
@@ -47,9 +48,23 @@ _PARALLEL_MIN = 16
 
 @dataclass(frozen=True)
 class _Photo:
-    path: Path
+    file: MediaFile  # as the scan saw it
     info: ImageInfo
     thumb: np.ndarray  # the 64 px grey thumbnail the scan made
+
+    @property
+    def path(self) -> Path:
+        return self.file.path
+
+    def load(self, min_side: int) -> Image.Image:
+        """The photo in grey; UnreadableImage if it is no longer the file the scan read."""
+        try:
+            now = MediaFile.from_stat(self.path, os.stat(self.path, follow_symlinks=False))
+        except OSError as exc:
+            raise UnreadableImage(f"cannot read file: {exc.strerror or exc}") from None
+        if not now.same_file(self.file):
+            raise UnreadableImage("changed since it was read")
+        return load_image(self.path, min_side=min_side).image.convert("L")
 
 
 class _Reader:
@@ -86,7 +101,7 @@ class _Reader:
         size = fullsize.own_work_size((photo.info.width, photo.info.height))
         # load_image asks the JPEG decoder for twice min_side: reduced by DCT scaling to at
         # least twice the grid, then resampled down (core.fullsize says how).
-        grey = load_image(photo.path, min_side=min(size)).image.convert("L")
+        grey = photo.load(min(size))
         if grey.size != size:
             grey = grey.resize(size, PILImage.Resampling.LANCZOS)
         self._reduced[photo.path] = grey
@@ -167,13 +182,17 @@ class PairCheck:
         self.seconds += time.perf_counter() - started
         return Neighbours(pairs.i[keep], pairs.j[keep], pairs.distance[keep])
 
+    def graphic(self, pos: int) -> bool:
+        """A screenshot, page or slide rather than a photo (by its flat share)."""
+        return fullsize.flat_share(self._thumb(pos)) >= fullsize.GRAPHIC_FLAT_SHARE
+
     def _needs_reading(self, i: int, j: int) -> bool:
         a, b = self._scan.infos[i], self._scan.infos[j]
         same_size = (a.width, a.height) == (b.width, b.height)
         return fullsize.needs_check(self._thumb(i), self._thumb(j), same_size=same_size)
 
     def _photo(self, pos: int) -> _Photo:
-        return _Photo(self._scan.files[pos].path, self._scan.infos[pos], self._thumb(pos))
+        return _Photo(self._scan.files[pos], self._scan.infos[pos], self._thumb(pos))
 
     def _read(self, todo: list[tuple[int, int]]) -> list[bool | None]:
         if self._workers <= 1 or len(todo) < _PARALLEL_MIN:
@@ -237,8 +256,7 @@ class PairCheck:
     def _whole(self, pos: int) -> Image.Image:
         """The whole photo in grey (for upscales; not held)."""
         info = self._scan.infos[pos]
-        loaded = load_image(self._scan.files[pos].path, min_side=min(info.width, info.height))
-        return loaded.image.convert("L")
+        return self._photo(pos).load(min(info.width, info.height))
 
 
 def _array(grey: Image.Image, size: tuple[int, int]) -> np.ndarray:

@@ -302,7 +302,13 @@ def _keeper(
     """The copy that stays (or names a series), and why; the user's own choice wins."""
     chosen = [k for k in pool if scan.files[k].path in preferred] if kind == "duplicates" else []
     contenders = chosen or pool
-    copies = [Copy.of(scan.files[k], scan.infos[k]) for k in contenders]
+    copies = [
+        dataclasses.replace(
+            Copy.of(scan.files[k], scan.infos[k]),
+            graphic=check is not None and check.graphic(k),
+        )
+        for k in contenders
+    ]
     while kind == "duplicates" and check is not None:
         # More pixels count only where they hold more picture: an upscale loses to its source.
         suspects = upscale_suspects(copies)
