@@ -8,12 +8,17 @@ hashing plus grouping, Rust, its own threads). Also: the import time of the CLI,
 share of a scan spent verifying candidate pairs, on a folder where every other photo has a
 WhatsApp-like copy (so verification has real work).
 
-    python benchmarks/hash_speed.py [--n 96] [--rescan 10000]
+Also: the full-size check (pairs read again where text or graphics need it) on those photos
+and on generated screenshots, and with `--parent REV` the CLI of another revision timed in
+the same run, interleaved.
+
+    python benchmarks/hash_speed.py [--n 96] [--rescan 10000] [--parent HEAD~1]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -22,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +84,23 @@ def make_patches(n: int, out: Path) -> None:
                 k += 1
 
 
+@contextlib.contextmanager
+def parent_tree(rev: str | None) -> Iterator[Path | None]:
+    """A temporary git worktree at `rev` (None: no tree), removed afterwards."""
+    if rev is None:
+        yield None
+        return
+    root = Path(__file__).resolve().parents[1]
+    tree = Path(tempfile.mkdtemp(prefix="remedia-parent-")) / "tree"
+    subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(tree), rev],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        yield tree
+    finally:
+        subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)],
+                       check=False, capture_output=True)  # fmt: skip
+
+
 def timed(fn) -> float:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     fn()
@@ -90,11 +113,8 @@ def drop_caches_hint(folder: Path) -> None:
         p.read_bytes()
 
 
-def verification_share(folder: Path, work: Path, cores: int) -> dict[str, object]:
-    """How much of a scan goes to verifying candidate pairs, with real duplicates present."""
-    from remedia_tray.core import verify
-    from remedia_tray.engines import HashEngine
-
+def with_copies(folder: Path, work: Path) -> Path:
+    """The photos, every other one with a WhatsApp-like copy (so verification has work)."""
     dup = work / "with-copies"
     dup.mkdir()
     for k, path in enumerate(sorted(folder.iterdir())):
@@ -105,6 +125,69 @@ def verification_share(folder: Path, work: Path, cores: int) -> dict[str, object
                 copy = im.convert("RGB")
                 copy.thumbnail((1600, 1600))
                 copy.save(dup / f"{path.stem}-WA.jpg", quality=75)
+    return dup
+
+
+def screenshots(work: Path, per_family: int) -> Path | None:
+    """Generated screenshots, pages, slides and captioned photos with their copies
+    (tests/textpics.py): every look-alike of one layout is a candidate pair."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.textpics import font_path, make_set
+
+    if font_path("sans") is None:
+        return None
+    out = work / "screenshots"
+    make_set(out, seed=7, style="sans", per_family=per_family)
+    return out
+
+
+def fullsize_share(folder: Path, cores: int) -> dict[str, object]:
+    """The full-size check's share of a scan of `folder`: its seconds, the candidate pairs
+    it was given, and how many it read at full size (the rest: byte-identical or scaled
+    copies of photos, which the 64 px check decides)."""
+    from remedia_tray.pipeline import fullsize_check
+
+    seen = {"pairs": 0, "read": 0}
+    confirm, read = fullsize_check.PairCheck.confirm, fullsize_check.PairCheck._read
+
+    def counted_confirm(self: Any, pairs: Any) -> Any:
+        seen["pairs"] += len(pairs.i)
+        return confirm(self, pairs)
+
+    def counted_read(self: Any, todo: Any) -> Any:
+        seen["read"] += len(todo)
+        return read(self, todo)
+
+    fullsize_check.PairCheck.confirm = counted_confirm  # type: ignore[method-assign]
+    fullsize_check.PairCheck._read = counted_read  # type: ignore[method-assign]
+    try:
+        opts = SortOptions(engine="hash", dry_run=True, use_cache=False, workers=cores)
+        sort_folder(folder, opts)  # warm-up
+        seen.update(pairs=0, read=0)
+        t0 = time.perf_counter()
+        report = sort_folder(folder, opts)
+        total = time.perf_counter() - t0
+    finally:
+        fullsize_check.PairCheck.confirm = confirm  # type: ignore[method-assign]
+        fullsize_check.PairCheck._read = read  # type: ignore[method-assign]
+    spent = report.stages.get("full-size check", 0.0)
+    return {
+        "images": report.images,
+        "scan_s": round(total, 2),
+        "candidate_pairs": seen["pairs"],
+        "pairs_read_at_full_size": seen["read"],
+        "share_of_pairs_read": round(seen["read"] / max(1, seen["pairs"]), 3),
+        "fullsize_check_s": round(spent, 3),
+        "fullsize_share_of_scan": round(spent / total, 4),
+        "duplicate_groups": len(report.duplicate_groups),
+    }
+
+
+def verification_share(dup: Path, cores: int) -> dict[str, object]:
+    """How much of a scan goes to verifying candidate pairs, with real duplicates present."""
+    from remedia_tray.core import verify
+    from remedia_tray.engines import HashEngine
+
     checks = {"pairs": 0, "s": 0.0, "layout_s": 0.0}
     same_frame = verify.same_frame
     with_layout = HashEngine._with_layout
@@ -159,6 +242,10 @@ def main() -> None:
         help="interpreter that has the peers installed (pip install imagededup czkawka)",
     )
     parser.add_argument("--rescan", type=int, default=10_000)
+    parser.add_argument(
+        "--parent", metavar="REV", help="also time the CLI of revision REV, runs interleaved"
+    )
+    parser.add_argument("--screenshots", type=int, default=6, help="per family; 0: skip")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="remedia-speed-"))
     folder = work / "photos"
@@ -183,10 +270,23 @@ def main() -> None:
     imports = min(process("-c", "import remedia_tray.cli, remedia_tray.sorter") for _ in range(3))
     out["python_start_s"] = round(bare, 3)
     out["remedia_import_s"] = round(imports - bare, 3)
-    runs = [process(*cli) for _ in range(3)]
+    runs: list[float] = []
+    parent_runs: list[float] = []
+    with parent_tree(args.parent) as parent:
+        parent_env = None if parent is None else {**env, "PYTHONPATH": str(parent)}
+        for _ in range(3):  # interleaved, so both see the same machine
+            runs.append(process(*cli))
+            if parent_env is not None:
+                t0 = time.perf_counter()
+                subprocess.run([py, *cli], check=True, capture_output=True, env=parent_env)
+                parent_runs.append(time.perf_counter() - t0)
     tn = min(runs)
     out["remedia_cli_img_s"] = round(args.n / tn, 1)
     out["remedia_cli_s"] = [round(r, 2) for r in runs]
+    if parent_runs:
+        out[f"parent_{args.parent}_cli_img_s"] = round(args.n / min(parent_runs), 1)
+        out[f"parent_{args.parent}_cli_s"] = [round(r, 2) for r in parent_runs]
+        out["cli_rate_vs_parent"] = round(min(parent_runs) / tn, 3)
 
     peers = {
         "imagededup_phash": (
@@ -211,7 +311,12 @@ def main() -> None:
         out[f"{name}_img_s"] = round(args.n / min(times), 1)
         out[f"remedia_vs_{name}"] = round(min(times) / tn, 2)
 
-    out.update(verification_share(folder, work, cores))
+    dup = with_copies(folder, work)
+    out.update(verification_share(dup, cores))
+    out["fullsize_check_photos"] = fullsize_share(dup, cores)
+    shots = screenshots(work, args.screenshots) if args.screenshots else None
+    if shots is not None:
+        out["fullsize_check_screenshots"] = fullsize_share(shots, cores)
 
     if args.rescan:
         big = work / "many"

@@ -80,6 +80,11 @@ def flat_share(thumb: np.ndarray) -> float:
     return float(np.mean(spread <= _FLAT_RANGE))
 
 
+#: A local change at 64 px (grey levels, RMS in the worst 8 x 8 cell) that sends a pair of
+#: photos to the full-size check.
+LOCAL_CHANGE = 4.0
+
+
 def needs_check(a: np.ndarray, b: np.ndarray, *, same_size: bool = False) -> bool:
     """The rule for which candidate pairs (64 px thumbnails) are read again at full size:
     either picture is graphic, the two do not match as they lie (a crop, a caption, any local
@@ -87,7 +92,7 @@ def needs_check(a: np.ndarray, b: np.ndarray, *, same_size: bool = False) -> boo
     damaged in a way no decoder reports). Only scaled copies of photos (a messenger's, a web
     export) are spared the decode."""
     graphic = max(flat_share(a), flat_share(b)) >= GRAPHIC_FLAT_SHARE
-    return graphic or same_size or not verify.plain_copy(a, b)
+    return graphic or same_size or verify.worst_cell(a, b) > LOCAL_CHANGE
 
 
 @dataclass(frozen=True)

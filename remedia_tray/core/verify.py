@@ -150,11 +150,21 @@ def _still_residual(fa: np.ndarray, fb: np.ndarray) -> float:
     return float(np.sqrt(np.mean(still * still))) / _gradient_scale(fa)
 
 
-def plain_copy(a: np.ndarray, b: np.ndarray) -> bool:
-    """True when the thumbnails match as they lie, with no fit: a re-encode or resize."""
+#: Tiles of the thumbnail in which `worst_cell` looks for a local change.
+_CELL = 8
+
+
+def worst_cell(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest RMS difference (grey levels) in any 8 x 8 cell of the thumbnails as they
+    lie, after one gain and offset: a scaled copy leaves a level or two everywhere, a changed
+    caption or a crop leaves much more somewhere."""
     fa = _blur(np.asarray(a, np.float32))
     fb = _blur(np.asarray(b, np.float32))
-    return _still_residual(fa, fb) <= _EARLY_RESIDUAL
+    n = fa.shape[0] // _CELL * _CELL
+    fa, fb = fa[:n, :n], fb[:n, :n]
+    rest = _photometric_residual(fb.ravel(), fa.ravel()).reshape(n, n)
+    cells = (rest * rest).reshape(n // _CELL, _CELL, n // _CELL, _CELL).mean(axis=(1, 3))
+    return float(np.sqrt(cells.max()))
 
 
 def align(a: np.ndarray, b: np.ndarray) -> Alignment:
