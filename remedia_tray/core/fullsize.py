@@ -31,6 +31,9 @@ from .strictness import interpolate
 #: this when it is larger. Both are resampled to it with LANCZOS, the kernel phones and
 #: messengers scale with, so a copy made by scaling lies on the original almost exactly.
 WORK_SIDE = 1024
+#: For two photos (neither graphic) the grid is smaller: text on photos (captions, signs) is
+#: large, and a 12 MP JPEG then decodes at a quarter of its size.
+PHOTO_WORK_SIDE = 768
 TILE = 16
 #: Contrast floor (grey levels): a flat tile is judged against this, not against its noise.
 _FLOOR = 10.0
@@ -107,15 +110,17 @@ def tile_limit(strictness: int) -> float:
     return interpolate(strictness, TILE_LIMITS)
 
 
-def work_size(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+def work_size(
+    a: tuple[int, int], b: tuple[int, int], *, graphic: bool = True
+) -> tuple[int, int]:
     """(width, height) of the common grid for pictures of sizes `a` and `b`."""
-    return own_work_size(min((a, b), key=lambda s: s[0] * s[1]))
+    return own_work_size(min((a, b), key=lambda s: s[0] * s[1]), graphic=graphic)
 
 
-def own_work_size(size: tuple[int, int]) -> tuple[int, int]:
+def own_work_size(size: tuple[int, int], *, graphic: bool = True) -> tuple[int, int]:
     """The largest grid a picture of this size is ever compared on."""
     w, h = size
-    scale = min(1.0, WORK_SIDE / max(w, h))
+    scale = min(1.0, (WORK_SIDE if graphic else PHOTO_WORK_SIDE) / max(w, h))
     return max(TILE, round(w * scale)), max(TILE, round(h * scale))
 
 

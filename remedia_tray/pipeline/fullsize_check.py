@@ -43,7 +43,7 @@ _HELD = 256
 #: the smaller copy itself enlarged (LANCZOS) shows; a larger original's is 1.5 to 3 times.
 UPSCALE_DETAIL_RATIO = 1.3
 #: Below this many pairs to read, the main process reads them itself.
-_PARALLEL_MIN = 16
+_PARALLEL_MIN = 4
 
 
 @dataclass(frozen=True)
@@ -73,50 +73,56 @@ class _Reader:
 
     def __init__(self, strictness: int) -> None:
         self.strictness = strictness
-        self._reduced: OrderedDict[Path, Image.Image] = OrderedDict()
-        self._coarse: dict[Path, Image.Image] = {}
+        self._reduced: OrderedDict[tuple[Path, bool], Image.Image] = OrderedDict()
+        self._coarse: dict[tuple[Path, bool], Image.Image] = {}
 
     def same(self, a: _Photo, b: _Photo) -> bool:
         """Raises UnreadableImage when either file cannot be decoded now."""
-        size = fullsize.work_size((a.info.width, a.info.height), (b.info.width, b.info.height))
+        graphic = max(fullsize.flat_share(a.thumb), fullsize.flat_share(b.thumb))
+        g = graphic >= fullsize.GRAPHIC_FLAT_SHARE
+        size = fullsize.work_size(
+            (a.info.width, a.info.height), (b.info.width, b.info.height), graphic=g
+        )
         aligned = fullsize.aligned_at_64px(a.thumb, b.thumb)
         small = (max(1, size[0] // fullsize.COARSE), max(1, size[1] // fullsize.COARSE))
         if fullsize.clearly_different(
-            _array(self._small(a), small), _array(self._small(b), small), aligned=aligned
+            _array(self._small(a, g), small), _array(self._small(b, g), small), aligned=aligned
         ):
             return False
         return fullsize.same_pixels(
-            _array(self._grid(a), size), _array(self._grid(b), size), self.strictness,
+            _array(self._grid(a, g), size), _array(self._grid(b, g), size), self.strictness,
             aligned=aligned,
         )  # fmt: skip
 
-    def _grid(self, photo: _Photo) -> Image.Image:
+    def _grid(self, photo: _Photo, graphic: bool) -> Image.Image:
         """The photo in grey at the largest grid it is compared on."""
-        held = self._reduced.get(photo.path)
+        key = (photo.path, graphic)
+        held = self._reduced.get(key)
         if held is not None:
-            self._reduced.move_to_end(photo.path)
+            self._reduced.move_to_end(key)
             return held
         from PIL import Image as PILImage
 
-        size = fullsize.own_work_size((photo.info.width, photo.info.height))
+        size = fullsize.own_work_size((photo.info.width, photo.info.height), graphic=graphic)
         # load_image asks the JPEG decoder for twice min_side: reduced by DCT scaling to at
-        # least twice the grid, then resampled down (core.fullsize says how).
-        grey = photo.load(min(size))
+        # least the grid, then resampled down (core.fullsize says how).
+        grey = photo.load(max(1, math.ceil(min(size) / 2)))
         if grey.size != size:
             grey = grey.resize(size, PILImage.Resampling.LANCZOS)
-        self._reduced[photo.path] = grey
+        self._reduced[key] = grey
         while len(self._reduced) > _HELD:
             self._reduced.popitem(last=False)
         return grey
 
-    def _small(self, photo: _Photo) -> Image.Image:
-        held = self._coarse.get(photo.path)
+    def _small(self, photo: _Photo, graphic: bool) -> Image.Image:
+        held = self._coarse.get((photo.path, graphic))
         if held is None:
             from PIL import Image as PILImage
 
-            grey = self._grid(photo)
+            grey = self._grid(photo, graphic)
             size = (max(1, grey.width // fullsize.COARSE), max(1, grey.height // fullsize.COARSE))
-            held = self._coarse[photo.path] = grey.resize(size, PILImage.Resampling.BOX)
+            held = grey.resize(size, PILImage.Resampling.BOX)
+            self._coarse[(photo.path, graphic)] = held
         return held
 
 
