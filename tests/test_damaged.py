@@ -159,13 +159,18 @@ def test_png_exif_after_image_data_is_read(tmp_path: Path) -> None:
     assert loaded.info.exif_fields == 3
 
 
-def test_png_cut_short(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["PNG", "HEIF"])
+def test_png_and_heic_cut_short(tmp_path: Path, fmt: str) -> None:
+    from remedia_tray.pipeline.imaging import heif_supported
+
+    assert heif_supported()
     buf = io.BytesIO()
-    _coffee(480).save(buf, "PNG")
+    _coffee(480).save(buf, fmt)
     data = buf.getvalue()
-    (tmp_path / "cut.png").write_bytes(data[: len(data) * 2 // 3])
-    reason = _load_error(tmp_path / "cut.png")
+    (tmp_path / "cut").write_bytes(data[: len(data) * 2 // 3])
+    reason = _load_error(tmp_path / "cut")
     assert reason.startswith("damaged: corrupt or truncated image data"), reason
+    assert "\n" not in reason and len(reason) < 140
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
@@ -206,19 +211,6 @@ def test_jpeg_cut_short(tmp_path: Path) -> None:
     reason = _load_error(tmp_path / "cut.jpg")
     assert reason.startswith("damaged: ")
     assert "corrupt or truncated image data" in reason
-
-
-def test_heic_cut_short(tmp_path: Path) -> None:
-    from remedia_tray.pipeline.imaging import heif_supported
-
-    assert heif_supported()
-    buf = io.BytesIO()
-    _coffee(480).save(buf, "HEIF")
-    data = buf.getvalue()
-    (tmp_path / "cut.heic").write_bytes(data[: len(data) * 2 // 3])
-    reason = _load_error(tmp_path / "cut.heic")
-    assert reason.startswith("damaged: corrupt or truncated image data"), reason
-    assert "\n" not in reason and len(reason) < 140
 
 
 # --- a damaged twin is never the kept copy ------------------------------------------------------

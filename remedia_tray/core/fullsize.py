@@ -124,13 +124,6 @@ def own_work_size(size: tuple[int, int], *, graphic: bool = True) -> tuple[int, 
     return max(TILE, round(w * scale)), max(TILE, round(h * scale))
 
 
-def _blur(x: np.ndarray) -> np.ndarray:
-    p = np.pad(x, 1, mode="edge")
-    y = 0.25 * p[:-2] + 0.5 * p[1:-1] + 0.25 * p[2:]
-    out: np.ndarray = 0.25 * y[:, :-2] + 0.5 * y[:, 1:-1] + 0.25 * y[:, 2:]
-    return out
-
-
 def _grad(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.gradient(x, axis=1), np.gradient(x, axis=0)
 
@@ -207,14 +200,14 @@ def clearly_different(a: np.ndarray, b: np.ndarray, *, aligned: bool) -> bool:
     (32 px of the grid), with no per-tile fits: other words or another layout show at once,
     and only pairs that pass take the full check. A pair that does not lie as it is gets its
     shift and zoom fitted here first."""
-    fa = _blur(np.asarray(a, np.float32))
-    fb = _blur(np.asarray(b, np.float32))
+    fa = verify.blur(np.asarray(a, np.float32))
+    fb = verify.blur(np.asarray(b, np.float32))
     valid = None
     if not aligned:
         p = fit(fa, fb)
         xs, ys = _coords(p, fa.shape)
         valid = _inside(ys, fb.shape[0])[:, None] & _inside(xs, fb.shape[1])[None, :]
-        fb = _sample(fb, xs, ys)
+        fb = verify.sample(fb, xs, ys)
     h, w = fa.shape
     rows, cols = h // COARSE_TILE, w // COARSE_TILE
     if rows == 0 or cols == 0:
@@ -260,20 +253,6 @@ def _fitted(d: np.ndarray, padded: np.ndarray, ys: np.ndarray, xs: np.ndarray) -
     return out
 
 
-def _sample(img: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Bilinear sampling on a separable grid (xs: columns, ys: rows), edges clamped."""
-    h, w = img.shape
-    xs = np.clip(xs, 0, w - 1.001)
-    ys = np.clip(ys, 0, h - 1.001)
-    x0 = xs.astype(np.intp)
-    y0 = ys.astype(np.intp)
-    fx = (xs - x0).astype(np.float32)
-    fy = (ys - y0).astype(np.float32)
-    rows = img[y0] * (1 - fy)[:, None] + img[y0 + 1] * fy[:, None]
-    out: np.ndarray = rows[:, x0] * (1 - fx) + rows[:, x0 + 1] * fx
-    return out
-
-
 def _half(x: np.ndarray) -> np.ndarray:
     h, w = (x.shape[0] // 2) * 2, (x.shape[1] // 2) * 2
     x = x[:h, :w]
@@ -301,7 +280,7 @@ def _fit_level(a: np.ndarray, b: np.ndarray, p: np.ndarray, iters: int) -> np.nd
     ac = a[core]
     for _ in range(iters):
         xs, ys = _coords(p, a.shape)
-        warped = _sample(b, xs, ys)
+        warped = verify.sample(b, xs, ys)
         gx, gy = _grad(warped)
         gx, gy = gx[core], gy[core]
         jac = np.stack(
@@ -341,8 +320,8 @@ def compare(
     zoom), so no fit of a shift and zoom is tried. `stop`: the limit that decides; a worst
     tile over it may be reported lower than it is, but still over it.
     """
-    fa = _blur(np.asarray(a, np.float32))
-    fb = _blur(np.asarray(b, np.float32))
+    fa = verify.blur(np.asarray(a, np.float32))
+    fb = verify.blur(np.asarray(b, np.float32))
     worst, tiles = worst_tile(fa, fb, stop=stop)
     if aligned or worst <= min(stop, tile_limit(100)):
         return TileCheck(worst, False, tiles)
@@ -350,7 +329,7 @@ def compare(
     xs, ys = _coords(p, fa.shape)
     h, w = fb.shape
     valid = _inside(ys, h)[:, None] & _inside(xs, w)[None, :]
-    fitted, tiles_fitted = worst_tile(fa, _sample(fb, xs, ys), valid, stop=stop)
+    fitted, tiles_fitted = worst_tile(fa, verify.sample(fb, xs, ys), valid, stop=stop)
     if fitted < worst:
         return TileCheck(fitted, True, tiles_fitted)
     return TileCheck(worst, False, tiles)

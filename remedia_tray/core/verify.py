@@ -57,7 +57,7 @@ def limits(strictness: int) -> tuple[float, float, float]:
     return shift, zoom, residual
 
 
-def _blur(x: np.ndarray) -> np.ndarray:
+def blur(x: np.ndarray) -> np.ndarray:
     """Separable [1 2 1] / 4 with edge replication."""
     p = np.pad(x, 1, mode="edge")
     y = 0.25 * p[:-2] + 0.5 * p[1:-1] + 0.25 * p[2:]
@@ -74,11 +74,11 @@ def _grad(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.gradient(x, axis=1), np.gradient(x, axis=0)
 
 
-def _sample(img: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def sample(img: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Bilinear sampling on a separable grid (xs: columns, ys: rows), edges clamped."""
-    n = img.shape[0]
-    xs = np.clip(xs, 0, n - 1.001)
-    ys = np.clip(ys, 0, n - 1.001)
+    h, w = img.shape
+    xs = np.clip(xs, 0, w - 1.001)
+    ys = np.clip(ys, 0, h - 1.001)
     x0 = xs.astype(np.intp)
     y0 = ys.astype(np.intp)
     fx = (xs - x0).astype(np.float32)
@@ -110,7 +110,7 @@ def _fit(a: np.ndarray, b: np.ndarray, p: np.ndarray, iters: int) -> tuple[np.nd
     for _ in range(iters):
         xs = c + (1 + p[2]) * (grid - c) + p[0]
         ys = c + (1 + p[2]) * (grid - c) + p[1]
-        warped = _sample(b, xs, ys)
+        warped = sample(b, xs, ys)
         gx, gy = _grad(warped)
         gx, gy = gx[core, core], gy[core, core]
         jac[:, 0] = gx.ravel()
@@ -122,7 +122,7 @@ def _fit(a: np.ndarray, b: np.ndarray, p: np.ndarray, iters: int) -> tuple[np.nd
         p[:2] = np.clip(p[:2], -0.3 * n, 0.3 * n)
     xs = c + (1 + p[2]) * (grid - c) + p[0]
     ys = c + (1 + p[2]) * (grid - c) + p[1]
-    return p, _photometric_residual(ac, _sample(b, xs, ys)[core, core].ravel())
+    return p, _photometric_residual(ac, sample(b, xs, ys)[core, core].ravel())
 
 
 def _photometric_residual(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -158,8 +158,8 @@ def worst_cell(a: np.ndarray, b: np.ndarray) -> float:
     """The largest RMS difference (grey levels) in any 8 x 8 cell of the thumbnails as they
     lie, after one gain and offset: a scaled copy leaves a level or two everywhere, a changed
     caption or a crop leaves much more somewhere."""
-    fa = _blur(np.asarray(a, np.float32))
-    fb = _blur(np.asarray(b, np.float32))
+    fa = blur(np.asarray(a, np.float32))
+    fb = blur(np.asarray(b, np.float32))
     n = fa.shape[0] // _CELL * _CELL
     fa, fb = fa[:n, :n], fb[:n, :n]
     rest = _photometric_residual(fb.ravel(), fa.ravel()).reshape(n, n)
@@ -169,8 +169,8 @@ def worst_cell(a: np.ndarray, b: np.ndarray) -> float:
 
 def align(a: np.ndarray, b: np.ndarray) -> Alignment:
     """How thumbnail `b` sits on thumbnail `a`."""
-    fa = _blur(np.asarray(a, np.float32))
-    fb = _blur(np.asarray(b, np.float32))
+    fa = blur(np.asarray(a, np.float32))
+    fb = blur(np.asarray(b, np.float32))
     n = fa.shape[0]
     scale = _gradient_scale(fa)
     residual0 = _still_residual(fa, fb)
