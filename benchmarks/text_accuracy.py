@@ -183,11 +183,15 @@ def _table(results: Mapping[str, Mapping[str, Any]], families: Sequence[str]) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-family", type=int, default=15, help="originals per family")
+    parser.add_argument(
+        "--sets", default=",".join(SETS), help="which sets, comma-separated (tuning, report)"
+    )
     parser.add_argument("--commit", metavar="REV", help="also measure this git revision")
     parser.add_argument("--workers", type=int, default=0, help="decoding processes (0: all)")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     parser.add_argument("--sort-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    chosen = {name: SETS[name] for name in args.sets.split(",")}
     if args.sort_only:
         _child_main()
         return
@@ -202,7 +206,7 @@ def main() -> None:
         work = Path(tmp)
         jobs = {
             str(work / name / f"seed{seed}"): (name, seed, style)
-            for name, (seeds, style) in SETS.items()
+            for name, (seeds, style) in chosen.items()
             for seed in seeds
         }
         t0 = time.perf_counter()
@@ -226,14 +230,14 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     for rev, run in runs.items():
         per_set: dict[str, dict[str, Any]] = {}
-        for name in SETS:
+        for name in chosen:
             mine = {f: t for f, t in truth.items() if jobs[f][0] == name}
             per_set[name] = {
                 level: score(run["groups"][level], mine, FAMILIES) for level in LEVEL_ORDER
             }
         results[rev] = {"sort_s": run["sort_s"], "sets": per_set}
     summary = {
-        "sets": {name: {"seeds": list(s), "style": style} for name, (s, style) in SETS.items()},
+        "sets": {name: {"seeds": list(s), "style": style} for name, (s, style) in chosen.items()},
         "files": sum(len(t) for t in truth.values()),
         "per_family": args.per_family,
         "build_s": round(build_s, 1),
@@ -242,7 +246,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(summary, indent=1))
         return
-    sets = ", ".join(f"{n} = seeds {', '.join(map(str, s))} ({st})" for n, (s, st) in SETS.items())
+    sets = ", ".join(
+        f"{n} = seeds {', '.join(map(str, s))} ({st})" for n, (s, st) in chosen.items()
+    )
     print(f"text pictures: {summary['files']} files ({sets}), generated in {build_s:.1f} s")
     print(", ".join(f"{rev}: sorts took {r['sort_s']} s" for rev, r in results.items()))
     print(_table(results, FAMILIES))

@@ -65,7 +65,9 @@ _FIT_SIDE = 256
 # pairs): WhatsApp-like copies, PNG re-saves and half-size resizes left at most 0.30 in their
 # worst tile; one changed digit of a grey 32 px value in a settings screen left 0.37 or more,
 # other words 1.3 or more.
-TILE_LIMITS: Mapping[int, float] = {0: 0.36, 25: 0.35, 50: 0.335, 75: 0.32, 100: 0.26}
+# At *loose* 0.35 let one settings screen with another value through (Serif seeds 101-102):
+# text is the same text at every level, so the looser levels loosen the hashes, not this.
+TILE_LIMITS: Mapping[int, float] = {0: 0.335, 25: 0.335, 50: 0.335, 75: 0.32, 100: 0.26}
 
 
 #: A picture is graphic (a screenshot, page or slide) when at least this share of its 64 px
