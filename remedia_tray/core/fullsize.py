@@ -359,5 +359,5 @@ _ALIGNED_ZOOM = 0.005
 
 
 def aligned_at_64px(a: np.ndarray, b: np.ndarray) -> bool:
-    found = verify.align(a, b, early=False)
+    found = verify.align(a, b)
     return found.shift <= _ALIGNED_SHIFT and found.zoom <= _ALIGNED_ZOOM
