@@ -52,8 +52,15 @@ def _start(panel, tmp_path: Path, inbox: Path, env: dict[str, str]) -> subproces
     return app  # type: ignore[no-any-return]
 
 
+def _click(panel, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Click the entry labelled `label`. The tray rebuilds its menu when its state changes
+    (after a sort, say), so an item id read just before may be gone by the click: dbusmenu
+    refuses an unknown id (ids are never reused), and the click is sent again."""
+    panel.wait_for(lambda: panel.click(label) is None)
+
+
 def _quit(panel, app: subprocess.Popen[bytes], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    panel.click("Quit")
+    _click(panel, "Quit")
     try:
         rc = app.wait(20)
     except subprocess.TimeoutExpired:
@@ -88,7 +95,7 @@ def test_pause_resume_and_strictness_from_the_menu(
         assert panel.find("Balanced").toggle_state == 1
 
         # Pause: photos keep being collected but nothing is sorted.
-        panel.click("Pause sorting")
+        _click(panel, "Pause sorting")
         panel.wait_for(lambda: panel.find("Pause sorting").toggle_state == 1)
         assert wait_until(lambda: "paused = true" in settings_file.read_text(), timeout=5)
         shutil.copy2(photo("sunset"), inbox / "sunset.jpg")
@@ -98,7 +105,7 @@ def test_pause_resume_and_strictness_from_the_menu(
         assert notify_server.records() == []
 
         # Resume: the held photos are sorted, one notification.
-        panel.click("Pause sorting")
+        _click(panel, "Pause sorting")
         panel.wait_for(lambda: panel.find("Pause sorting").toggle_state == 0)
         assert wait_until(lambda: len(notify_server.records()) == 1)
         assert (inbox / "duplicates" / "sunset" / "IMG-WA0001.jpg").exists()
@@ -107,7 +114,7 @@ def test_pause_resume_and_strictness_from_the_menu(
 
         # Strictness "Exact": saved, and used (a recompressed copy is no longer a duplicate,
         # a byte-identical one still is).
-        panel.click("Exact")
+        _click(panel, "Exact")
         panel.wait_for(lambda: panel.find("Exact").toggle_state == 1)
         assert panel.find("Balanced").toggle_state == 0
         assert wait_until(lambda: "strictness = 100" in settings_file.read_text(), timeout=5)
@@ -153,13 +160,13 @@ def test_second_tray_exits_and_sort_hands_off_to_the_running_one(
 
         # Start at login from the menu: a valid XDG autostart entry, removed again.
         desktop = Path(env["XDG_CONFIG_HOME"]) / "autostart" / "remedia-tray.desktop"
-        panel.click("Start at login")
+        _click(panel, "Start at login")
         panel.wait_for(lambda: panel.find("Start at login").toggle_state == 1)
         assert desktop.exists() and "-m remedia_tray tray" in desktop.read_text()
         if shutil.which("desktop-file-validate"):
             check = subprocess.run(["desktop-file-validate", str(desktop)], capture_output=True)
             assert check.returncode == 0, check.stdout
-        panel.click("Start at login")
+        _click(panel, "Start at login")
         panel.wait_for(lambda: panel.find("Start at login").toggle_state == 0)
         assert not desktop.exists()
     finally:
@@ -184,7 +191,7 @@ def test_stop_watching_from_the_menu(panel, tmp_path: Path, notify_server: Notif
     panel.wait_menu()
     try:
         assert panel.find(_label(str(inbox)))
-        panel.click("Stop watching")
+        _click(panel, "Stop watching")
         panel.wait_for(lambda: panel.find("No folders yet") is not None)
         assert wait_until(lambda: "watched = []" in settings_file.read_text(), timeout=5)
         assert _status(panel) == "Not watching any folder"
@@ -218,7 +225,7 @@ def test_review_last_sort_serves_the_review_page(
         assert wait_until(lambda: len(notify_server.records()) == 1)
         panel.wait_for(lambda: panel.find("Review last sort").enabled is True)
 
-        panel.click("Review last sort")
+        _click(panel, "Review last sort")
         assert wait_until(lambda: opened.exists() and opened.read_text().strip() != "", 30)
         url = opened.read_text().split()[0]
         assert url.startswith("http://127.0.0.1:") and "token=" in url
