@@ -90,14 +90,18 @@ def flat_share(thumb: np.ndarray) -> float:
 LOCAL_CHANGE = 4.0
 
 
+def graphic(thumb: np.ndarray) -> bool:
+    """A screenshot, page or slide rather than a photo (by its flat share)."""
+    return flat_share(thumb) >= GRAPHIC_FLAT_SHARE
+
+
 def needs_check(a: np.ndarray, b: np.ndarray, *, same_size: bool = False) -> bool:
     """The rule for which candidate pairs (64 px thumbnails) are read again at full size:
     either picture is graphic, the two do not match as they lie (a crop, a caption, any local
     change), or they have the same pixel size without the same bytes (a re-save, or a copy
     damaged in a way no decoder reports). Only scaled copies of photos (a messenger's, a web
     export) are spared the decode."""
-    graphic = max(flat_share(a), flat_share(b)) >= GRAPHIC_FLAT_SHARE
-    return graphic or same_size or verify.worst_cell(a, b) > LOCAL_CHANGE
+    return graphic(a) or graphic(b) or same_size or verify.worst_cell(a, b) > LOCAL_CHANGE
 
 
 @dataclass(frozen=True)

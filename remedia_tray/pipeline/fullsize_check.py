@@ -78,8 +78,7 @@ class _Reader:
 
     def same(self, a: _Photo, b: _Photo) -> bool:
         """Raises UnreadableImage when either file cannot be decoded now."""
-        graphic = max(fullsize.flat_share(a.thumb), fullsize.flat_share(b.thumb))
-        g = graphic >= fullsize.GRAPHIC_FLAT_SHARE
+        g = fullsize.graphic(a.thumb) or fullsize.graphic(b.thumb)
         size = fullsize.work_size(
             (a.info.width, a.info.height), (b.info.width, b.info.height), graphic=g
         )
@@ -190,7 +189,7 @@ class PairCheck:
 
     def graphic(self, pos: int) -> bool:
         """A screenshot, page or slide rather than a photo (by its flat share)."""
-        return fullsize.flat_share(self._thumb(pos)) >= fullsize.GRAPHIC_FLAT_SHARE
+        return fullsize.graphic(self._thumb(pos))
 
     def _needs_reading(self, i: int, j: int) -> bool:
         a, b = self._scan.infos[i], self._scan.infos[j]
