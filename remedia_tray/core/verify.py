@@ -167,14 +167,14 @@ def worst_cell(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(cells.max()))
 
 
-def align(a: np.ndarray, b: np.ndarray) -> Alignment:
-    """How thumbnail `b` sits on thumbnail `a`."""
+def align(a: np.ndarray, b: np.ndarray, *, early: bool = True) -> Alignment:
+    """How thumbnail `b` sits on thumbnail `a`; `early` skips the fit when the still residual is low."""
     fa = blur(np.asarray(a, np.float32))
     fb = blur(np.asarray(b, np.float32))
     n = fa.shape[0]
     scale = _gradient_scale(fa)
     residual0 = _still_residual(fa, fb)
-    if residual0 <= _EARLY_RESIDUAL:
+    if early and residual0 <= _EARLY_RESIDUAL:
         return Alignment(0.0, 0.0, residual0)
     p, _ = _fit(_half(fa), _half(fb), np.zeros(3), 4)  # coarse level: 32 px
     p, rest = _fit(fa, fb, np.array([p[0] * 2, p[1] * 2, p[2]]), 3)

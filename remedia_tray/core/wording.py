@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,3 +43,24 @@ def megabytes(n: float) -> str:
     if mb >= 0.1 or n == 0:
         return f"{mb:.1f} MB"
     return f"{mb:.2f} MB" if mb >= 0.01 else "<0.01 MB"
+
+
+#: Characters that reorder or hide what follows them: the bidirectional marks, embeddings,
+#: overrides and isolates. Other format characters (the zero-width joiner of emoji) stay.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def shown(text: object) -> str:
+    """A file name as it may be shown on a terminal or a page: control characters (C0, C1,
+    DEL), line separators and bidirectional controls become visible escapes (`\\x1b`,
+    `\\u202e`); bytes that are not UTF-8 (surrogate-escaped) become `\\xNN`."""
+    out = []
+    for ch in str(text):
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a raw byte of a name that is not UTF-8
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
