@@ -168,7 +168,7 @@ def worst_cell(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def align(a: np.ndarray, b: np.ndarray, *, early: bool = True) -> Alignment:
-    """How thumbnail `b` sits on thumbnail `a`; `early` skips the fit when the still residual is low."""
+    """How thumbnail `b` sits on thumbnail `a`; with `early`, no fit when it lies as it is."""
     fa = blur(np.asarray(a, np.float32))
     fb = blur(np.asarray(b, np.float32))
     n = fa.shape[0]
