@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from ._version import __version__
 from .core.strictness import DEFAULT_LEVEL, level_name, parse_strictness
-from .core.wording import human_bytes, plural
+from .core.wording import human_bytes, plural, shown
 from .engines import DEFAULT_ENGINE, ENGINE_CHOICES
 from .errors import RemediaError
 
@@ -27,12 +32,12 @@ def _tqdm_progress(desc: str, total: int):  # type: ignore[no-untyped-def]
 def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-def]
     verb = "Would move" if report.dry_run else "Moved"
     print(
-        f"ReMedia sorted {report.folder}"
+        f"ReMedia sorted {shown(report.folder)}"
         + (" (dry run: nothing was touched)" if report.dry_run else "")
     )
     print(f"  strictness: {level_name(report.strictness)}")
     for name, desc in report.engines.items():
-        print(f"  engine {name}: {desc}")
+        print(f"  engine {name}: {shown(desc)}")
     print(
         f"  {plural(report.images, 'photo')} ({report.decoded} opened, {report.from_cache} from "
         f"cache), {plural(len(report.skipped), 'file')} skipped, {report.seconds:.1f} s"
@@ -49,23 +54,28 @@ def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-
         )
     for g in report.groups:
         kept = f"keeps {g.keeper.name} ({g.reason})" if g.keeper else f"best: {g.best.name}"
-        print(f"  [{g.kind}/{g.folder.name}] {kept}")
+        print(f"  [{g.kind}/{shown(g.folder.name)}] {shown(kept)}")
         if verbose or report.dry_run:
             for m in g.moves:
-                print(f"      {m.src} -> {m.dst}")
-    shown = report.skipped if verbose else report.skipped[:20]
-    for s in shown:
-        print(f"  skipped {s.path}: {s.reason}")
-    if len(report.skipped) > len(shown):
-        print(f"  ... and {len(report.skipped) - len(shown)} more skipped (use --verbose)")
+                print(f"      {shown(m.src)} -> {shown(m.dst)}")
+    listed = report.skipped if verbose else report.skipped[:20]
+    for s in listed:
+        print(f"  skipped {shown(s.path)}: {shown(s.reason)}")
+    if len(report.skipped) > len(listed):
+        print(f"  ... and {len(report.skipped) - len(listed)} more skipped (use --verbose)")
     for s in report.failed:
-        print(f"  NOT MOVED {s.path}: {s.reason}")
+        print(f"  NOT MOVED {shown(s.path)}: {shown(s.reason)}")
     for note in report.notes:
-        print(f"  note: {note}")
+        print(f"  note: {shown(note)}")
     if report.journal is not None:
-        print(f"  Undo with: remedia undo {json.dumps(str(report.folder))}")
+        print(f"  Undo with: remedia undo {_quoted(report.folder)}")
     if report.review_path is not None:
-        print(f"  Review page: {report.review_path}")
+        print(f"  Review page: {shown(report.review_path)}")
+
+
+def _quoted(path: Path) -> str:
+    """A path in double quotes, to copy into a command (escaped where it must be shown so)."""
+    return json.dumps(shown(path), ensure_ascii=False)
 
 
 def _cmd_sort(args: argparse.Namespace) -> int:
@@ -123,13 +133,23 @@ def _hand_off(folders: list[Path]) -> bool:
         return False
     if hand_off(folders):
         for f in folders:
-            print(f"Handed {f} to the running ReMedia tray; it notifies you when it is sorted")
+            print(
+                f"Handed {shown(f)} to the running ReMedia tray; it notifies you when it is sorted"
+            )
         return True
     logging.getLogger(__name__).warning("the running ReMedia tray did not answer; sorting here")
     return False
 
 
 def _cmd_tray(args: argparse.Namespace) -> int:
+    from ._platform import missing_tray_packages, tray_icon_hint
+
+    missing = missing_tray_packages()
+    if missing:
+        raise RemediaError(
+            f"the tray needs {' and '.join(missing)}; install with: "
+            f"{_quoted(Path(sys.executable))} -m pip install {' '.join(missing)}"
+        )
     from .desktop.service import TrayService
     from .desktop.single_instance import AlreadyRunning, ServiceLock
     from .desktop.tray import Tray, TrayUnavailable, run_headless
@@ -147,8 +167,11 @@ def _cmd_tray(args: argparse.Namespace) -> int:
         try:
             Tray(service).run()
         except TrayUnavailable as exc:
+            hint = tray_icon_hint()
             logging.getLogger(__name__).warning(
-                "no tray icon (%s); watching and sorting without one until stopped", exc
+                "no tray icon (%s)%s; watching and sorting without one until stopped",
+                exc,
+                f"; for one: {hint}" if hint else "",
             )
             run_headless(service)
     finally:
@@ -178,7 +201,11 @@ def _cmd_forget(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise FolderNotFound(f"not a folder: {folder}")
     count = forget(folder)
-    print(f"Forgot {count} photos you had moved back; the next sort may sort them again")
+    print(
+        f"Forgot {plural(count, 'photo')} you had moved back; the next sort may sort "
+        + ("it" if count == 1 else "them")
+        + " again"
+    )
     return 0
 
 
@@ -196,23 +223,24 @@ def _cmd_integrate(args: argparse.Namespace) -> int:
         if not isinstance(installer, WindowsInstaller) or args.action == "status":
             raise RemediaError("--reg writes a Windows .reg file for install or uninstall")
         path = installer.export_reg(args.reg, uninstall=args.action == "uninstall")
-        print(f"Wrote {path}; import it with: regedit /S {json.dumps(str(path))}")
+        print(f"Wrote {shown(path)}; import it with: regedit /S {_quoted(path)}")
         return 0
     if args.action == "status":
         for entry in installer.status():
             detail = f" ({entry.detail})" if entry.detail else ""
-            print(f"{entry.name:<30} {entry.state:<10} {', '.join(entry.locations)}{detail}")
+            where = shown(", ".join(entry.locations))
+            print(f"{entry.name:<30} {entry.state:<10} {where}{shown(detail)}")
         return 0
     done = installer.install() if args.action == "install" else installer.uninstall()
     verb = "added" if args.action == "install" else "removed"
     if done.changed:
         print(f'"Sort with ReMedia" {verb}:')
         for item in done.changed:
-            print(f"  {item}")
+            print(f"  {shown(item)}")
     else:
         print("Already installed; nothing changed" if verb == "added" else "Nothing to remove")
     for note in done.notes:
-        print(f"  note: {note}")
+        print(f"  note: {shown(note)}")
     return 0
 
 
@@ -228,11 +256,20 @@ def _notify(report) -> None:  # type: ignore[no-untyped-def]
 def _cmd_undo(args: argparse.Namespace) -> int:
     from .safety.mover import undo_last_sort
 
-    result = undo_last_sort(Path(args.folder).expanduser().absolute())
-    print(f"Restored {result.restored} files from {result.journal.name}")
+    folder = Path(args.folder).expanduser().absolute()
+    result = undo_last_sort(folder)
+    source = shown(result.journal.name)
+    if len(result.journals) > 1:  # an interrupted sort and the sort that resumed it
+        source += f" and {plural(len(result.journals) - 1, 'earlier journal')} of the same sort"
+    print(f"Restored {plural(result.restored, 'file')} from {source}")
     for p in result.problems:
-        print(f"  {p.path}: {p.reason}")
-    return 1 if result.problems else 0
+        print(f"  {shown(p.path)}: {p.reason}")
+    if result.remaining:
+        print(f"Not back yet, {plural(len(result.remaining), 'file')} (this sort stays undoable):")
+        for p in result.remaining:
+            print(f"  {shown(p.path)}: {p.reason}")
+        print(f"Fix that, then run `remedia undo {_quoted(folder)}` again to put back the rest.")
+    return 1 if result.problems or result.remaining else 0
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
@@ -261,9 +298,12 @@ def _cmd_review(args: argparse.Namespace) -> int:
         print(page)
         return 0
     if not open_in_browser(page):
-        print(f"remedia: could not start a web browser; open this file: {page}", file=sys.stderr)
+        print(
+            f"remedia: could not start a web browser; open this file: {shown(page)}",
+            file=sys.stderr,
+        )
         return 1
-    print(f"Opened {page}")
+    print(f"Opened {shown(page)}")
     return 0
 
 
@@ -285,23 +325,24 @@ def _cmd_model(args: argparse.Namespace) -> int:
             if not source.is_file() or args.force:
                 print("Downloading the OpenAI CLIP ViT-B/32 weights (once; about 600 MB)...")
                 source = download_clip_weights(force=args.force)
-        print(f"Converting {source.name} for ONNX Runtime (once)...")
+        print(f"Converting {shown(source.name)} for ONNX Runtime (once)...")
         done = convert_clip_weights(source)
         print(
-            f"Saved the image model to {done.path} ({done.precision}, "
+            f"Saved the image model to {shown(done.path)} ({done.precision}, "
             f"{done.path.stat().st_size / 1e6:.0f} MB); sorts now use CLIP, offline"
         )
         return 0
     lookup = find_clip_weights(args.clip_weights, configured=_configured_clip_weights())
     if lookup.found is not None:
-        print(f"AI engine: CLIP ViT-B-32, weights {lookup.found.path} ({lookup.found.source})")
+        found = lookup.found
+        print(f"AI engine: CLIP ViT-B-32, weights {shown(found.path)} ({shown(found.source)})")
     else:
         print(
             "AI engine: bundled EfficientNet-Lite0 (no CLIP weights found; "
             "`remedia model download` fetches them once)"
         )
     for problem in lookup.problems:
-        print(f"  note: {problem}")
+        print(f"  note: {shown(problem)}")
     return 0
 
 
@@ -317,10 +358,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     source = _demo_source()
     target = Path(tempfile.mkdtemp(prefix="remedia-demo-")) / "photos"
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("ATTRIBUTION.md"))
-    print(f"Copied the demo photos to {target} (the originals stay untouched)")
+    print(f"Copied the demo photos to {shown(target)} (the originals stay untouched)")
     args.folders = [target]
     status = _cmd_sort(args)
-    print(f"\nLook at the result: ls -R {target}")
+    print(f"\nLook at the result: ls -R {_quoted(target)}")
     return status
 
 
@@ -483,15 +524,208 @@ def _tolerate_odd_names() -> None:
                 pass
 
 
+def log_file() -> Path:
+    """Where the command line and the tray write what is not for the terminal."""
+    from platformdirs import user_log_dir
+
+    return Path(user_log_dir("remedia", appauthor=False)) / "remedia.log"
+
+
+def _own(record: logging.LogRecord) -> bool:
+    return record.name == "remedia_tray" or record.name.startswith("remedia_tray.")
+
+
+class _TerminalLines(logging.Formatter):
+    """ReMedia's own warnings, one line each: names escaped, tracebacks left to the log."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"remedia: {shown(record.getMessage())}"
+
+
+#: The log starts afresh past this size (the tray runs for months).
+_LOG_KEEP = 2_000_000
+
+
+class _LogFile(logging.FileHandler):
+    """The log file, made at its first line; counts the lines the terminal did not show."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, delay=True, encoding="utf-8", errors="backslashreplace")
+        self.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+        self.hidden = 0
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        path = Path(self.baseFilename)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            if path.stat().st_size > _LOG_KEEP:
+                os.replace(path, path.with_name(path.name + ".1"))  # one older log is kept
+        return super()._open()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not _own(record) or record.exc_info:
+            self.hidden += 1
+        super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass  # a log that cannot be written (disk full) must not add noise to the terminal
+
+
+_SYNC = b"\x00remedia: sync\n"
+
+
+class _Noise:
+    """Third-party output goes to the log file; the terminal shows ReMedia's own lines.
+
+    C libraries (libtiff ...) write straight to file descriptor 2, and the decoding workers
+    inherit it: fd 2 becomes a pipe whose lines a thread copies to the log, while `sys.stderr`
+    (ReMedia's lines, the progress bar) keeps the terminal. Python warnings and other
+    packages' log records go to the log too.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = _LogFile(path)
+        self.said = False
+        self._terminal: logging.Handler | None = None
+        self._saved: tuple[int, TextIO] | None = None
+        self._synced = threading.Event()
+
+    def __enter__(self) -> _Noise:
+        self._capture_fd2()
+        root = logging.getLogger()
+        if root.level == logging.NOTSET or root.level > logging.WARNING:
+            root.setLevel(logging.WARNING)
+        if sys.stderr is not None:
+            self._terminal = logging.StreamHandler(sys.stderr)
+            self._terminal.setFormatter(_TerminalLines())
+            self._terminal.addFilter(_own)
+            root.addHandler(self._terminal)
+        root.addHandler(self.file)
+        logging.captureWarnings(True)
+        return self
+
+    def _capture_fd2(self) -> None:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            read, write = os.pipe()
+        except (OSError, ValueError, AttributeError):
+            return  # no fd 2 (started without a console): nothing to capture
+        stream = sys.stderr
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if stream.fileno() == 2:
+                # ReMedia's own lines go on to the terminal, through a copy of fd 2.
+                sys.stderr = open(
+                    os.dup(saved), "w", encoding=stream.encoding, errors="surrogateescape",
+                    buffering=1,
+                )  # fmt: skip
+        os.dup2(write, 2)
+        os.close(write)
+        self._saved = (saved, stream)
+        threading.Thread(target=self._pump, args=(read,), daemon=True, name="fd2").start()
+
+    def _pump(self, fd: int) -> None:
+        with open(fd, "rb") as pipe:
+            for raw in pipe:  # ends when every writer (the workers too) has closed the pipe
+                if raw.endswith(_SYNC):
+                    raw = raw[: -len(_SYNC)]  # after a line a writer left unfinished
+                    self._synced.set()
+                text = raw.decode("utf-8", "backslashreplace").rstrip()
+                if text:  # straight to the file: it outlives main(), as workers may
+                    self.file.handle(
+                        logging.LogRecord("stderr", logging.WARNING, "", 0, text, None, None)
+                    )
+
+    def _sync(self) -> None:
+        """Wait until what was written to fd 2 so far is in the log."""
+        if self._saved is None:
+            return
+        self._synced.clear()
+        with contextlib.suppress(OSError):
+            os.write(2, _SYNC)
+            self._synced.wait(5)
+
+    def say_where(self) -> None:
+        """One line naming the log file, when it got lines the terminal did not show."""
+        self._sync()
+        if self.file.hidden and not self.said:
+            self.said = True
+            _print_err(f"remedia: more details are in {shown(self.path)}")
+
+    def __exit__(self, *exc: object) -> None:
+        self._sync()
+        logging.captureWarnings(False)
+        root = logging.getLogger()
+        if self._terminal is not None:
+            root.removeHandler(self._terminal)
+        root.removeHandler(self.file)
+        if self._saved is not None:
+            saved, stream = self._saved
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if sys.stderr is not stream:
+                with contextlib.suppress(OSError, ValueError):
+                    sys.stderr.close()
+                sys.stderr = stream
+        self.file.close()
+
+
+def _print_err(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _os_error(exc: OSError) -> str:
+    """An operating-system error the library did not word, as one line."""
+    where = f" ({shown(exc.filename)})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return f"disk full{where}; free some space and run the same command again"
+    if exc.errno == errno.EROFS:
+        return f"read-only file system{where}"
+    return f"{exc.strerror or type(exc).__name__}{where}"
+
+
+def _stdout_gone() -> int:
+    """The reader of stdout left (`remedia sort ... | head`): stop printing, quietly.
+
+    Exits 141 (128 + SIGPIPE) as a program killed by the broken pipe would, so that
+    `set -o pipefail` scripts see that the output was cut short.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's last flush must not fail again
+        os.close(devnull)
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _tolerate_odd_names()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="remedia: %(message)s")
-    try:
-        return int(args.func(args))
-    except RemediaError as exc:
-        print(f"remedia: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("remedia: interrupted; run the same command again to continue", file=sys.stderr)
-        return 130
+    with _Noise(log_file()) as noise:
+        try:
+            status = int(args.func(args))
+            sys.stdout.flush()
+        except RemediaError as exc:
+            _print_err(f"remedia: {shown(exc)}")
+            status = exc.exit_code
+        except BrokenPipeError:
+            return _stdout_gone()
+        except KeyboardInterrupt:
+            _print_err("remedia: interrupted; run the same command again to continue")
+            status = 130
+        except OSError as exc:
+            _print_err(f"remedia: {_os_error(exc)}")
+            status = 1
+        except Exception as exc:
+            noise.said = True  # the line below names the log
+            logging.getLogger("remedia.crash").error("unexpected error", exc_info=True)
+            _print_err(
+                f"remedia: unexpected error ({type(exc).__name__}: {shown(exc)}); "
+                f"the details are in {shown(noise.path)}"
+            )
+            status = 1
+        noise.say_where()
+    return status

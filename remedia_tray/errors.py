@@ -29,3 +29,16 @@ class EngineUnavailable(RemediaError):
 
 class UnreadableImage(RemediaError):
     """A file that cannot be used as an image; the message is the reason shown to the user."""
+
+
+class UnsafeRuntimeDir(RemediaError):
+    """The tray's runtime folder is not private to this user, so the hand-off refuses it."""
+
+
+class OutsideFolder(RemediaError):
+    """A folder ReMedia would write in is a symlink, or not inside FOLDER: nothing goes there."""
+
+    def __init__(self, message: str, *, short: str = "") -> None:
+        super().__init__(message)
+        #: The same, said shortly, for a line that already names the file it stopped.
+        self.short = short or message

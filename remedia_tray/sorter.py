@@ -18,6 +18,7 @@ from .core.media import MediaFile, Skipped
 from .core.planning import GroupSpec, Move, PlannedGroup, SortPlan, plan_sort
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
+from .core.wording import plural
 from .engines import DEFAULT_ENGINE, EngineChoice
 from .engines.base import SimilarityEngine
 from .engines.registry import select_engines
@@ -27,7 +28,8 @@ from .pipeline.discovery import is_ignored, iter_files
 from .pipeline.library import group_library
 from .pipeline.library_index import LibraryIndex, extend_index, load_index, save_index
 from .pipeline.placed import group_folder_of, read_placed
-from .safety.mover import apply_plan, read_existing_groups, recover_incomplete
+from .safety.confined import check_own_folders
+from .safety.mover import apply_plan, end_resumed_run, read_existing_groups, recover_incomplete
 from .safety.report import SortMode, SortReport, member_details, save_report
 
 if TYPE_CHECKING:
@@ -112,6 +114,7 @@ def sort_folder(
         raise FolderNotFound(f"folder not found: {root}")
     if not root.is_dir():
         raise FolderNotFound(f"not a folder: {root}")
+    check_own_folders(root)  # before the lock, which lives in FOLDER/.remedia
     if options.dry_run:
         return _sort(root, options, progress, started)
     with ExitStack() as held:
@@ -172,7 +175,9 @@ class _Run:
 def _note_user_kept(notes: list[str], user_kept: int) -> None:
     if user_kept:
         notes.append(
-            f"{user_kept} photos stay where you moved them (remedia forget FOLDER to sort again)"
+            f"{plural(user_kept, 'photo')} "
+            + ("stays where you moved it" if user_kept == 1 else "stay where you moved them")
+            + " (remedia forget FOLDER to sort again)"
         )
 
 
@@ -353,6 +358,8 @@ def _finish(
                 dataclasses.replace(g, moves=tuple(moves[m.src] for m in g.moves if m.src in moves))
                 for g in plan.groups
             )
+        else:  # nothing left to move: an interrupted sort this one resumed is over
+            end_resumed_run(run.root)
         try:
             save(moved, {s.path for s in failed}, plan_groups)
         except OSError:

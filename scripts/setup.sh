@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Creates .venv with ReMedia (both engines, no torch). Safe to run again.
+# Creates .venv with ReMedia (both engines and the tray, no torch). Safe to run again.
 # Usage: scripts/setup.sh [--dev]
-#   --dev  also the test tools, the tray extra, and the conversion tools (torch) for the tests
-#          that check the bundled model against its torch reference.
+#   --dev  also the test tools and the conversion tools (torch) for the tests that check the
+#          bundled model against its torch reference.
 # Never needs root or a compiler. Where the distribution's PyGObject is installed (Debian:
 # python3-gi), the venv is made from the system Python with --system-site-packages so the tray
 # can use it; pip never builds PyGObject.
@@ -30,5 +30,6 @@ if [[ "${1:-}" == "--dev" ]]; then
     .venv/bin/python -m pip install -q -r scripts/requirements-pins.txt
     .venv/bin/python -m pip install -q -e ".[convert,tray,dev]"
 else
-    .venv/bin/python -m pip install -q -e .
+    # The tray's packages (pystray, watchdog) are small: `.venv/bin/remedia tray` just works.
+    .venv/bin/python -m pip install -q -e ".[tray]"
 fi

@@ -144,3 +144,77 @@ def test_layer_contract() -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# Modules whose loading runs code named by the data: pickle and its relatives.
+_UNPICKLERS = {"pickle", "_pickle", "cPickle", "cloudpickle", "dill", "jsonpickle", "marshal",
+               "shelve", "multiprocessing.reduction"}  # fmt: skip
+
+
+def _unpickling(tree: ast.AST) -> list[str]:
+    """Where a module could unpickle what a peer sends (line: what), by its syntax alone.
+
+    Flags imports of pickle and its relatives (also by importlib/__import__ with a literal
+    name), `allow_pickle=True`, and `send`/`recv` in a module that uses multiprocessing (its
+    connections pickle them; `send_bytes`/`recv_bytes` do not). A `recv()` without arguments
+    is a connection's anywhere: a socket's needs a size.
+    """
+    found: list[str] = []
+    uses_multiprocessing = False
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith(
+            ("import_module", "__import__")
+        ):
+            names = [a.value for a in node.args[:1] if isinstance(a, ast.Constant)]
+            names = [n for n in names if isinstance(n, str)]
+        uses_multiprocessing |= any(n.split(".")[0] == "multiprocessing" for n in names)
+        bad = [n for n in names if n in _UNPICKLERS or n.split(".")[0] in _UNPICKLERS]
+        if bad:
+            found.append(f"{node.lineno}: imports {bad[0]}")
+    for node in ast.walk(tree):
+        if (
+            uses_multiprocessing
+            and isinstance(node, ast.Attribute)
+            and node.attr in ("send", "recv")
+        ):
+            found.append(f"{node.lineno}: .{node.attr} in a module using multiprocessing")
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr == "recv" and not node.args:
+                found.append(f"{node.lineno}: .recv() of a connection")
+            for kw in node.keywords:
+                if kw.arg == "allow_pickle" and not (
+                    isinstance(kw.value, ast.Constant) and kw.value.value is False
+                ):
+                    found.append(f"{node.lineno}: allow_pickle={ast.unparse(kw.value)}")
+    return sorted(set(found), key=lambda f: int(f.split(":")[0]))
+
+
+def test_nothing_unpickles_what_a_peer_sends() -> None:
+    # The hand-off once used multiprocessing's send/recv: whoever could take its socket could
+    # make `remedia sort` unpickle, that is run, their code. The decoding worker pool pickles
+    # inside concurrent.futures, between our own processes: not a peer's data, out of scope.
+    found = {
+        name: hits
+        for name, path in _modules().items()
+        if (hits := _unpickling(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert found == {}
+    samples = {
+        "import pickle": 1,
+        "from cPickle import loads": 1,
+        "import importlib\nimportlib.import_module('dill')": 1,
+        "np.load(p, allow_pickle=True)": 1,
+        "from multiprocessing.connection import Client\nClient(a).send({})": 1,
+        "import multiprocessing.connection as c\nf = c.Client(a).recv": 1,
+        "conn.recv()": 1,
+        "from multiprocessing.connection import Client\nc.send_bytes(b'')\nc.recv_bytes(9)": 0,
+        "import socket\nsock.recv(4)\nsock.send(b'')": 0,
+        "np.load(p, allow_pickle=False)": 0,
+    }
+    assert {code: len(_unpickling(ast.parse(code))) for code in samples} == samples

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import photo, read_tree, whatsapp_copy
 from .conftest import run_remedia as run
 
@@ -76,3 +78,28 @@ def test_light_imports(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_counts_of_one_are_singular(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    shutil.copy2(photo("ridge"), root / "ridge.jpg")
+    whatsapp_copy(photo("ridge"), root / "ridge small.jpg")
+    assert run("sort", "--engine", "hash", str(root)).returncode == 0
+    (root / "duplicates/ridge/ridge small.jpg").rename(root / "ridge small.jpg")  # "keep it"
+    assert run("sort", "--engine", "hash", str(root)).returncode == 0  # remembers it
+    forget = run("forget", str(root))
+    assert forget.returncode == 0, forget.stderr
+    assert forget.stdout == "Forgot 1 photo you had moved back; the next sort may sort it again\n"
+
+
+def test_the_tray_says_what_to_install_for_an_icon(monkeypatch: pytest.MonkeyPatch) -> None:
+    from remedia_tray import _platform
+
+    if not _platform.IS_LINUX or not shutil.which("apt-get"):
+        pytest.skip("the hint names Debian's packages")
+    monkeypatch.setitem(sys.modules, "gi", None)  # `import gi` fails, as without PyGObject
+    hint = _platform.tray_icon_hint()
+    assert hint is not None and hint.startswith(
+        "sudo apt install python3-gi python3-gi-cairo gir1.2-ayatanaappindicator3-0.1"
+    )

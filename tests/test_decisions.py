@@ -43,7 +43,7 @@ def test_photo_moved_back_stays_where_the_user_put_it(sorted_folder: Path) -> No
     report = sort_folder(root, HASH)
     assert _moves(report) == []
     assert (root / "IMG-WA0001.jpg").exists()
-    assert any("stay where you moved them" in n for n in report.notes)
+    assert any("where you moved" in n for n in report.notes)
     assert decisions.remembered(root) == ("IMG-WA0001.jpg",)
     # ...and on every later sort too, also after a rename by the user.
     os.rename(root / "IMG-WA0001.jpg", root / "Camera" / "from phone.jpg")
@@ -90,7 +90,7 @@ def test_forget_lets_the_next_sort_sort_it_again(
     os.rename(root / "duplicates/sunset/IMG-WA0001.jpg", root / "IMG-WA0001.jpg")
     assert _moves(sort_folder(root, HASH)) == []
     assert main(["forget", str(root)]) == 0
-    assert "Forgot 1 photos" in capsys.readouterr().out
+    assert "Forgot 1 photo you had moved back" in capsys.readouterr().out
     assert decisions.remembered(root) == ()
     assert _moves(sort_folder(root, HASH)) == [("IMG-WA0001.jpg", "sunset")]
 

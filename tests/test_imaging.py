@@ -222,3 +222,112 @@ def test_nothing_decodes_truncated_images_leniently() -> None:
     package = Path(remedia_tray.__file__).parent
     assert not [p for p in package.rglob("*.py") if "LOAD_TRUNCATED_IMAGES" in p.read_text()]
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+# --- bounded decoding: a stated pixel bound per format ----------------------------------------
+
+
+def _jpeg_claiming(path: Path, width: int, height: int, *, progressive: bool = False) -> Path:
+    """A small real JPEG whose frame header claims another size."""
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), "grey").save(buf, "JPEG", progressive=progressive)
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc2" if progressive else b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_each_format_has_a_stated_pixel_bound() -> None:
+    from remedia_tray.pipeline.imaging import FULL_DECODE_PIXELS, MAX_PIXELS, pixel_bound
+
+    assert (FULL_DECODE_PIXELS, MAX_PIXELS) == (50_000_000, 250_000_000)
+    assert pixel_bound("JPEG") == MAX_PIXELS  # decoded at 1/2 to 1/8 size
+    for fmt in ("PNG", "TIFF", "WEBP", "GIF", "BMP", "HEIF", "AVIF", "MPO"):
+        assert pixel_bound(fmt) == FULL_DECODE_PIXELS
+    assert pixel_bound("JPEG", progressive=True) == FULL_DECODE_PIXELS  # holds every coefficient
+
+
+@pytest.mark.parametrize(
+    "make,reason",
+    [
+        (
+            lambda p: _png_header_only(p, 13000, 13000),
+            "image too large to read in full (13000x13000 px, 169 MP; the limit for PNG is 50 MP)",
+        ),
+        (
+            lambda p: _png_header_only(p, 7072, 7072),
+            "image too large to read in full (7072x7072 px, 50.0 MP; the limit for PNG is 50 MP)",
+        ),
+        (
+            lambda p: _jpeg_claiming(p, 9000, 6000, progressive=True),  # 54 MP
+            "image too large to read in full (9000x6000 px, 54 MP; the limit for progressive "
+            "JPEG is 50 MP)",
+        ),
+        (
+            lambda p: _jpeg_claiming(p, 65000, 1300),
+            "image too large to read (65000x1300 px, still 84.5 MP at the smallest size this "
+            "JPEG decodes at; the limit is 50 MP)",
+        ),
+        (
+            lambda p: _png_header_only(p, 16000, 16000),
+            "image too large (16000x16000 px, over 250 MP), skipped as a possible decompression "
+            "bomb",
+        ),
+    ],
+)
+def test_a_file_over_its_bound_is_skipped_naming_it(
+    tmp_path: Path, make: object, reason: str
+) -> None:
+    path = make(tmp_path / "large")  # type: ignore[operator]
+    with pytest.raises(UnreadableImage) as info:
+        load_image(path, min_side=600)  # the full-size check's sizes: no JPEG reduction here
+    assert str(info.value) == reason
+
+
+def test_a_baseline_jpeg_over_pillows_own_limit_is_read(tmp_path: Path) -> None:
+    """16000 x 12000 (192 MP) is under MAX_PIXELS: it is decoded (here: found damaged, as the
+    file only claims the size), not refused before anyone looked (Pillow's limit is 179 MP)."""
+    path = _jpeg_claiming(tmp_path / "claims.jpg", 16000, 12000)
+    with pytest.raises(UnreadableImage, match=r"^damaged"):
+        load_image(path, min_side=64)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "I;16", "RGB"])
+def test_large_pictures_decoded_in_full_are_reduced_as_jpegs_are(tmp_path: Path, mode: str) -> None:
+    """Over 4 MP, a picture decoded in full is reduced right away (band by band, so it is never
+    converted at full size), to the size Pillow's draft gives a JPEG; the pixels are those of
+    converting first and reducing after."""
+    rng = np.random.default_rng(5)
+    small = Image.fromarray(rng.integers(0, 255, (40, 60, 4), dtype=np.uint8), "RGBA")
+    big = small.resize((2600, 1700), Image.Resampling.BILINEAR)
+    if mode == "P":
+        big = big.convert("RGB").convert("P")
+        big.info["transparency"] = 3
+    elif mode == "I;16":
+        grey = np.asarray(big.convert("L"), dtype=np.uint16) * 257
+        big = Image.fromarray(grey)
+    elif mode == "RGB":
+        big = big.convert("RGB")
+    big.save(tmp_path / "big.png", transparency=3) if mode == "P" else big.save(
+        tmp_path / "big.png"
+    )
+    loaded = load_image(tmp_path / "big.png", min_side=128)
+    with Image.open(tmp_path / "big.png") as im:
+        im.load()
+        full = _flattened(im)
+    assert loaded.image.size == (650, 425)  # 1/4, as a 2600 x 1700 JPEG's draft for 256 px
+    assert loaded.info.width == 2600 and loaded.info.height == 1700
+    assert _same_pixels(loaded.image, full.reduce(4))
+
+
+def _flattened(im: Image.Image) -> Image.Image:
+    """The picture in RGB as a viewer shows it (alpha on white, 16 bits scaled to 8)."""
+    if im.mode in ("RGBA", "P"):
+        rgba = im.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", im.size, "white"), rgba).convert("RGB")
+    if im.mode.startswith("I"):
+        return im.point(lambda v: v / 256).convert("L").convert("RGB")
+    return im.convert("RGB")

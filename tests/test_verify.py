@@ -133,3 +133,11 @@ def test_without_any_exif_the_original_format_wins(tmp_path: Path) -> None:
     (group,) = report.groups
     assert (root / "a_photo.jpg").is_file()
     assert group.reason.startswith("original format (JPEG; the other copy is PNG)")
+
+
+def test_flat_thumbnails_align_without_error() -> None:
+    # A one-colour picture (a 1x1 image, a blank page) gives the fit nothing to solve for.
+    for grey in (0.0, 128.0, 255.0):
+        flat = np.full((verify.THUMB, verify.THUMB), grey, np.float32)
+        found = verify.align(flat, flat, early=False)
+        assert found.shift == 0.0 and found.zoom == 0.0

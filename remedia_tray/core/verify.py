@@ -116,7 +116,10 @@ def _fit(a: np.ndarray, b: np.ndarray, p: np.ndarray, iters: int) -> tuple[np.nd
         jac[:, 0] = gx.ravel()
         jac[:, 1] = gy.ravel()
         jac[:, 2] = (gx * xx + gy * yy).ravel()
-        step = np.linalg.solve(jac.T @ jac + _RIDGE, -(jac.T @ warped[core, core].ravel()))
+        try:
+            step = np.linalg.solve(jac.T @ jac + _RIDGE, -(jac.T @ warped[core, core].ravel()))
+        except np.linalg.LinAlgError:  # a flat picture: nothing to align on
+            break
         p = p + np.array([step[0], step[1], step[2]], np.float64)
         p[2] = min(max(p[2], -0.25), 0.25)
         p[:2] = np.clip(p[:2], -0.3 * n, 0.3 * n)

@@ -23,6 +23,7 @@ def review_command(folder: Path) -> list[str]:
 def open_review(folder: Path) -> bool:
     """Start the review server for `folder` in its own process; it opens the browser itself.
 
+    The browser gets a one-time URL, never the server's token (command lines are public).
     False (and a log line) when it cannot be started; the caller may open the static page.
     """
     try:

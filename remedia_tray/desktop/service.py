@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..atomicfile import write_atomic
 from ..core.strictness import level_name
+from ..core.wording import plural
 from ..errors import FolderBusy, FolderNotFound, RemediaError
 from ..layout import TRAY_STATE_NAME, reports_dir, tray_state_path
 from . import settings as settings_mod
@@ -319,11 +320,11 @@ class TrayService:
             status = f"Sorting {working.name}…"
         elif s.paused:
             activity = "paused"
-            status = f"Paused: {waiting} new photos waiting" if waiting else "Paused"
+            status = f"Paused: {plural(waiting, 'new photo')} waiting" if waiting else "Paused"
         else:
             activity = "idle"
             if pending:
-                status = f"{pending} photos arriving…"
+                status = f"{plural(pending, 'photo')} arriving…"
             elif not watched:
                 status = "Not watching any folder"
             elif line:
@@ -506,10 +507,10 @@ class TrayService:
             notified = notify_report(
                 report, new_photos=None if forced and not paths else new, notifier=self.notifier
             )
-        summary = f"{new} new" if not forced else f"{report.images} photos"
+        summary = f"{new} new" if not forced else plural(report.images, "photo")
         with self._cond:
             self._last_line = (
-                f"Last: {folder.name}, {summary}, {report.duplicates_moved} duplicates "
+                f"Last: {folder.name}, {summary}, {plural(report.duplicates_moved, 'duplicate')} "
                 f"({time.strftime('%H:%M')})"
             )
             if report.duplicates_moved or report.similar_moved:

@@ -1,10 +1,11 @@
 """One tray service per user, and hand-off of folders to it (stdlib only).
 
 The service holds an exclusive lock on `<runtime dir>/tray.lock` (the kernel drops it when
-the process dies, so there is no stale lock) and listens on a local socket (AF_UNIX; a named
-pipe on Windows) authenticated with a random key in a 0600 file. `remedia sort FOLDER`
-(what the file-manager menu runs) tries the hand-off first, so many clicks reach one
-process.
+the process dies, so there is no stale lock) and answers on a local socket: AF_UNIX in a
+folder only this user can use (handoff_socket), or a named pipe on Windows (handoff_pipe).
+Requests and replies are bounded JSON, and both sides prove they know a random key kept in
+a 0600 file (handoff_wire); nothing a peer sends is unpickled. `remedia sort FOLDER` (what
+the file-manager menu runs) tries the hand-off first, so many clicks reach one process.
 """
 
 from __future__ import annotations
@@ -13,33 +14,49 @@ import hashlib
 import logging
 import os
 import secrets
-import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from multiprocessing.connection import Client, Listener
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from .._platform import IS_WINDOWS
+from ..errors import UnsafeRuntimeDir
 from ..safety.locking import try_lock
+from .handoff_wire import Channel, HandoffFailed, client_exchange, server_exchange
 
 log = logging.getLogger(__name__)
 
 APP_DIR = "ReMedia"
-_MAX_UNIX_PATH = 100  # sun_path is 104-108 bytes depending on the OS
+CONNECTION_TIMEOUT = 5.0  # seconds the service gives one client for its whole exchange
+_MAX_KEY = 256
+_MAX_FOLDERS = 10_000
+
+Family = Literal["AF_UNIX", "AF_PIPE"]
+# "socket": handoff_socket (AF_UNIX with peer checks); "connection": multiprocessing's
+# send_bytes/recv_bytes (Windows' named pipes; on POSIX only to test that code).
+Transport = Literal["socket", "connection"]
 
 
 def runtime_dir() -> Path:
+    """This user's private runtime folder; UnsafeRuntimeDir when another user could use it."""
     import warnings
 
     from platformdirs import user_runtime_dir
 
-    with warnings.catch_warnings():  # platformdirs warns when it has to invent a folder
-        warnings.simplefilter("ignore")
-        path = Path(user_runtime_dir(APP_DIR, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        with warnings.catch_warnings():  # platformdirs warns when it has to invent a folder
+            warnings.simplefilter("ignore")
+            path = Path(user_runtime_dir(APP_DIR, appauthor=False))
+    except OSError as exc:  # recent platformdirs refuse a runtime folder another user owns
+        raise UnsafeRuntimeDir(f"no private runtime folder for the tray: {exc}") from None
+    if IS_WINDOWS:
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    from .handoff_socket import make_private_dir
+
+    make_private_dir(path)
     return path
 
 
@@ -49,24 +66,54 @@ def _user_tag(folder: Path) -> str:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """Where the service of one runtime folder holds its lock and key, and listens."""
+
     lock: Path
     key: Path
     address: str
-    family: str  # "AF_UNIX" or "AF_PIPE"
+    family: Family
+    transport: Transport = "socket"
 
 
 def endpoint(folder: Path | None = None) -> Endpoint:
+    """The endpoint of `folder` (by default the runtime folder); creates nothing in it."""
     folder = folder if folder is not None else runtime_dir()
     if IS_WINDOWS:
         user = os.environ.get("USERNAME", "user")
         address = rf"\\.\pipe\remedia-{user}-{_user_tag(folder)}"
-        family = "AF_PIPE"
-    else:
-        address = str(folder / "tray.sock")
-        if len(address.encode()) > _MAX_UNIX_PATH:  # e.g. macOS' long runtime folder
-            address = os.path.join(tempfile.gettempdir(), f"remedia-{_user_tag(folder)}.sock")
-        family = "AF_UNIX"
-    return Endpoint(folder / "tray.lock", folder / "tray.key", address, family)
+        return Endpoint(folder / "tray.lock", folder / "tray.key", address, "AF_PIPE", "connection")
+    from .handoff_socket import socket_address
+
+    address = socket_address(folder, tag=_user_tag(folder))
+    return Endpoint(folder / "tray.lock", folder / "tray.key", address, "AF_UNIX")
+
+
+def _private_dirs(ep: Endpoint) -> list[Path]:
+    """The folders that must be private to this user: the runtime folder, the socket's."""
+    if ep.family != "AF_UNIX":
+        return []
+    folders = [ep.lock.parent]
+    socket_dir = Path(ep.address).parent
+    if socket_dir != ep.lock.parent:
+        folders.append(socket_dir)
+    return folders
+
+
+def _check_private(ep: Endpoint) -> bool:
+    """False when a folder is missing (no service); UnsafeRuntimeDir when one is not private."""
+    folders = _private_dirs(ep)
+    if not folders:
+        return True  # a named pipe: no folder to check
+    from .handoff_socket import check_private_dir
+
+    try:
+        for folder in folders:
+            check_private_dir(folder)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise UnsafeRuntimeDir(f"cannot check {ep.lock.parent}: {exc.strerror or exc}") from None
+    return True
 
 
 class AlreadyRunning(Exception):
@@ -85,7 +132,59 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
+def _read_key(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        key = fh.read(_MAX_KEY + 1)
+    if not key or len(key) > _MAX_KEY:
+        raise HandoffFailed(f"{path} is not a hand-off key")
+    return key
+
+
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class _Server(Protocol):
+    def accept(self) -> Channel: ...
+
+    def close(self) -> None: ...
+
+
+def _listen(ep: Endpoint) -> _Server:
+    if ep.transport == "socket":
+        from .handoff_socket import SocketServer
+
+        return SocketServer(ep.address)
+    if ep.transport == "connection":
+        from .handoff_pipe import ConnectionServer
+
+        if ep.family == "AF_UNIX" and os.path.lexists(ep.address):
+            os.unlink(ep.address)  # left by a killed service; we hold the lock
+        return ConnectionServer(ep.address, family=ep.family)
+    raise ValueError(f"Unknown hand-off transport: {ep.transport!r}")
+
+
+def _connect(ep: Endpoint, *, timeout: float) -> Channel:
+    if ep.transport == "socket":
+        from .handoff_socket import connect
+
+        return connect(ep.address, timeout=timeout)
+    if ep.transport == "connection":
+        from .handoff_pipe import connect as connect_pipe
+
+        return connect_pipe(ep.address, family=ep.family)
+    raise ValueError(f"Unknown hand-off transport: {ep.transport!r}")
+
+
+def _well_formed(request: Mapping[str, Any]) -> bool:
+    """The shape handle_request expects: an op name and absolute folder paths."""
+    folders = request.get("folders", [])
+    return (
+        isinstance(request.get("op"), str)
+        and isinstance(folders, list)
+        and len(folders) <= _MAX_FOLDERS
+        and all(isinstance(f, str) and "\0" not in f and os.path.isabs(f) for f in folders)
+    )
 
 
 class ServiceLock:
@@ -94,15 +193,20 @@ class ServiceLock:
     def __init__(self, ep: Endpoint | None = None) -> None:
         self.endpoint = ep if ep is not None else endpoint()
         self._fd: int | None = None
-        self._listener: Listener | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._closing = False
 
     def acquire(self) -> None:
-        """Take the lock or raise AlreadyRunning."""
+        """Take the lock or raise AlreadyRunning (UnsafeRuntimeDir for a folder not private)."""
         path = self.endpoint.lock
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if self.endpoint.family == "AF_UNIX":
+            from .handoff_socket import make_private_dir
+
+            make_private_dir(path.parent)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         if not try_lock(fd):
             os.close(fd)
             raise AlreadyRunning(_read_pid(path.with_suffix(".pid")))
@@ -112,44 +216,57 @@ class ServiceLock:
     def serve(self, handler: Handler) -> None:
         """Answer hand-off requests on a thread until release()."""
         ep = self.endpoint
+        if ep.family == "AF_UNIX":
+            from .handoff_socket import make_private_dir
+
+            for folder in _private_dirs(ep):
+                make_private_dir(folder)
         key = secrets.token_bytes(32)
-        fd = os.open(ep.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(ep.key, flags, 0o600), "wb") as fh:
             fh.write(key)
-        if ep.family == "AF_UNIX" and os.path.lexists(ep.address):
-            os.unlink(ep.address)  # left by a killed service; we hold the lock, so it is stale
-        self._listener = Listener(ep.address, family=ep.family, authkey=key)
+        self._server = _listen(ep)
         self._thread = threading.Thread(
-            target=self._accept, args=(handler,), name="remedia-handoff", daemon=True
-        )
+            target=self._accept, args=(self._server, key, handler), name="remedia-handoff",
+            daemon=True,
+        )  # fmt: skip
         self._thread.start()
 
-    def _accept(self, handler: Handler) -> None:
-        assert self._listener is not None
+    def _accept(self, server: _Server, key: bytes, handler: Handler) -> None:
+        def checked(request: dict[str, Any]) -> dict[str, Any]:
+            if not _well_formed(request):
+                return {"ok": False, "error": "malformed request"}
+            return handler(request)
+
         while not self._closing:
             try:
-                conn = self._listener.accept()
-            except Exception:  # AuthenticationError (wrong key), reset, or closed by release()
+                channel = server.accept()
+            except HandoffFailed as exc:  # another user's process
+                log.warning("refused a hand-off: %s", exc)
+                continue
+            except OSError:  # a reset, or closed by release()
                 if self._closing:
                     return
-                log.debug("hand-off connection refused", exc_info=True)
+                log.debug("hand-off connection failed", exc_info=True)
+                time.sleep(0.05)  # e.g. out of file descriptors: do not spin
                 continue
             try:
-                with conn:
-                    if conn.poll(5):
-                        request = conn.recv()
-                        reply = handler(request) if isinstance(request, dict) else {"ok": False}
-                        conn.send(reply)
-            except (OSError, EOFError):
+                deadline = time.monotonic() + CONNECTION_TIMEOUT
+                server_exchange(channel, key, checked, deadline=deadline)
+            except HandoffFailed as exc:
+                log.warning("refused a hand-off: %s", exc)
+            except OSError:
                 log.debug("hand-off request failed", exc_info=True)
             except Exception:
                 log.exception("hand-off handler failed")
+            finally:
+                channel.close()
 
     def release(self) -> None:
         self._closing = True
-        if self._listener is not None:
+        if self._server is not None:
             try:
-                self._listener.close()
+                self._server.close()
             except OSError:
                 pass
             if self.endpoint.family == "AF_UNIX":
@@ -163,10 +280,12 @@ class ServiceLock:
 
 
 def is_running(ep: Endpoint | None = None) -> bool:
-    """True while some process holds the service lock."""
+    """True while some process holds the service lock (UnsafeRuntimeDir: folder not private)."""
     ep = ep if ep is not None else endpoint()
+    if not _check_private(ep):
+        return False
     try:
-        fd = os.open(ep.lock, os.O_RDWR)
+        fd = os.open(ep.lock, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return False
     try:
@@ -177,31 +296,38 @@ def is_running(ep: Endpoint | None = None) -> bool:
 
 
 def request(
-    message: dict[str, Any], *, ep: Endpoint | None = None, timeout: float = 5.0
+    message: Mapping[str, Any], *, ep: Endpoint | None = None, timeout: float = 5.0
 ) -> dict[str, Any] | None:
-    """Send one request to the running service; None when there is none or it did not answer."""
+    """Send one request to the running service; None when there is none or it did not answer.
+
+    Raises UnsafeRuntimeDir when the runtime folder is not private to this user.
+    """
     ep = ep if ep is not None else endpoint()
     deadline = time.monotonic() + timeout
     while True:
         if not is_running(ep):
             return None
         try:
-            key = ep.key.read_bytes()
-            with Client(ep.address, family=ep.family, authkey=key) as conn:
-                conn.send(message)
-                if conn.poll(max(0.1, deadline - time.monotonic())):
-                    reply = conn.recv()
-                    return reply if isinstance(reply, dict) else None
-                return None
-        except (OSError, EOFError, ValueError) as exc:
-            # The service may still be starting (lock held, socket not yet bound).
+            channel = _connect(ep, timeout=max(0.1, deadline - time.monotonic()))
+        except OSError as exc:
+            # The service may still be starting (lock held, socket not bound yet).
             if time.monotonic() >= deadline:
                 log.debug("hand-off failed: %s", exc)
                 return None
             time.sleep(0.1)
-        except Exception as exc:  # AuthenticationError and friends: not our service
-            log.debug("hand-off refused: %s", exc)
+            continue
+        except HandoffFailed as exc:  # another user's listener
+            log.warning("did not hand off to the tray: %s", exc)
             return None
+        try:
+            # Read after connecting: the service writes its key before it listens.
+            key = _read_key(ep.key)
+            return client_exchange(channel, key, message, deadline=deadline)
+        except (HandoffFailed, OSError) as exc:
+            log.warning("did not hand off to the tray: %s", exc)
+            return None
+        finally:
+            channel.close()
 
 
 def hand_off(folders: list[Path], *, ep: Endpoint | None = None, timeout: float = 5.0) -> bool:

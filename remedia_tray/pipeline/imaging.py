@@ -16,8 +16,21 @@ from ..errors import UnreadableImage
 
 log = logging.getLogger(__name__)
 
-# Beyond this many pixels a file is treated as a decompression bomb and skipped.
+#: The most pixels a decode may hold at full size: about 200 MB at Pillow's 4 bytes a pixel,
+#: so two decoding workers and the main process stay under 700 MB. Formats that cannot decode
+#: at a reduced size (PNG, TIFF, WebP, GIF, BMP, HEIC/HEIF, AVIF, progressive JPEG, ...) are
+#: read up to this many pixels; larger files are skipped with a reason.
+FULL_DECODE_PIXELS = 50_000_000
+#: Baseline JPEGs decode at 1/2 to 1/8 of their size (DCT scaling): one may have this many
+#: pixels, as long as its reduced decode stays within FULL_DECODE_PIXELS. Any file over it is
+#: skipped as a possible decompression bomb (Pillow's own guard refuses twice as many).
 MAX_PIXELS = 250_000_000
+#: A picture over this many pixels that was decoded in full is reduced at once, band by band,
+#: to the size a JPEG's reduced decode would have: converting it never holds a second copy.
+_REDUCE_ABOVE = 4_000_000
+_BOMB = (
+    f"image too large (over {MAX_PIXELS // 1_000_000} MP), skipped as a possible decompression bomb"
+)
 
 _heif_state: bool | None = None
 
@@ -78,6 +91,11 @@ def _signature(path: Path) -> str | None:
     return None
 
 
+def pixel_bound(fmt: str, *, progressive: bool = False) -> int:
+    """The most pixels a file of format `fmt` (Pillow's name) may have to be read."""
+    return MAX_PIXELS if fmt == "JPEG" and not progressive else FULL_DECODE_PIXELS
+
+
 def _formats() -> list[str]:
     Image.init()
     return [f for f in Image.ID if f not in _NOT_OPENED]
@@ -90,6 +108,7 @@ def load_image(path: Path, *, min_side: int) -> LoadedImage:
     give a reason starting "damaged: "; malformed metadata only costs the metadata.
     """
     heif_supported()
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # else Pillow refuses JPEGs over 179 MP before we look
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -113,8 +132,8 @@ def load_image(path: Path, *, min_side: int) -> LoadedImage:
         if kind is not None:
             raise UnreadableImage(f"damaged {kind} file (its header cannot be read)") from None
         raise UnreadableImage("not an image (unrecognised content)") from None
-    except Image.DecompressionBombError as exc:
-        raise UnreadableImage(f"image too large, possible decompression bomb ({exc})") from None
+    except Image.DecompressionBombError:
+        raise UnreadableImage(_BOMB) from None
     except PermissionError:
         raise UnreadableImage("permission denied") from None
     except OSError as exc:
@@ -145,13 +164,9 @@ _UPRIGHT = {
 def _decode(im: Image.Image, path: Path, min_side: int) -> LoadedImage:
     width, height = im.size
     fmt = im.format or "unknown"
-    if width * height > MAX_PIXELS:
-        raise UnreadableImage(
-            f"image too large ({width}x{height} px, over {MAX_PIXELS // 1_000_000} MP), "
-            "skipped as a possible decompression bomb"
-        )
     if width < 1 or height < 1:
         raise UnreadableImage("image has no pixels")
+    _check_size(width, height, fmt, bool(im.info.get("progressive")), min_side)
     # Pixels first, metadata second: reading a PNG's EXIF can decode the whole image, and a
     # decode error there must not pass for malformed EXIF.
     pixels = _pixels(im, path, fmt, min_side)
@@ -171,9 +186,63 @@ def _decode(im: Image.Image, path: Path, min_side: int) -> LoadedImage:
     return LoadedImage(work, ImageInfo(width, height, fmt, exif_fields, camera))
 
 
+def _check_size(width: int, height: int, fmt: str, progressive: bool, min_side: int) -> None:
+    """UnreadableImage, naming the bound, for a file too large to decode safely."""
+    pixels = width * height
+    if pixels > MAX_PIXELS:
+        raise UnreadableImage(
+            f"image too large ({width}x{height} px, over {_megapixels(MAX_PIXELS)}), "
+            "skipped as a possible decompression bomb"
+        )
+    bound = pixel_bound(fmt, progressive=progressive)
+    if pixels > bound:
+        kind = "progressive JPEG" if fmt == "JPEG" else fmt
+        raise UnreadableImage(
+            f"image too large to read in full ({width}x{height} px, {_megapixels(pixels)}; "
+            f"the limit for {kind} is {_megapixels(bound)})"
+        )
+    if fmt == "JPEG":
+        scale = _scale(width, height, min_side)
+        decoded = -(-width // scale) * -(-height // scale)
+        if decoded > FULL_DECODE_PIXELS:
+            raise UnreadableImage(
+                f"image too large to read ({width}x{height} px, still {_megapixels(decoded)} at "
+                f"the smallest size this JPEG decodes at; the limit is "
+                f"{_megapixels(FULL_DECODE_PIXELS)})"
+            )
+
+
+def _megapixels(pixels: int) -> str:
+    mp = pixels / 1_000_000
+    return f"{mp:.0f} MP" if mp >= 100 or mp == int(mp) else f"{mp:.1f} MP"
+
+
+def _scale(width: int, height: int, min_side: int) -> int:
+    """Pillow's draft rule: the largest of 1/8, 1/4, 1/2 keeping both sides at the draft size."""
+    fit = min(width // _draft_side(min_side), height // _draft_side(min_side))
+    return next((s for s in (8, 4, 2) if fit >= s), 1)
+
+
+def _reduced(im: Image.Image, min_side: int) -> Image.Image:
+    """A large picture decoded in full, in RGB at the size a JPEG's reduced decode would have
+    (`im` itself when small); converted band by band, so no second full-size copy is made."""
+    width, height = im.size
+    scale = _scale(width, height, min_side)
+    if scale == 1 or width * height <= _REDUCE_ABOVE:
+        return im
+    out = Image.new("RGB", (-(-width // scale), -(-height // scale)))
+    # Bands of about a megapixel, a multiple of the scale high: the same pixels as reducing
+    # the whole picture.
+    rows = max(1, 1_000_000 // (width * scale)) * scale
+    for top in range(0, height, rows):
+        band = im.crop((0, top, width, min(height, top + rows)))
+        out.paste(_to_rgb(band).reduce(scale), (0, top // scale))
+    return out
+
+
 def _pixels(im: Image.Image, path: Path, fmt: str, min_side: int) -> Image.Image:
-    """The decoded pixels (reduced for JPEG), or UnreadableImage "damaged: ..." when they do
-    not decode cleanly."""
+    """The decoded pixels (reduced for JPEG, and for other large pictures once decoded), or
+    UnreadableImage "damaged: ..." when they do not decode cleanly."""
     if fmt == "PNG":
         damage = _png_damage(path)
         if damage is not None:
@@ -189,9 +258,9 @@ def _pixels(im: Image.Image, path: Path, fmt: str, min_side: int) -> Image.Image
                 im.draft("RGB", (_draft_side(min_side),) * 2)
             im.seek(0)  # first frame of animations
             im.load()
-            return im
-    except Image.DecompressionBombError as exc:
-        raise UnreadableImage(f"image too large, possible decompression bomb ({exc})") from None
+            return im if fmt == "JPEG" else _reduced(im, min_side)
+    except Image.DecompressionBombError:
+        raise UnreadableImage(_BOMB) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         raise UnreadableImage(f"{_BAD_DATA} ({_detail(exc)})") from None
     except MemoryError:
@@ -237,9 +306,7 @@ def _jpeg_pixels(im: Image.Image, path: Path, min_side: int) -> Image.Image | No
     except OSError as exc:
         raise UnreadableImage(f"cannot read file: {exc.strerror or exc}") from exc
     width, height = im.size
-    # Pillow's draft rule: the largest of 1/8, 1/4, 1/2 keeping both sides at the draft size.
-    fit = min(width // _draft_side(min_side), height // _draft_side(min_side))
-    scale = next((s for s in (8, 4, 2) if fit >= s), 1)
+    scale = _scale(width, height, min_side)
     cmyk = im.mode == "CMYK"
     try:
         # simplejpeg takes the smallest libjpeg factor (n/8) that keeps both minimum sides:

@@ -3,8 +3,10 @@
 Every request names a group ("duplicates/NAME") and a photo by its path relative to FOLDER as it
 is now. The path is checked before anything happens: relative, no "..", no symlink anywhere on
 the way, inside FOLDER, and a member of that group in the state the sort's journals describe.
-The folder lock is held from the check to the last move, so a sort, an undo or another tab
-cannot slip in between; a second identical request finds the photo gone and moves nothing.
+Every folder a photo would go into is checked the same way (safety/confined.py): a destination
+swapped for a symlink refuses the action. The folder lock is held from the check to the last
+move, so a sort, an undo or another tab cannot slip in between; a second identical request
+finds the photo gone and moves nothing.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from ..core.planning import Move
-from ..errors import FolderBusy, RemediaError
+from ..errors import FolderBusy, OutsideFolder, RemediaError
 from ..layout import lock_path
 from ..safety import decisions
+from ..safety.confined import Confined, check_own_folders
 from ..safety.locking import folder_lock
 from ..safety.mover import apply_moves
 from .state import ACTIONS, Action, Member, ReviewState, group_key, load_state, members_now
@@ -61,14 +64,15 @@ def resolve_inside(root: Path, rel: str) -> Path:
     parts = rel.split("/")
     if any(p in ("", ".", "..") for p in parts):
         raise Refused(403, "'..', '.' and empty path parts are refused")
-    here = Path(root)
-    for part in parts:
-        here = here / part
-        if os.path.islink(here):
-            raise Refused(403, "symbolic links are refused")
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(here)]) != real_root:
-        raise Refused(403, "the path is outside the folder")
+    here = Path(root).joinpath(*parts)
+    try:
+        with Confined(root).open(here.parent) as folder:
+            if stat.S_ISLNK((folder / here.name).lstat().st_mode):
+                raise Refused(403, "symbolic links are refused")
+    except OutsideFolder:
+        raise Refused(403, "symbolic links are refused") from None
+    except OSError:
+        pass  # missing or unreadable: the checks that follow refuse it
     return here
 
 
@@ -121,6 +125,10 @@ def run_action(
         raise Refused(400, f"unknown action: {action!r}")
     act: Action = action
     photo = None if act == "undo-group" else resolve_inside(root, path or "")
+    try:
+        check_own_folders(root)  # before the lock, which lives in FOLDER/.remedia
+    except OutsideFolder as exc:
+        raise Refused(403, str(exc)) from None
     with _serial:
         try:
             with folder_lock(lock_path(root), wait=lock_wait):
@@ -147,7 +155,10 @@ def _run_locked(root: Path, action: Action, key: str, photo: Path | None) -> Act
         "path": str(member.original) if member else None,
         "folder": group["folder"],
     }
-    result = apply_moves(root, moves, record=record)
+    try:
+        result = apply_moves(root, moves, record=record)
+    except OutsideFolder as exc:  # a destination with a symlink on the way: nothing moved
+        raise Refused(403, str(exc)) from None
     problems = [f"{s.path}: {s.reason}" for s in result.failed]
     landed = {m.src: m.dst for m in result.moved}
     try:

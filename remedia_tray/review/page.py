@@ -16,12 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from .._platform import IS_WINDOWS
 from .._version import __version__
 from ..core.strictness import level_name
-from ..core.wording import megabytes, verification_words
+from ..core.wording import megabytes, shown, verification_words
 
 # ---------------------------------------------------------------- report data -> members
 
@@ -75,21 +75,18 @@ def current_locations(data: Mapping[str, Any]) -> list[str]:
 
 # ---------------------------------------------------------------- escaping and formatting
 
-# Control characters in file names are made visible: a line break as ↵, the rest as �.
-_CONTROLS = {c: 0xFFFD for c in (*range(32), 127)} | {10: 0x21B5, 13: 0x21B5}
-
-
-def _valid(s: str) -> str:
-    """`s` as valid Unicode: undecodable bytes of a file name become U+FFFD."""
-    try:
-        return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-
 
 def _t(s: object) -> str:
-    """Text for HTML content or a quoted attribute value."""
-    return html.escape(_valid(str(s)).translate(_CONTROLS), quote=True)
+    """Text for HTML content or a quoted attribute value, control characters escaped (shown)."""
+    return html.escape(shown(s), quote=True)
+
+
+def _raw(s: str) -> bytes:
+    """A name as its bytes: a name that is not UTF-8 keeps its raw bytes (surrogateescape)."""
+    try:
+        return s.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate of a Windows name
+        return s.encode("utf-8", "surrogatepass")
 
 
 def _href(target: str, page_dir: str) -> str:
@@ -261,12 +258,19 @@ SERVED_CSP = (
 
 @dataclass(frozen=True)
 class Served:
-    """The page is served by `remedia review --serve`: action buttons, links through the server."""
+    """The page is served by `remedia review --serve`: action buttons, links through the server.
 
-    token: str
+    `token` goes into every link when the page was asked for with it; None when the browser
+    holds the session cookie instead. Names travel in URLs as their bytes, percent-encoded.
+    """
+
+    token: str | None = None
 
     def url(self, route: str, **query: str) -> str:
-        return html.escape(f"{route}?{urlencode({**query, 'token': self.token})}", quote=True)
+        if self.token is not None:
+            query = {**query, "token": self.token}
+        pairs = "&".join(f"{quote(k)}={quote(_raw(v), safe='')}" for k, v in query.items())
+        return html.escape(f"{route}?{pairs}" if pairs else route, quote=True)
 
 
 def _rel_path(path: str, folder: str) -> str:
@@ -279,10 +283,16 @@ def _group_key(g: Mapping[str, Any]) -> str:
     return f"{g['kind']}/{os.path.basename(str(g['folder']))}"
 
 
+def _form_value(name: str) -> str:
+    """A name in a form field: percent-encoded bytes, as a field can carry only text."""
+    return html.escape(quote(_raw(name), safe="/"), quote=True)
+
+
 def _action_form(served: Served, group: str, path: str | None, buttons: str) -> str:
-    fields = f'<input type="hidden" name="group" value="{_t(group)}">'
+    # The real names, whatever their bytes: the server decodes them once more (server._body).
+    fields = f'<input type="hidden" name="group" value="{_form_value(group)}">'
     if path is not None:
-        fields += f'<input type="hidden" name="path" value="{_t(path)}">'
+        fields += f'<input type="hidden" name="path" value="{_form_value(path)}">'
     return (
         f'<form class="act" method="post" action="{served.url("/action")}">{fields}{buttons}</form>'
     )
@@ -466,7 +476,7 @@ def render_page(
     )
     moved_any = data.get("duplicates_moved", 0) or data.get("similar_moved", 0)
     if data.get("journal") and moved_any:
-        cmd = html.escape(_valid(undo_command(folder, windows=windows)), quote=True)
+        cmd = _t(undo_command(folder, windows=windows))
         add(
             '<div class="box undo"><span>Undo puts back everything the most recent sort of this '
             f'folder moved:</span><code id="undo-cmd">{cmd}</code>'

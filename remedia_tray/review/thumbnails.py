@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,9 +57,12 @@ def ensure_thumbnails(
     seen: set[Path] = set()
     for photo in dict.fromkeys(photos):
         try:
-            st = os.stat(photo)
+            st = os.lstat(photo)
         except OSError as exc:
             problems[photo] = f"cannot read file: {exc.strerror or exc}"
+            continue
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the decoder for good
+            problems[photo] = "not a regular file"
             continue
         dst = folder / thumb_name(st, side=side)
         thumbs[photo] = dst

@@ -19,6 +19,7 @@ from ..core.media import Skipped
 from ..core.progress import ProgressFactory, null_progress
 from ..errors import FolderNotFound, RemediaError
 from ..layout import INDEX_NAME, REPORTS_DIR, REVIEW_DIR, data_dir, thumbs_dir
+from ..safety.confined import check_own_folders
 from ..safety.report import SortReport
 from .page import current_locations as current_locations
 from .page import render_page as render_page
@@ -96,6 +97,7 @@ def write_page(
 ) -> ReviewPage:
     """Make the thumbnails, then write review/`name` and review/index.html for this report."""
     folder = Path(data["folder"])
+    check_own_folders(folder)  # the page and its thumbnails go inside .remedia
     out = review_dir(folder)
     thumbs, problems = page_thumbnails(
         data, workers=workers, progress=progress, max_previews=max_previews

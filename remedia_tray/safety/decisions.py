@@ -262,9 +262,11 @@ def preferred_keepers(root: Path, files: Sequence[MediaFile]) -> frozenset[Path]
 
 def forget(root: Path, *, wait: float = 10.0) -> int:
     """Clear the remembered decisions of `root` (kept, chosen keepers); returns how many."""
+    from .confined import check_own_folders
     from .locking import folder_lock
 
     root = Path(root)
+    check_own_folders(root)  # the lock and the decisions file are written inside .remedia
     with folder_lock(lock_path(root), wait=wait):  # not while a sort reads them
         data = _load(root)
         count = len(data["kept"]) + len(data["preferred"])

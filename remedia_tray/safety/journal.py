@@ -1,4 +1,12 @@
-"""Append-only JSONL journal: each intent is on disk (fsync) before the move it describes."""
+"""Append-only JSONL journal: each intent is on disk (fsync) before the move it describes.
+
+A journal is one sort's (or one review action's). Records: "begin" (with the "run" it belongs
+to), "mkdir", "group", "move", "moved", "manifest", "manifest-update", "end". A sort that was
+interrupted ends, once the next sort has tidied it, with {"op": "end", "recovered": true}; the
+next sort that moves files continues its run (same "run" in its "begin"), so one undo reverts
+both. An undo marks each record it has reverted with {"op": "undone", "n": INDEX} and renames
+the journal to *.undone.jsonl once nothing is left, so an undo cut short can be finished.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +57,7 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        flags |= getattr(os, "O_NOFOLLOW", 0)  # a journal swapped for a link is not written
         self._fd = os.open(path, flags, 0o644)
 
     @classmethod
@@ -81,6 +90,10 @@ class Journal:
     def _ends_with_newline(self, size: int) -> bool:
         os.lseek(self._fd, size - 1, os.SEEK_SET)  # appends still go to the end (O_APPEND)
         return os.read(self._fd, 1) == b"\n"
+
+    def sync(self) -> None:
+        """Records written with sync=False, on disk now."""
+        os.fsync(self._fd)
 
     def close(self) -> None:
         os.close(self._fd)
@@ -119,3 +132,20 @@ def mark_undone(path: Path) -> Path:
 
 def iter_moves(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     yield from (r for r in records if r.get("op") == "move")
+
+
+def run_of(path: Path, records: list[dict[str, Any]]) -> str:
+    """The sort the user ran that this journal is part of (older journals: each its own)."""
+    run = records[0].get("run") if records and records[0].get("op") == "begin" else None
+    return run if isinstance(run, str) else path.name.split(".", 1)[0]
+
+
+def resumable(records: list[dict[str, Any]]) -> bool:
+    """An interrupted sort, tidied by a later sort's recovery, that no sort has continued or
+    finished yet: the next sort to move files continues its run."""
+    return bool(records) and records[-1].get("op") == "end" and records[-1].get("recovered") is True
+
+
+def undone(records: list[dict[str, Any]]) -> set[int]:
+    """Indexes (in `records`) of the records an undo has reverted already."""
+    return {r["n"] for r in records if r.get("op") == "undone" and isinstance(r.get("n"), int)}

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .._platform import IS_WINDOWS
-from ..errors import FolderBusy
+from ..errors import FolderBusy, FolderNotFound, RemediaError
 
 
 def try_lock(fd: int) -> bool:
@@ -36,9 +36,11 @@ def folder_lock(lock_path: Path, *, wait: float = 0.0) -> Iterator[None]:
     """Hold an exclusive lock; raise FolderBusy if it is not free within `wait` seconds.
 
     The OS drops the lock when the process dies, so a crash never leaves the folder locked.
+    Only ReMedia's data folder is made: a folder that does not exist (a typo) never is.
+    Raises FolderNotFound for a missing folder, and RemediaError when the data folder's name
+    is taken by a file; PermissionError is left to the caller, who knows what was refused.
     """
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(lock_path)
     try:
         deadline = time.monotonic() + wait
         while not try_lock(fd):
@@ -51,3 +53,23 @@ def folder_lock(lock_path: Path, *, wait: float = 0.0) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _open_lock(lock_path: Path) -> int:
+    data = lock_path.parent
+    root = data.parent
+    try:
+        data.mkdir(exist_ok=True)  # not parents=True: `remedia undo typo` must not make typo/
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        raise FolderNotFound(f"folder not found: {root}") from None
+    except (FileExistsError, NotADirectoryError):
+        if not root.is_dir():
+            raise FolderNotFound(f"not a folder: {root}") from None
+        raise RemediaError(
+            f"{data} is a file, not ReMedia's data folder; rename or remove it and try again"
+        ) from None
+    except PermissionError:
+        raise
+    except OSError as exc:
+        raise RemediaError(f"cannot write to {root} ({exc.strerror or exc})") from None

@@ -1,10 +1,12 @@
 """`remedia review --serve` in real Chromium (Debian's, driven by Playwright, offline).
 
 A real sort of real photos (tests/data and their WhatsApp copies); the server runs as the user
-starts it (`python -m remedia_tray review FOLDER --serve --no-browser`, URL on the first line).
-Chromium clicks keep, not-a-duplicate and undo-group; after each click the files on disk and
-the page are checked and a screenshot is kept in artifacts/. Then a later sort respects both
-decisions and `remedia undo` reverts the actions. The page loads nothing from the network.
+starts it (`python -m remedia_tray review FOLDER --serve`, the token URL on the first line), and
+the URL it hands the browser (through $BROWSER, recorded) is a one-time code that Chromium
+exchanges for a session cookie: the token never reaches the browser. Chromium clicks keep,
+not-a-duplicate and undo-group; after each click the files on disk and the page are checked and
+a screenshot is kept in artifacts/. Then a later sort respects both decisions and `remedia undo`
+reverts the actions. The page loads nothing from the network.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -61,23 +64,45 @@ def _library(root: Path) -> None:
         whatsapp_copy(photo(n), root / "WhatsApp" / f"{n}-wa.jpg")
 
 
+@dataclass(frozen=True)
+class Served:
+    root: Path
+    url: str  # printed for the user's terminal, with the token
+    token: str
+    opened: str  # what the server handed the browser's command line
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+def server(tmp_path: Path) -> Iterator[Served]:
     root = tmp_path / "Photos"
     _library(root)
     report = sort_folder(root, SortOptions(engine="hash", workers=2))
     assert sorted(g.folder.name for g in report.duplicate_groups) == sorted(NAMES)
+    record = tmp_path / "browser-argv"
+    recorder = tmp_path / "browser.sh"  # stands in for the browser: records its command line
+    recorder.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}.part && mv {record}.part {record}\n'
+    )
+    recorder.chmod(0o755)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "remedia_tray", "review", str(root), "--serve", "--no-browser"],
+        [sys.executable, "-m", "remedia_tray", "review", str(root), "--serve"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=REPO,
+        env={**os.environ, "BROWSER": str(recorder)},
     )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:") and "token=" in url, url
-        yield root, url
+        token = url.split("token=", 1)[1]
+        deadline = time.monotonic() + 60
+        while not record.exists():
+            assert time.monotonic() < deadline, "the server did not start the browser"
+            time.sleep(0.1)
+        (opened,) = record.read_text().split()
+        assert token not in opened and "/open?code=" in opened, opened
+        yield Served(root, url, token, opened)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -88,8 +113,18 @@ def _shot(page: object, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)  # type: ignore[attr-defined]
 
 
-def test_actions_in_chromium(browser: object, server: tuple[Path, str]) -> None:
-    root, url = server
+def _loaded(page: object) -> None:
+    # Polled from Python: a wait_for_function string would be eval'd, which the CSP forbids.
+    loaded = "() => [...document.images].every((i) => i.complete && i.naturalWidth > 0)"
+    deadline = time.monotonic() + 20
+    while not page.evaluate(loaded):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "thumbnails did not load"
+        time.sleep(0.1)
+
+
+def test_actions_in_chromium(browser: object, server: Served) -> None:
+    root = server.root
+    origin = server.url.split("/?")[0]
     after_sort = read_tree(root)
     context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
@@ -97,15 +132,17 @@ def test_actions_in_chromium(browser: object, server: tuple[Path, str]) -> None:
     page.on("request", lambda r: requests.append(r.url))
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.goto(url)
+    # The one-time URL, as the server handed it to the browser: exchanged for a cookie, then
+    # on to the page's clean URL.
+    page.goto(server.opened)
+    assert page.url == origin + "/"
+    (cookie,) = context.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert server.token not in cookie["value"]
     assert page.locator("section[data-group]").count() == len(NAMES)
     assert page.locator("img").count() == 2 * len(NAMES)
-    # Polled from Python: a wait_for_function string would be eval'd, which the CSP forbids.
-    loaded = "() => [...document.images].every((i) => i.complete && i.naturalWidth > 0)"
-    deadline = time.monotonic() + 20
-    while not page.evaluate(loaded):
-        assert time.monotonic() < deadline, "thumbnails did not load"
-        time.sleep(0.1)
+    _loaded(page)
+    assert server.token not in page.content()
     _shot(page, "review-serve-0-sorted.png")
 
     # Keep this copy: the WhatsApp copy goes home, the camera original into the group folder.
@@ -141,7 +178,7 @@ def test_actions_in_chromium(browser: object, server: tuple[Path, str]) -> None:
 
     # A second tab with the old page cannot apply an action twice.
     stale = context.new_page()
-    stale.goto(url)
+    stale.goto(origin + "/")  # the same browser: the cookie lets it in
     ridge = stale.locator('figure[data-path="duplicates/ridge/ridge-wa.jpg"]')
     with page.expect_navigation():
         page.locator(
@@ -154,9 +191,15 @@ def test_actions_in_chromium(browser: object, server: tuple[Path, str]) -> None:
     assert read_tree(root) == before
     context.close()
 
-    # Nothing but the server itself was asked for, and the page ran no failing script.
-    origin = url.split("/?")[0]
+    # Nothing but the server itself was asked for, never with the token, and the page ran no
+    # failing script.
     assert requests and all(u.startswith(origin + "/") for u in requests), requests
+    assert not [u for u in requests if server.token in u]
+    # The code was for one request: another browser (or user) cannot use it again.
+    other = browser.new_context()  # type: ignore[attr-defined]
+    refused = other.new_page().goto(server.opened)
+    assert refused is not None and refused.status == 403
+    other.close()
     assert problems == [], "\n".join(problems)
 
     # A later sort respects both decisions.
@@ -176,3 +219,12 @@ def test_actions_in_chromium(browser: object, server: tuple[Path, str]) -> None:
     tree = read_tree(root)
     assert downloads <= set(tree)
     assert {k: v for k, v in tree.items() if k not in downloads} == after_sort
+
+
+def test_the_terminal_url_with_the_token_still_works(browser: object, server: Served) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(server.url)
+    assert page.locator("section[data-group]").count() == len(NAMES)
+    _loaded(page)
+    context.close()

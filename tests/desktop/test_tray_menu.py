@@ -228,8 +228,11 @@ def test_review_last_sort_serves_the_review_page(
         _click(panel, "Review last sort")
         assert wait_until(lambda: opened.exists() and opened.read_text().strip() != "", 30)
         url = opened.read_text().split()[0]
-        assert url.startswith("http://127.0.0.1:") and "token=" in url
-        with urllib.request.urlopen(url, timeout=10) as response:
+        # A one-time link: the browser's command line never holds the server's token.
+        assert url.startswith("http://127.0.0.1:") and "/open?code=" in url, url
+        assert "token" not in url, url
+        cookies = urllib.request.HTTPCookieProcessor()  # the code is swapped for a cookie
+        with urllib.request.build_opener(cookies).open(url, timeout=10) as response:
             page = response.read().decode()
         assert 'data-group="duplicates/sunset"' in page
         assert 'data-action="keep"' in page  # the served page, with its action buttons

@@ -269,7 +269,7 @@ def test_kill_during_recovery_then_next_run(tmp_path: Path, guard: Callable[...,
     done = run_cli("sort", root, *HASH)
     assert done.returncode == 0, done.stderr
     snap.check()
-    assert _undo_all(root) >= 2
+    assert _undo_all(root) == 1  # a sort interrupted twice and finished is one sort to undo
     snap.check(restored=True)
 
 
