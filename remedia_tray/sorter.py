@@ -106,7 +106,7 @@ def sort_folder(
     progress: ProgressFactory = null_progress,
 ) -> SortReport:
     """Sort `folder` in place; returns what happened (or would happen, with dry_run)."""
-    from .safety.locking import folder_lock
+    from .safety.locking import check_data_folder, folder_lock
 
     started = time.monotonic()
     root = Path(folder).expanduser().absolute()
@@ -116,6 +116,7 @@ def sort_folder(
         raise FolderNotFound(f"not a folder: {root}")
     check_own_folders(root)  # before the lock, which lives in FOLDER/.remedia
     if options.dry_run:
+        check_data_folder(root)  # the real run's lock would refuse it
         return _sort(root, options, progress, started)
     with ExitStack() as held:
         try:

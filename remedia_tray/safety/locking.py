@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .._platform import IS_WINDOWS
+from ..core.wording import shown
 from ..errors import FolderBusy, FolderNotFound, RemediaError
+from ..layout import data_dir
 
 
 def try_lock(fd: int) -> bool:
@@ -55,6 +57,19 @@ def folder_lock(lock_path: Path, *, wait: float = 0.0) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+def check_data_folder(root: Path) -> None:
+    """RemediaError when FOLDER/.remedia is there but is not a folder (a file of the user's)."""
+    data = data_dir(root)
+    if os.path.lexists(data) and not data.is_dir():
+        raise _taken(data)
+
+
+def _taken(data: Path) -> RemediaError:
+    return RemediaError(
+        f"{shown(data)} is a file, not ReMedia's data folder; rename or remove it and try again"
+    )
+
+
 def _open_lock(lock_path: Path) -> int:
     data = lock_path.parent
     root = data.parent
@@ -66,9 +81,7 @@ def _open_lock(lock_path: Path) -> int:
     except (FileExistsError, NotADirectoryError):
         if not root.is_dir():
             raise FolderNotFound(f"not a folder: {root}") from None
-        raise RemediaError(
-            f"{data} is a file, not ReMedia's data folder; rename or remove it and try again"
-        ) from None
+        raise _taken(data) from None
     except PermissionError:
         raise
     except OSError as exc:

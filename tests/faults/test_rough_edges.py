@@ -52,7 +52,12 @@ def test_a_file_named_remedia_gives_one_line(
     root = build_library(tmp_path / "lib")
     (root / ".remedia").write_bytes(b"my notes, not ReMedia's")
     snap = guard(root)
-    for args in (("sort", root, *HASH), ("undo", root), ("forget", root)):
+    for args in (
+        ("sort", root, *HASH),
+        ("sort", root, *HASH, "--dry-run"),  # says what the real run would say
+        ("undo", root),
+        ("forget", root),
+    ):
         done = run_cli(*args)
         assert done.returncode != 0, (args, done.stdout)
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
