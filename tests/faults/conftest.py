@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -214,3 +215,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     total = LEDGER.total()
     if (total.lost or total.overwritten) and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@contextlib.contextmanager
+def held_sort(
+    root: Path, hold: Path, *args: str, preexec: Callable[[], None] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """`remedia sort ROOT ARGS` paused at its first move (the `hold` fault hook): yields the
+    process while it waits there (touch hold/"release" to let it go on); killed if still
+    running at the end."""
+    hold.mkdir(exist_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "remedia_tray", "sort", str(root), *args],
+        env=cli_env(hold=str(hold)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        preexec_fn=preexec,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (hold / "held").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the sort never reached its first move"
+            time.sleep(0.02)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -13,9 +13,7 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from remedia_tray.layout import MANIFEST_NAME
 
 from ..conftest import photo, whatsapp_copy
 from ._guard import Snapshot, read_files
-from .conftest import REPO, build_library, cli_env, run_cli
+from .conftest import build_library, held_sort, run_cli
 from .test_environment import HASH, moved_names, reasons, sort_json, undo
 
 SYMLINK = "is a symlink"
@@ -116,30 +114,12 @@ def test_a_folder_swapped_for_a_symlink_during_the_sort(
     before = tree(out)
     snap = guard(root)
     hold = tmp_path / "hold"
-    hold.mkdir()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "remedia_tray", "sort", str(root), *HASH, "--json"],
-        env=cli_env(hold=str(hold)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (hold / "held").exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the sort never reached its first move"
-            time.sleep(0.02)
+    with held_sort(root, hold, *HASH, "--json") as proc:
         (first,) = os.listdir(root / "duplicates")  # made for the first group's move
         second = ({"sunset", "peaks"} - {first}).pop()
         os.symlink(out, root / "duplicates" / second)
         (hold / "release").touch()
         stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 1 and "Traceback" not in stderr, stderr
     report = json.loads(stdout)
     why = reasons(report)

@@ -11,9 +11,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +20,7 @@ from remedia_tray.layout import MANIFEST_NAME
 
 from ..conftest import photo, whatsapp_copy
 from ._guard import Snapshot
-from .conftest import REPO, build_library, cli_env, run_cli
+from .conftest import build_library, held_sort, run_cli
 
 # `unprivileged`: the fixture that runs the CLI as a user file permissions apply to.
 from .test_environment import HASH, moved_names, sort_json, unprivileged  # noqa: F401
@@ -114,31 +111,13 @@ def _interrupted_then_resumed(root: Path, tmp: Path) -> None:
     """kill -9 after two moves, then a sort stopped by Ctrl-C, then one that finishes."""
     done = run_cli("sort", root, *HASH, kill_on="unlink:2")
     assert done.returncode == KILLED, (done.returncode, done.stderr[-2000:])
-    hold = tmp / "hold"
-    hold.mkdir()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "remedia_tray", "sort", str(root), *HASH],
-        env=cli_env(hold=str(hold)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        # A shell without job control starts background jobs with Ctrl-C ignored; a user's
-        # terminal does not.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (hold / "held").exists():  # at its first move
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the sort never reached a move"
-            time.sleep(0.02)
+    # A shell without job control starts background jobs with Ctrl-C ignored; a user's
+    # terminal does not.
+    with held_sort(
+        root, tmp / "hold", *HASH, preexec=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    ) as proc:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         _, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 130 and "interrupted" in stderr, (proc.returncode, stderr)
     assert "Traceback" not in stderr, stderr
     done = run_cli("sort", root, *HASH)
