@@ -42,3 +42,7 @@ class OutsideFolder(RemediaError):
         super().__init__(message)
         #: The same, said shortly, for a line that already names the file it stopped.
         self.short = short or message
+
+    def before_any_move(self) -> OutsideFolder:
+        """The same refusal, for a run it stopped before it moved anything."""
+        return OutsideFolder(f"{self}; nothing was moved", short=self.short)

@@ -28,9 +28,6 @@ MAX_PIXELS = 250_000_000
 #: A picture over this many pixels that was decoded in full is reduced at once, band by band,
 #: to the size a JPEG's reduced decode would have: converting it never holds a second copy.
 _REDUCE_ABOVE = 4_000_000
-_BOMB = (
-    f"image too large (over {MAX_PIXELS // 1_000_000} MP), skipped as a possible decompression bomb"
-)
 
 _heif_state: bool | None = None
 
@@ -133,7 +130,7 @@ def load_image(path: Path, *, min_side: int) -> LoadedImage:
             raise UnreadableImage(f"damaged {kind} file (its header cannot be read)") from None
         raise UnreadableImage("not an image (unrecognised content)") from None
     except Image.DecompressionBombError:
-        raise UnreadableImage(_BOMB) from None
+        raise UnreadableImage(_bomb()) from None
     except PermissionError:
         raise UnreadableImage("permission denied") from None
     except OSError as exc:
@@ -190,10 +187,7 @@ def _check_size(width: int, height: int, fmt: str, progressive: bool, min_side: 
     """UnreadableImage, naming the bound, for a file too large to decode safely."""
     pixels = width * height
     if pixels > MAX_PIXELS:
-        raise UnreadableImage(
-            f"image too large ({width}x{height} px, over {_megapixels(MAX_PIXELS)}), "
-            "skipped as a possible decompression bomb"
-        )
+        raise UnreadableImage(_bomb(f"{width}x{height} px, "))
     bound = pixel_bound(fmt, progressive=progressive)
     if pixels > bound:
         kind = "progressive JPEG" if fmt == "JPEG" else fmt
@@ -202,14 +196,23 @@ def _check_size(width: int, height: int, fmt: str, progressive: bool, min_side: 
             f"the limit for {kind} is {_megapixels(bound)})"
         )
     if fmt == "JPEG":
-        scale = _scale(width, height, min_side)
-        decoded = -(-width // scale) * -(-height // scale)
+        reduced_width, reduced_height = _reduced_size(
+            width, height, _scale(width, height, min_side)
+        )
+        decoded = reduced_width * reduced_height
         if decoded > FULL_DECODE_PIXELS:
             raise UnreadableImage(
                 f"image too large to read ({width}x{height} px, still {_megapixels(decoded)} at "
                 f"the smallest size this JPEG decodes at; the limit is "
                 f"{_megapixels(FULL_DECODE_PIXELS)})"
             )
+
+
+def _bomb(size: str = "") -> str:
+    return (
+        f"image too large ({size}over {_megapixels(MAX_PIXELS)}), "
+        "skipped as a possible decompression bomb"
+    )
 
 
 def _megapixels(pixels: int) -> str:
@@ -223,6 +226,11 @@ def _scale(width: int, height: int, min_side: int) -> int:
     return next((s for s in (8, 4, 2) if fit >= s), 1)
 
 
+def _reduced_size(width: int, height: int, scale: int) -> tuple[int, int]:
+    """A picture's size decoded at 1/`scale` (sides rounded up, as libjpeg does)."""
+    return -(-width // scale), -(-height // scale)
+
+
 def _reduced(im: Image.Image, min_side: int) -> Image.Image:
     """A large picture decoded in full, in RGB at the size a JPEG's reduced decode would have
     (`im` itself when small); converted band by band, so no second full-size copy is made."""
@@ -230,7 +238,7 @@ def _reduced(im: Image.Image, min_side: int) -> Image.Image:
     scale = _scale(width, height, min_side)
     if scale == 1 or width * height <= _REDUCE_ABOVE:
         return im
-    out = Image.new("RGB", (-(-width // scale), -(-height // scale)))
+    out = Image.new("RGB", _reduced_size(width, height, scale))
     # Bands of about a megapixel, a multiple of the scale high: the same pixels as reducing
     # the whole picture.
     rows = max(1, 1_000_000 // (width * scale)) * scale
@@ -260,7 +268,7 @@ def _pixels(im: Image.Image, path: Path, fmt: str, min_side: int) -> Image.Image
             im.load()
             return im if fmt == "JPEG" else _reduced(im, min_side)
     except Image.DecompressionBombError:
-        raise UnreadableImage(_BOMB) from None
+        raise UnreadableImage(_bomb()) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         raise UnreadableImage(f"{_BAD_DATA} ({_detail(exc)})") from None
     except MemoryError:
@@ -307,6 +315,7 @@ def _jpeg_pixels(im: Image.Image, path: Path, min_side: int) -> Image.Image | No
         raise UnreadableImage(f"cannot read file: {exc.strerror or exc}") from exc
     width, height = im.size
     scale = _scale(width, height, min_side)
+    min_width, min_height = _reduced_size(width, height, scale)
     cmyk = im.mode == "CMYK"
     try:
         # simplejpeg takes the smallest libjpeg factor (n/8) that keeps both minimum sides:
@@ -315,8 +324,8 @@ def _jpeg_pixels(im: Image.Image, path: Path, min_side: int) -> Image.Image | No
         array = simplejpeg.decode_jpeg(
             data,
             colorspace="CMYK" if cmyk else "RGB",
-            min_width=-(-width // scale),
-            min_height=-(-height // scale),
+            min_width=min_width,
+            min_height=min_height,
             min_factor=scale if scale > 1 else 9,
             strict=True,
         )

@@ -228,4 +228,4 @@ def check_own_folders(root: Path) -> None:
             if stat.S_ISLNK((data / lock.name).lstat().st_mode):
                 raise _symlink(lock, confined.root)
     except OutsideFolder as exc:
-        raise OutsideFolder(f"{exc}; nothing was moved", short=exc.short) from None
+        raise exc.before_any_move() from None

@@ -138,6 +138,11 @@ def _same_bytes(a: Place, b: Place) -> bool:
                     return True
 
 
+def _why(exc: OutsideFolder | OSError) -> str:
+    """What stopped a write, in a few words for a line that names the file."""
+    return exc.short if isinstance(exc, OutsideFolder) else str(exc.strerror or exc)
+
+
 def _reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied; left in place"
@@ -167,32 +172,19 @@ def apply_plan(
         for group in plan.groups:
             group_moves: list[Move] = []
             info = _group_info(group)
-            announced = False
+            announce = [{"op": "group", **info}]  # until the group's first move
             for move in group.moves:
                 changed = _changed_since_scan(move.src, expected)
                 if changed:
                     failed.append(Skipped(move.src, changed))
                     continue
-                try:
-                    with (
-                        confined.open(move.src.parent) as home,
-                        _made(confined, move.dst.parent, journal) as there,
-                    ):
-                        dst = _free(there, move.dst.name)  # taken since planning: a free name
-                        if not announced:  # lets a crash's recovery write the group's manifest
-                            journal.write({"op": "group", **info}, sync=False)
-                            announced = True
-                        journal.write({"op": "move", "src": str(move.src), "dst": str(dst.path)})
-                        safe_move(home / move.src.name, dst)
-                except OutsideFolder as exc:
-                    failed.append(Skipped(move.src, f"{exc.short}; left in place"))
-                    continue
-                except OSError as exc:
-                    failed.append(Skipped(move.src, _reason(exc)))
+                dst = _move_one(confined, move, journal, announce)
+                if isinstance(dst, Skipped):
+                    failed.append(dst)
                     continue
                 with contextlib.suppress(OSError):  # a note for people; undo needs only "move"
-                    journal.write({"op": "moved", "dst": str(dst.path)}, sync=False)
-                group_moves.append(Move(move.src, dst.path))
+                    journal.write({"op": "moved", "dst": str(dst)}, sync=False)
+                group_moves.append(Move(move.src, dst))
             moved.extend(group_moves)
             if group_moves:
                 problem = _write_manifest(
@@ -207,13 +199,38 @@ def apply_plan(
     return ApplyResult(tuple(moved), tuple(failed), journal.path)
 
 
+def _move_one(
+    confined: Confined, move: Move, journal: Journal, announce: list[dict[str, Any]] | None = None
+) -> Path | Skipped:
+    """One journaled, no-clobber move under the rule; where it went, or why it stayed.
+
+    `announce`: records journaled (once, then emptied) just before this move's own record.
+    """
+    try:
+        with (
+            confined.open(move.src.parent) as home,
+            _made(confined, move.dst.parent, journal) as there,
+        ):
+            dst = _free(there, move.dst.name)  # taken since planning: a free name
+            while announce:  # lets a crash's recovery write the group's manifest
+                journal.write(announce[0], sync=False)
+                del announce[0]  # only once written: a failed write is tried again
+            journal.write({"op": "move", "src": str(move.src), "dst": str(dst.path)})
+            safe_move(home / move.src.name, dst)
+    except OutsideFolder as exc:
+        return Skipped(move.src, f"{exc.short}; left in place")
+    except OSError as exc:
+        return Skipped(move.src, _reason(exc))
+    return dst.path
+
+
 def _refuse_outside(confined: Confined, folders: Iterable[Path]) -> None:
     """OutsideFolder (nothing moved yet) when a destination has a symlink on the way."""
     for folder in sorted(folders):
         try:
             confined.check(folder)
         except OutsideFolder as exc:
-            raise OutsideFolder(f"{exc}; nothing was moved", short=exc.short) from None
+            raise exc.before_any_move() from None
 
 
 def _made(
@@ -237,7 +254,7 @@ def _start_journal(root: Path, *, resume: bool) -> Journal:
     try:
         Confined(root).check(journal_dir(root))
     except OutsideFolder as exc:
-        raise OutsideFolder(f"{exc}; nothing was moved", short=exc.short) from None
+        raise exc.before_any_move() from None
     forget_library_index(root)
     try:
         run = _resumable_run(root) if resume else None
@@ -334,10 +351,8 @@ def _write_manifest(
                 with contextlib.suppress(OSError):
                     os.unlink(place.arg, dir_fd=place.dir_fd)  # ours, half-written (disk full)
                 raise
-    except OutsideFolder as exc:
-        return Skipped(path, f"could not write group manifest ({exc.short})")
-    except OSError as exc:
-        return Skipped(path, f"could not write group manifest ({exc.strerror or exc})")
+    except (OutsideFolder, OSError) as exc:
+        return Skipped(path, f"could not write group manifest ({_why(exc)})")
     return None
 
 
@@ -671,10 +686,8 @@ def _restore_manifest(confined: Confined, manifest: Path, old: str) -> Skipped |
             write_atomic(manifest, old.encode("latin-1"), durable=True)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except OutsideFolder as exc:
-        return Skipped(manifest, f"could not restore: {exc.short}")
-    except OSError as exc:
-        return Skipped(manifest, f"could not restore: {exc.strerror or exc}")
+    except (OutsideFolder, OSError) as exc:
+        return Skipped(manifest, f"could not restore: {_why(exc)}")
     return None
 
 
@@ -729,21 +742,11 @@ def apply_moves(root: Path, moves: list[Move], *, record: Mapping[str, Any]) -> 
     try:
         journal.write({"op": "review", **record})
         for move in moves:
-            try:
-                with (
-                    confined.open(move.src.parent) as home,
-                    _made(confined, move.dst.parent, journal) as there,
-                ):
-                    dst = _free(there, move.dst.name)
-                    journal.write({"op": "move", "src": str(move.src), "dst": str(dst.path)})
-                    safe_move(home / move.src.name, dst)
-            except OutsideFolder as exc:
-                failed.append(Skipped(move.src, f"{exc.short}; left in place"))
-                continue
-            except OSError as exc:
-                failed.append(Skipped(move.src, _reason(exc)))
-                continue
-            moved.append(Move(move.src, dst.path))
+            dst = _move_one(confined, move, journal)
+            if isinstance(dst, Skipped):
+                failed.append(dst)
+            else:
+                moved.append(Move(move.src, dst))
         with contextlib.suppress(OSError):
             journal.write({"op": "end"})
     finally:
