@@ -42,6 +42,19 @@ as_root = pytest.mark.skipif(not IS_ROOT_ON_LINUX, reason="plays another user: r
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="AF_UNIX, uids and modes")
 
 
+@contextlib.contextmanager
+def _recording_service(ep: si.Endpoint) -> Iterator[list[dict[str, Any]]]:
+    """A service on `ep` that answers {"ok": true}; yields the requests it was handed."""
+    lock = si.ServiceLock(ep)
+    lock.acquire()
+    seen: list[dict[str, Any]] = []
+    lock.serve(lambda msg: seen.append(msg) or {"ok": True})
+    try:
+        yield seen
+    finally:
+        lock.release()
+
+
 def _env(run: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["XDG_RUNTIME_DIR"] = str(run)
@@ -483,28 +496,24 @@ _CLIENT = textwrap.dedent(
 def test_service_refuses_a_client_of_another_user(caplog: pytest.LogCaptureFixture) -> None:
     run = Path(tempfile.mkdtemp(prefix="remedia-run-"))  # in /tmp, where uid 65534 can go
     ep = si.endpoint(run)
-    lock = si.ServiceLock(ep)
-    lock.acquire()
-    seen: list[dict[str, Any]] = []
-    lock.serve(lambda msg: seen.append(msg) or {"ok": True})
     try:
-        key = ep.key.read_bytes().hex()
-        run.chmod(0o711)  # let them reach the socket: the folder was checked when serving began
-        os.chmod(ep.address, 0o666)
+        with _recording_service(ep) as seen:
+            key = ep.key.read_bytes().hex()
+            run.chmod(0o711)  # let them reach the socket: the folder was checked when serving began
+            os.chmod(ep.address, 0o666)
 
-        def client(**kw: Any) -> str:
-            return subprocess.run(
-                [sys.executable, "-c", _CLIENT, ep.address], input=key, env=_env(run),
-                cwd=REPO, capture_output=True, text=True, timeout=30, **kw,
-            ).stdout  # fmt: skip
+            def client(**kw: Any) -> str:
+                return subprocess.run(
+                    [sys.executable, "-c", _CLIENT, ep.address], input=key, env=_env(run),
+                    cwd=REPO, capture_output=True, text=True, timeout=30, **kw,
+                ).stdout  # fmt: skip
 
-        assert client() == "{'ok': True}\n"  # the same key, as this user
-        assert client(preexec_fn=_as_nobody).startswith("refused:")  # the same key, as 65534
-        deadline = time.monotonic() + 5
-        while "the peer is uid" not in caplog.text and time.monotonic() < deadline:
-            time.sleep(0.05)  # the service logs on its own thread
+            assert client() == "{'ok': True}\n"  # the same key, as this user
+            assert client(preexec_fn=_as_nobody).startswith("refused:")  # the same key, as 65534
+            deadline = time.monotonic() + 5
+            while "the peer is uid" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.05)  # the service logs on its own thread
     finally:
-        lock.release()
         shutil.rmtree(run)
     assert seen == [{"op": "ping"}]
     assert f"the peer is uid {NOBODY}, not 0" in caplog.text
@@ -550,11 +559,7 @@ def test_service_answers_malformed_requests_without_calling_the_handler(tmp_path
     run = tmp_path / "run"
     run.mkdir(mode=0o700)
     ep = si.endpoint(run)
-    lock = si.ServiceLock(ep)
-    lock.acquire()
-    seen: list[dict[str, Any]] = []
-    lock.serve(lambda msg: seen.append(msg) or {"ok": True})
-    try:
+    with _recording_service(ep) as seen:
         for bad in (
             {"folders": ["/a"]},
             {"op": "sort", "folders": "/a"},
@@ -563,8 +568,6 @@ def test_service_answers_malformed_requests_without_calling_the_handler(tmp_path
         ):
             assert si.request(bad, ep=ep) == {"ok": False, "error": "malformed request"}
         assert si.request({"op": "sort", "folders": ["/a"]}, ep=ep) == {"ok": True}
-    finally:
-        lock.release()
     assert seen == [{"op": "sort", "folders": ["/a"]}]
 
 
