@@ -8,7 +8,6 @@ undone, and the action disappears from the page with it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import RemediaError
-from ..layout import data_dir, reports_dir
+from ..layout import data_dir
+from ..safety.formats import latest_report
 from ..safety.journal import active_journals, iter_moves, read_journal
 
 Action = Literal["keep", "not-duplicate", "undo-group"]
@@ -38,39 +38,18 @@ def group_key(group: Mapping[str, Any]) -> str:
     return f"{group['kind']}/{os.path.basename(str(group['folder']))}"
 
 
-def _latest_report(root: Path) -> tuple[Path, dict[str, Any]]:
-    try:
-        names = sorted(
-            (n for n in os.listdir(reports_dir(root)) if n.startswith("sort-")), reverse=True
-        )
-    except OSError:
-        names = []
-    for name in names:
-        if not name.endswith(".json"):
-            continue
-        path = reports_dir(root) / name
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a damaged report; an older one may still be good
-        if not isinstance(data, dict):
-            continue
-        journal = data.get("journal")
-        if journal and not os.path.exists(journal):
-            continue  # undone: the sort before it is what the folder shows
-        return path, data
-    raise RemediaError(
-        f"no sort of {root} to review: run `remedia sort` on it first (or it was undone)"
-    )
-
-
 def load_state(root: Path) -> ReviewState:
     """The state of the latest sort of `root`, review actions included.
 
     Raises RemediaError when there is no sort, or the latest one was undone.
     """
     root = Path(root)
-    report, data = _latest_report(root)
+    latest = latest_report(root)
+    if latest is None:
+        raise RemediaError(
+            f"no sort of {root} to review: run `remedia sort` on it first (or it was undone)"
+        )
+    report, data = latest.path, latest.report.to_dict()
     replayed = 0
     for path in active_journals(data_dir(root)):
         if path.name.split(".")[0] <= report.stem:
