@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import RemediaError
-from ..layout import data_dir
-from ..safety.formats import latest_report
-from ..safety.journal import active_journals, iter_moves, read_journal
+from ..safety.formats import Review, latest_report
+from ..safety.journal import active_journals, iter_moves, read_records
 
 Action = Literal["keep", "not-duplicate", "undo-group"]
 ACTIONS: tuple[Action, ...] = ("keep", "not-duplicate", "undo-group")
@@ -51,17 +50,17 @@ def load_state(root: Path) -> ReviewState:
         )
     report, data = latest.path, latest.report.to_dict()
     replayed = 0
-    for path in active_journals(data_dir(root)):
+    for path in active_journals(root):
         if path.name.split(".")[0] <= report.stem:
             continue  # the sort itself, or older
-        records = read_journal(path)
-        review = next((r for r in records if r.get("op") == "review"), None)
+        records = read_records(path)
+        review = next((r for r in records if isinstance(r, Review)), None)
         if review is None:
             continue
         moves = [
-            (str(r["src"]), str(r["dst"]))
+            (str(r.src), str(r.dst))
             for r in iter_moves(records)
-            if os.path.lexists(r["dst"]) or not os.path.lexists(r["src"])
+            if os.path.lexists(r.dst) or not os.path.lexists(r.src)
         ]
         apply_action(data, review, moves)
         replayed += 1
@@ -82,16 +81,15 @@ def _move_member(data: dict[str, Any], group: dict[str, Any], src: str, dst: str
         group.setdefault("moves", []).append({"from": src, "to": dst})
 
 
-def apply_action(
-    data: dict[str, Any], record: Mapping[str, Any], moves: Sequence[tuple[str, str]]
-) -> None:
+def apply_action(data: dict[str, Any], record: Review, moves: Sequence[tuple[str, str]]) -> None:
     """Apply one journaled review action (its record and the moves it made) to report data."""
-    group = next((g for g in data.get("groups", ()) if group_key(g) == record.get("group")), None)
+    group = next((g for g in data.get("groups", ()) if group_key(g) == record.group), None)
     if group is None:
         return
     for src, dst in moves:
         _move_member(data, group, src, dst)
-    action, path = record.get("action"), record.get("path")
+    action = record.action
+    path = str(record.path) if record.path is not None else None
     if action == "keep":
         group["kept"] = path
         group["reason"] = CHOSEN_REASON
