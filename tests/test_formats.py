@@ -18,8 +18,15 @@ from remedia_tray.core.planning import Move, PlannedGroup
 from remedia_tray.layout import reports_dir
 from remedia_tray.safety import formats
 from remedia_tray.safety.formats import (
+    Begin,
+    End,
+    Group,
+    MoveIntent,
     Report,
+    Undone,
+    Unknown,
     latest_report,
+    parse_record,
 )
 from remedia_tray.safety.report import MemberDetail, SortReport, save_report
 
@@ -190,3 +197,87 @@ def test_latest_report_passes_over_damaged_and_undone_reports(tmp_path: Path) ->
     assert found.report.journal == journal
     again = latest_report(tmp_path, undone_too=True)
     assert again is not None and again.path == undone
+
+
+@pytest.mark.parametrize("path", JOURNALS, ids=lambda p: p.name)
+def test_every_journal_record_reads_typed_and_writes_back_the_same_line(path: Path) -> None:
+    lines = path.read_bytes().splitlines()
+    records = [parse_record(json.loads(line)) for line in lines]
+    assert not any(isinstance(r, Unknown) for r in records)
+    assert isinstance(records[0], Begin) and records[0].run == path.name.split(".")[0]
+    for line, record in zip(lines, records):
+        assert json.dumps(record.to_dict()).encode("ascii") == line
+
+
+def test_the_fixture_journals_hold_every_kind_of_record() -> None:
+    ops = {json.loads(line)["op"] for p in JOURNALS for line in p.read_bytes().splitlines()}
+    assert ops == {
+        "begin",
+        "mkdir",
+        "group",
+        "move",
+        "moved",
+        "manifest",
+        "manifest-update",
+        "review",
+        "end",
+        "undone",
+    }
+
+
+def test_records_the_journal_never_wrote_like_that_are_unknown_and_kept() -> None:
+    for data in ({"op": "move", "src": "a"}, {"op": "undone", "n": "x"}, {"op": "later"}, {}):
+        record = parse_record(data)
+        assert isinstance(record, Unknown) and record.to_dict() == data
+    assert parse_record({"op": "end", "recovered": True}) == End(recovered=True)
+    assert End(recovered=True).to_dict() == {"op": "end", "recovered": True}
+    assert parse_record({"op": "undone", "n": 3}) == Undone(3)
+    assert parse_record({"op": "move", "src": "a", "dst": "b"}) == MoveIntent(Path("a"), Path("b"))
+    old = parse_record({"op": "begin", "root": "/x", "version": 1})  # before runs
+    assert isinstance(old, Begin) and old.run is None and old.root == Path("/x")
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.parent.name)
+def test_a_manifest_reads_and_is_written_again_byte_for_byte(path: Path) -> None:
+    raw = path.read_bytes()
+    manifest = formats.read_manifest(path.parent)
+    assert manifest is not None and manifest.kind == "duplicates"
+    assert manifest.best is not None and manifest.kept == manifest.best and manifest.moved
+    group = Group(
+        path.parent, "duplicates", Path(manifest.kept), Path(manifest.best), str(manifest.reason)
+    )
+    moves = [(Path(a), Path(b)) for a, b in manifest.moved]
+    assert formats.new_manifest(group, moves) == raw
+    # The one the second sort grew: its first version (journaled) grown by the second sort.
+    grown = formats.new_manifest(group, moves[:1])
+    assert formats.grown_manifest(grown, group, moves[1:]) == formats.new_manifest(group, moves)
+
+
+def test_the_journaled_old_manifest_is_what_the_first_sort_wrote() -> None:
+    update = next(
+        parse_record(json.loads(line))
+        for p in JOURNALS
+        for line in p.read_bytes().splitlines()
+        if json.loads(line)["op"] == "manifest-update"
+    )
+    assert isinstance(update, formats.ManifestUpdated)
+    first = formats.Manifest.from_dict(json.loads(update.old.encode("latin-1")))
+    now = formats.read_manifest(SORTED / "manifests" / "duplicates" / update.path.parent.name)
+    assert now is not None and now.moved[: len(first.moved)] == first.moved
+
+
+def test_a_damaged_manifest_holds_no_hints_and_is_not_grown(tmp_path: Path) -> None:
+    assert formats.read_manifest(tmp_path) is None
+    formats.manifest_path(tmp_path).write_text("[1, 2]")
+    empty = formats.read_manifest(tmp_path)
+    assert empty == formats.Manifest(None, None, None, None, ())
+    group = Group(tmp_path, "similar", None, tmp_path / "a.jpg", "sharpest")
+    assert formats.grown_manifest(b"{", group, []) is None
+    assert formats.grown_manifest(b"[]", group, []) is None
+
+
+def test_a_sort_name_reads_the_clock_once() -> None:
+    ns = 1_700_000_000 * 10**9 + 999_999_999
+    local = time.strftime("%Y%m%d-%H%M%S", time.localtime(1_700_000_000))
+    assert formats.sort_name(ns) == f"sort-{local}-999999999"
+    assert formats.sort_name().startswith("sort-")
