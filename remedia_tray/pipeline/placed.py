@@ -7,16 +7,15 @@ re-sort is asked for).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..core.media import MediaFile, Skipped
 from ..core.planning import SortKind
 from ..layout import MANIFEST_NAME, OUTPUT_DIRS
+from ..safety.formats import Manifest, read_manifest
 from .discovery import is_temporary_name
 
 
@@ -32,12 +31,7 @@ class PlacedGroup:
     best: Path | None = None
 
 
-def _manifest(folder: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # a damaged manifest only costs the hints it held
-    return data if isinstance(data, dict) else {}
+_NO_MANIFEST = Manifest(None, None, None, None, ())
 
 
 def _members(folder: Path, skipped: list[Skipped]) -> tuple[MediaFile, ...]:
@@ -91,19 +85,18 @@ def read_placed(
     """
     root = Path(root)
     problems: list[Skipped] = [] if skipped is None else skipped
-    raw: list[tuple[SortKind, Path, tuple[MediaFile, ...], dict[str, Any]]] = []
+    raw: list[tuple[SortKind, Path, tuple[MediaFile, ...], Manifest]] = []
     moved_to: dict[str, str] = {}
     chosen = _group_folders(root) if folders is None else [f for f in folders if f.is_dir()]
     for folder in chosen:
-        data = _manifest(folder)
-        raw.append((_kind(folder.parent.name), folder, _members(folder, problems), data))
-        for m in data.get("moved", ()) if isinstance(data.get("moved"), list) else ():
-            if isinstance(m, dict) and "from" in m and "to" in m:
-                moved_to[str(m["from"])] = str(m["to"])
+        # A damaged manifest only costs the hints it held.
+        manifest = read_manifest(folder) or _NO_MANIFEST
+        raw.append((_kind(folder.parent.name), folder, _members(folder, problems), manifest))
+        moved_to.update(manifest.moved)
     groups = []
-    for kind, folder, members, data in raw:
-        kept = _where_now(data.get("kept"), moved_to) if kind == "duplicates" else None
-        best = Path(data["best"]) if isinstance(data.get("best"), str) else None
+    for kind, folder, members, manifest in raw:
+        kept = _where_now(manifest.kept, moved_to) if kind == "duplicates" else None
+        best = Path(manifest.best) if manifest.best is not None else None
         groups.append(PlacedGroup(kind, folder, members, kept, best))
     return tuple(groups)
 
@@ -116,8 +109,8 @@ def _kind(name: str) -> SortKind:
     raise ValueError(f"Unknown output folder {name!r}")
 
 
-def _where_now(kept: object, moved_to: dict[str, str]) -> Path | None:
-    if not isinstance(kept, str):
+def _where_now(kept: str | None, moved_to: dict[str, str]) -> Path | None:
+    if kept is None:
         return None
     seen = {kept}
     while kept in moved_to and moved_to[kept] not in seen:  # it moved on with its series

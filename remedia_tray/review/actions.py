@@ -24,6 +24,7 @@ from ..errors import FolderBusy, OutsideFolder, RemediaError
 from ..layout import lock_path
 from ..safety import decisions
 from ..safety.confined import Confined, check_own_folders
+from ..safety.formats import Review
 from ..safety.locking import folder_lock
 from ..safety.mover import apply_moves
 from .state import ACTIONS, Action, Member, ReviewState, group_key, load_state, members_now
@@ -149,12 +150,7 @@ def _run_locked(root: Path, action: Action, key: str, photo: Path | None) -> Act
         resolve_inside(root, os.path.relpath(m.src, root).replace(os.sep, "/"))
         if not _regular_file(m.src):
             raise Refused(409, f"{os.path.relpath(m.src, root)} is missing or not a regular file")
-    record = {
-        "action": action,
-        "group": key,
-        "path": str(member.original) if member else None,
-        "folder": group["folder"],
-    }
+    record = Review(action, key, member.original if member else None, Path(group["folder"]))
     try:
         result = apply_moves(root, moves, record=record)
     except OutsideFolder as exc:  # a destination with a symlink on the way: nothing moved

@@ -8,7 +8,6 @@ undone, and the action disappears from the page with it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import RemediaError
-from ..layout import data_dir, reports_dir
-from ..safety.journal import active_journals, iter_moves, read_journal
+from ..safety.formats import Review, latest_report
+from ..safety.journal import active_journals, iter_moves, read_records
 
 Action = Literal["keep", "not-duplicate", "undo-group"]
 ACTIONS: tuple[Action, ...] = ("keep", "not-duplicate", "undo-group")
@@ -38,51 +37,30 @@ def group_key(group: Mapping[str, Any]) -> str:
     return f"{group['kind']}/{os.path.basename(str(group['folder']))}"
 
 
-def _latest_report(root: Path) -> tuple[Path, dict[str, Any]]:
-    try:
-        names = sorted(
-            (n for n in os.listdir(reports_dir(root)) if n.startswith("sort-")), reverse=True
-        )
-    except OSError:
-        names = []
-    for name in names:
-        if not name.endswith(".json"):
-            continue
-        path = reports_dir(root) / name
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a damaged report; an older one may still be good
-        if not isinstance(data, dict):
-            continue
-        journal = data.get("journal")
-        if journal and not os.path.exists(journal):
-            continue  # undone: the sort before it is what the folder shows
-        return path, data
-    raise RemediaError(
-        f"no sort of {root} to review: run `remedia sort` on it first (or it was undone)"
-    )
-
-
 def load_state(root: Path) -> ReviewState:
     """The state of the latest sort of `root`, review actions included.
 
     Raises RemediaError when there is no sort, or the latest one was undone.
     """
     root = Path(root)
-    report, data = _latest_report(root)
+    latest = latest_report(root)
+    if latest is None:
+        raise RemediaError(
+            f"no sort of {root} to review: run `remedia sort` on it first (or it was undone)"
+        )
+    report, data = latest.path, latest.report.to_dict()
     replayed = 0
-    for path in active_journals(data_dir(root)):
+    for path in active_journals(root):
         if path.name.split(".")[0] <= report.stem:
             continue  # the sort itself, or older
-        records = read_journal(path)
-        review = next((r for r in records if r.get("op") == "review"), None)
+        records = read_records(path)
+        review = next((r for r in records if isinstance(r, Review)), None)
         if review is None:
             continue
         moves = [
-            (str(r["src"]), str(r["dst"]))
+            (str(r.src), str(r.dst))
             for r in iter_moves(records)
-            if os.path.lexists(r["dst"]) or not os.path.lexists(r["src"])
+            if os.path.lexists(r.dst) or not os.path.lexists(r.src)
         ]
         apply_action(data, review, moves)
         replayed += 1
@@ -103,16 +81,15 @@ def _move_member(data: dict[str, Any], group: dict[str, Any], src: str, dst: str
         group.setdefault("moves", []).append({"from": src, "to": dst})
 
 
-def apply_action(
-    data: dict[str, Any], record: Mapping[str, Any], moves: Sequence[tuple[str, str]]
-) -> None:
+def apply_action(data: dict[str, Any], record: Review, moves: Sequence[tuple[str, str]]) -> None:
     """Apply one journaled review action (its record and the moves it made) to report data."""
-    group = next((g for g in data.get("groups", ()) if group_key(g) == record.get("group")), None)
+    group = next((g for g in data.get("groups", ()) if group_key(g) == record.group), None)
     if group is None:
         return
     for src, dst in moves:
         _move_member(data, group, src, dst)
-    action, path = record.get("action"), record.get("path")
+    action = record.action
+    path = str(record.path) if record.path is not None else None
     if action == "keep":
         group["kept"] = path
         group["reason"] = CHOSEN_REASON

@@ -25,13 +25,11 @@ from typing import Any
 
 from ..atomicfile import write_atomic
 from ..core.media import MediaFile
-from ..layout import DECISIONS_NAME, data_dir, decisions_path, lock_path
+from ..layout import decisions_path, lock_path
 from ..pipeline.identical import content_digest
 from .journal import active_journals
 
 log = logging.getLogger(__name__)
-
-FILE_NAME = DECISIONS_NAME
 
 
 @dataclass(frozen=True)
@@ -138,13 +136,13 @@ def _in_force(entries: list[dict[str, Any]], active: set[str]) -> list[dict[str,
 
 def _own_moves(root: Path, active: Sequence[Path]) -> set[str]:
     """Sources (relative to `root`) of the moves in active journals: ReMedia's, not the user's."""
-    from .journal import iter_moves, read_journal
+    from .journal import iter_moves, read_records
 
     out: set[str] = set()
     for path in active:
         try:
-            out.update(_rel(root, Path(r["src"])) for r in iter_moves(read_journal(path)))
-        except (OSError, KeyError, TypeError):
+            out.update(_rel(root, r.src) for r in iter_moves(read_records(path)))
+        except OSError:
             continue
     return out
 
@@ -180,7 +178,7 @@ def exclude_remembered(root: Path, files: Sequence[MediaFile], *, save: bool = T
     for pos, f in enumerate(files):
         by_size[f.size].append(pos)
 
-    journals = active_journals(data_dir(root))
+    journals = active_journals(root)
     active = {p.name for p in journals}
     own_moves: set[str] | None = None
     changed = False
@@ -224,7 +222,7 @@ def exclude_remembered(root: Path, files: Sequence[MediaFile], *, save: bool = T
 def remembered(root: Path) -> tuple[str, ...]:
     """Paths (relative to `root`, as first seen) of the photos the user kept in place."""
     root = Path(root)
-    active = {p.name for p in active_journals(data_dir(root))}
+    active = {p.name for p in active_journals(root)}
     return tuple(str(e.get("path", "")) for e in _in_force(_load(root)["kept"], active))
 
 
@@ -255,7 +253,7 @@ def preferred_keepers(root: Path, files: Sequence[MediaFile]) -> frozenset[Path]
     data = _load(root)
     if not data["preferred"]:
         return frozenset()
-    active = {p.name for p in active_journals(data_dir(root))}
+    active = {p.name for p in active_journals(root)}
     found = _matching(_in_force(data["preferred"], active), files)
     return frozenset(files[pos].path for pos in found)
 

@@ -1,7 +1,8 @@
 """Append-only JSONL journal: each intent is on disk (fsync) before the move it describes.
 
-A journal is one sort's (or one review action's). Records: "begin" (with the "run" it belongs
-to), "mkdir", "group", "move", "moved", "manifest", "manifest-update", "end". A sort that was
+A journal is one sort's (or one review action's). Its records are declared in
+formats/journal.py: "begin" (with the "run" it belongs to), "mkdir", "group", "move",
+"moved", "manifest", "manifest-update", "review", "end". A sort that was
 interrupted ends, once the next sort has tidied it, with {"op": "end", "recovered": true}; the
 next sort that moves files continues its run (same "run" in its "begin"), so one undo reverts
 both. An undo marks each record it has reverted with {"op": "undone", "n": INDEX} and renames
@@ -13,11 +14,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..layout import JOURNAL_DIR
+from ..layout import journal_dir
+from .formats import Begin, End, MoveIntent, Record, Undone, as_records, parse_record, sort_name
+from .formats.naming import PREFIX
 
 _ACTIVE = ".jsonl"
 _UNDONE = ".undone.jsonl"
@@ -36,19 +39,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _stamp(ns: int) -> str:
-    # One clock reading for both parts: read twice, a second can tick over in between.
-    return time.strftime("%Y%m%d-%H%M%S", time.localtime(ns // 10**9)) + f"-{ns % 10**9:09d}"
-
-
-def _next_stamp(folder: Path) -> str:
+def _next_name(folder: Path) -> str:
     """A name that sorts after every journal already there: undo takes the newest by name,
     so a clock set back (or two sorts in one tick) must not reorder them."""
-    stamp = _stamp(time.time_ns())
-    names = (p.name for p in folder.iterdir() if p.name.startswith("sort-"))
-    newest = max((n[len("sort-") :].split(".", 1)[0] for n in names), default="")
+    name = sort_name(time.time_ns())
+    names = (p.name for p in folder.iterdir() if p.name.startswith(PREFIX))
+    newest = max((n.split(".", 1)[0] for n in names), default="")
     # "X1.jsonl" sorts after "X.jsonl" ("1" > ".").
-    return stamp if stamp > newest else newest + "1"
+    return name if name > newest else newest + "1"
 
 
 class Journal:
@@ -61,14 +59,20 @@ class Journal:
         self._fd = os.open(path, flags, 0o644)
 
     @classmethod
-    def create(cls, data_dir: Path) -> Journal:
-        folder = data_dir / JOURNAL_DIR
+    def create(cls, root: Path) -> Journal:
+        """A new journal in `root`'s journal folder, named after every one there."""
+        folder = journal_dir(root)
         folder.mkdir(parents=True, exist_ok=True)
-        journal = cls(folder / f"sort-{_next_stamp(folder)}{_ACTIVE}")
+        journal = cls(folder / f"{_next_name(folder)}{_ACTIVE}")
         _fsync_dir(folder)
         return journal
 
-    def write(self, record: dict[str, Any], *, sync: bool = True) -> None:
+    def add(self, record: Record, *, sync: bool = True) -> None:
+        """Append one record (see formats/journal.py)."""
+        self.write(record.to_dict(), sync=sync)
+
+    def write(self, record: Mapping[str, Any], *, sync: bool = True) -> None:
+        """Append one record as its JSON object (`add` writes the declared ones)."""
         # ASCII escapes keep undecodable (surrogate-escaped) file names round-tripping.
         line = (json.dumps(record) + "\n").encode("ascii")
         size = os.fstat(self._fd).st_size
@@ -113,9 +117,14 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def active_journals(data_dir: Path) -> list[Path]:
-    """Journals not yet undone, oldest first."""
-    folder = data_dir / JOURNAL_DIR
+def read_records(path: Path) -> list[Record]:
+    """The records of `read_journal`, typed (same positions)."""
+    return [parse_record(r) for r in read_journal(path)]
+
+
+def active_journals(root: Path) -> list[Path]:
+    """Journals of `root` not yet undone, oldest first."""
+    folder = journal_dir(root)
     if not folder.is_dir():
         return []
     return sorted(
@@ -130,22 +139,27 @@ def mark_undone(path: Path) -> Path:
     return target
 
 
-def iter_moves(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    yield from (r for r in records if r.get("op") == "move")
+def iter_moves(records: Sequence[Record | Mapping[str, Any]]) -> Iterator[MoveIntent]:
+    yield from (r for r in as_records(records) if isinstance(r, MoveIntent))
 
 
-def run_of(path: Path, records: list[dict[str, Any]]) -> str:
+Records = Sequence[Record | Mapping[str, Any]]
+
+
+def run_of(path: Path, records: Records) -> str:
     """The sort the user ran that this journal is part of (older journals: each its own)."""
-    run = records[0].get("run") if records and records[0].get("op") == "begin" else None
-    return run if isinstance(run, str) else path.name.split(".", 1)[0]
+    typed = as_records(records[:1])
+    run = typed[0].run if typed and isinstance(typed[0], Begin) else None
+    return run if run is not None else path.name.split(".", 1)[0]
 
 
-def resumable(records: list[dict[str, Any]]) -> bool:
+def resumable(records: Records) -> bool:
     """An interrupted sort, tidied by a later sort's recovery, that no sort has continued or
     finished yet: the next sort to move files continues its run."""
-    return bool(records) and records[-1].get("op") == "end" and records[-1].get("recovered") is True
+    last = as_records(records[-1:])
+    return bool(last) and isinstance(last[0], End) and last[0].recovered
 
 
-def undone(records: list[dict[str, Any]]) -> set[int]:
+def undone(records: Records) -> set[int]:
     """Indexes (in `records`) of the records an undo has reverted already."""
-    return {r["n"] for r in records if r.get("op") == "undone" and isinstance(r.get("n"), int)}
+    return {r.n for r in as_records(records) if isinstance(r, Undone)}

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ..atomicfile import write_atomic
 from ..core.media import ImageInfo, MediaFile, Skipped
 from ..core.planning import PlannedGroup
 from ..layout import REPORTS_DIR
+from .formats import MemberDetail, Report, ReportGroup, ReportMove, SortMode, json_bytes, sort_name
 
-
-@dataclass(frozen=True)
-class MemberDetail:
-    """What the review page shows about one group member (as found by the scan)."""
-
-    size: int
-    mtime_ns: int
-    width: int
-    height: int
-    format: str
-    exif_fields: int
+__all__ = ["MemberDetail", "SortMode", "SortReport", "member_details", "save_report"]
 
 
 def member_details(
@@ -38,10 +28,6 @@ def member_details(
         for f, i in zip(files, infos)
         if f.path in wanted
     }
-
-
-#: "walk": the folder was read whole; "batch": only the photos that arrived were.
-SortMode = Literal["walk", "batch"]
 
 
 @dataclass(frozen=True)
@@ -100,67 +86,52 @@ class SortReport:
         return total
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "folder": str(self.folder),
-            "dry_run": self.dry_run,
-            "strictness": self.strictness,
-            "engines": self.engines,
-            "files_seen": self.files_seen,
-            "images": self.images,
-            "decoded": self.decoded,
-            "from_cache": self.from_cache,
-            "seconds": round(self.seconds, 3),
-            "mode": self.mode,
-            "stages": {k: round(v, 4) for k, v in self.stages.items()},
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.finished)),
-            "journal": str(self.journal) if self.journal else None,
-            "duplicates_moved": self.duplicates_moved,
-            "similar_moved": self.similar_moved,
-            "duplicate_bytes": self.duplicate_bytes,
-            "notes": list(self.notes),
-            "review_page": str(self.review_path) if self.review_path else None,
-            "groups": [
-                {
-                    "kind": g.kind,
-                    "folder": str(g.folder),
-                    "kept": str(g.keeper) if g.keeper else None,
-                    "best": str(g.best),
-                    "reason": g.reason,
-                    # byte-identical | 64px | full-size (core.wording.verification_words)
-                    "verified": g.verified,
-                    "members": [str(p) for p in g.members],
-                    "moves": [{"from": str(m.src), "to": str(m.dst)} for m in g.moves],
-                    "details": [_detail_dict(self.details.get(p)) for p in g.members],
-                }
+        """The saved report's JSON object (see formats.Report)."""
+        return self.saved().to_dict()
+
+    def saved(self) -> Report:
+        """This report as it is saved: counts summed, times rounded."""
+        return Report(
+            folder=self.folder,
+            dry_run=self.dry_run,
+            strictness=self.strictness,
+            engines=self.engines,
+            files_seen=self.files_seen,
+            images=self.images,
+            decoded=self.decoded,
+            from_cache=self.from_cache,
+            seconds=round(self.seconds, 3),
+            mode=self.mode,
+            stages={k: round(v, 4) for k, v in self.stages.items()},
+            finished=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.finished)),
+            journal=self.journal,
+            duplicates_moved=self.duplicates_moved,
+            similar_moved=self.similar_moved,
+            duplicate_bytes=self.duplicate_bytes,
+            notes=tuple(self.notes),
+            review_page=self.review_path,
+            groups=tuple(
+                ReportGroup(
+                    kind=g.kind,
+                    folder=g.folder,
+                    kept=g.keeper,
+                    best=g.best,
+                    reason=g.reason,
+                    verified=g.verified,
+                    members=tuple(g.members),
+                    moves=tuple(ReportMove(m.src, m.dst) for m in g.moves),
+                    details=tuple(self.details.get(p) for p in g.members),
+                )
                 for g in self.groups
-            ],
-            "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
-            "failed": [{"path": str(s.path), "reason": s.reason} for s in self.failed],
-        }
-
-
-def _detail_dict(d: MemberDetail | None) -> dict[str, Any] | None:
-    if d is None:
-        return None
-    return {
-        "bytes": d.size,
-        "mtime_ns": d.mtime_ns,
-        "width": d.width,
-        "height": d.height,
-        "format": d.format,
-        "exif_fields": d.exif_fields,
-    }
+            ),
+            skipped=tuple(self.skipped),
+            failed=tuple(self.failed),
+        )
 
 
 def save_report(report: SortReport, data_dir: Path) -> Path:
     folder = data_dir / REPORTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"sort-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}.json"
-    data = report.to_dict()
-    try:
-        text = json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        # A file name that is not valid UTF-8: \u escapes keep its exact bytes, and stay JSON.
-        text = json.dumps(data, indent=1).encode("ascii")
-    write_atomic(path, text, private=False)
+    path = folder / f"{sort_name()}.json"
+    write_atomic(path, json_bytes(report.to_dict(), indent=1), private=False)
     return path
