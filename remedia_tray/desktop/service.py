@@ -7,120 +7,35 @@ scan and a scan after lost events hand on what changed meanwhile), and the folde
 index finds their neighbours; "Sort now", a folder without a usable index and a re-sort walk
 the whole folder. Pause keeps collecting and sorts nothing. The AI model is loaded by the
 sort that needs it and released after an idle period.
+
+This module owns the settings, the watcher's lifecycle and the lock; the sort thread is
+`worker`, its queue `batch_queue` (pure), the per-folder note `folder_state`, and the
+status line and notification policy `status` (pure).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gc
-import json
 import logging
 import os
 import threading
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from ..atomicfile import write_atomic
-from ..core.strictness import level_name
-from ..core.wording import plural
-from ..errors import FolderBusy, FolderNotFound, RemediaError
-from ..layout import TRAY_STATE_NAME, reports_dir, tray_state_path
+from . import folder_state
 from . import settings as settings_mod
 from .settings import Settings
+from .status import Activity, ServiceState, status_line
+from .worker import BatchResult, SortFn, SortWorker, default_sort
 
 if TYPE_CHECKING:
-    from ..safety.report import SortReport
-    from ..sorter import SortOptions
     from .notify import Notifier
     from .watcher import FolderWatcher
 
+__all__ = ["Activity", "BatchResult", "ServiceState", "SortFn", "TrayService"]
+
 log = logging.getLogger(__name__)
-
-Activity = Literal["idle", "working", "paused"]
-SortFn = Callable[[Path, "SortOptions"], "SortReport"]
-
-STATE_FILE = TRAY_STATE_NAME
-BUSY_RETRY = 5.0  # seconds before retrying a folder another ReMedia process is sorting
-MODEL_IDLE_RELEASE = 600.0  # release AI models after this many idle seconds
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    """A snapshot for the tray menu and icon."""
-
-    activity: Activity
-    status: str
-    paused: bool
-    strictness: int
-    engine: str
-    watched: tuple[Path, ...]
-    waiting: int  # complete photos not yet sorted (held while paused)
-    #: The folder of the last sort that moved photos, for "Review last sort".
-    last_sorted: Path | None = None
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    folder: Path
-    paths: tuple[Path, ...]  # what the watcher handed on (empty for "sort now" / hand-off)
-    new_photos: int
-    report: SortReport | None
-    error: str | None
-    notified: bool
-
-
-def _default_sort(folder: Path, options: SortOptions) -> SortReport:
-    from ..sorter import sort_folder
-
-    return sort_folder(folder, options)
-
-
-def _read_state(folder: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(tray_state_path(folder).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _last_sorted(folder: Path) -> float | None:
-    """Epoch before which every photo of `folder` was handled (None: never sorted)."""
-    last = _read_state(folder).get("last_sorted")
-    if isinstance(last, (int, float)):
-        return float(last)
-    # Sorted before, but not by the tray (`remedia sort`): when its newest sort started.
-    try:
-        newest = max(reports_dir(folder).glob("sort-*.json"), default=None)
-        if newest is None:
-            return None
-        seconds = json.loads(newest.read_text(encoding="utf-8")).get("seconds", 0)
-        # Kernel file times lag the clock by a few milliseconds at most.
-        return newest.stat().st_mtime - float(seconds) - 0.05
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def _oldest_change(paths: Iterable[Path], default: float) -> float:
-    oldest = default
-    for p in paths:
-        try:
-            st = os.stat(p)
-        except OSError:
-            continue
-        oldest = min(oldest, st.st_ctime, st.st_mtime)
-    return oldest
-
-
-def _write_state(folder: Path, data: dict[str, Any]) -> None:
-    target = tray_state_path(folder)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, json.dumps(data).encode("utf-8"))
-    except OSError as exc:
-        log.warning("cannot record the sort time of %s: %s", folder, exc)
 
 
 class TrayService:
@@ -133,7 +48,7 @@ class TrayService:
         extra_watch: tuple[Path, ...] = (),
         settle: float | None = None,
         notifier: Notifier | None = None,
-        sort: SortFn = _default_sort,
+        sort: SortFn = default_sort,
         on_change: Callable[[], None] = lambda: None,
         on_batch: Callable[[BatchResult], None] = lambda result: None,
         watcher_factory: Callable[..., FolderWatcher] | None = None,
@@ -149,23 +64,24 @@ class TrayService:
 
             notifier = Notifier()
         self.notifier = notifier
-        self._sort = sort
         self.on_change = on_change
         self.on_batch = on_batch
         self._watcher_factory = watcher_factory
+        # One lock for the settings, the queue and the status: they change together.
         self._cond = threading.Condition()
-        self._ready: dict[Path, set[Path]] = {}
-        self._forced: list[Path] = []
-        self._full: set[Path] = set()
-        self._retry_at: dict[Path, float] = {}
-        self._working_on: Path | None = None
-        self._last_line = ""
-        self._last_sorted: Path | None = None
-        self._stop = False
-        self._thread: threading.Thread | None = None
         self._watcher: FolderWatcher | None = None
         self._problems: list[str] = []
-        self._models_used_at: float | None = None
+        self._worker = SortWorker(
+            self._cond,
+            sort=sort,
+            notifier=notifier,
+            settings=lambda: self.settings,
+            settle=lambda: self.settle,
+            on_problem=self._problem,
+            on_change=self._changed,
+            on_batch=lambda result: self.on_batch(result),
+        )
+        self._queue = self._worker.queue
 
     # -- settings -------------------------------------------------------------------
     @property
@@ -205,8 +121,7 @@ class TrayService:
             on_overflow=self._on_overflow,
         )
         self._watcher.start()
-        self._thread = threading.Thread(target=self._loop, name="remedia-sorter", daemon=True)
-        self._thread.start()
+        self._worker.start(self._watcher)
         if self.startup_problem:
             self.notifier.notify("ReMedia settings were reset", self.startup_problem)
         for root in self.watched():
@@ -214,11 +129,7 @@ class TrayService:
         self._changed()
 
     def stop(self) -> None:
-        with self._cond:
-            self._stop = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._worker.stop()
         if self._watcher is not None:
             self._watcher.stop()
             self._remember_unhandled()
@@ -227,12 +138,12 @@ class TrayService:
         """Files still arriving or waiting (paused) are picked up by the next start's scan."""
         assert self._watcher is not None
         with self._cond:
-            ready = {root: set(paths) for root, paths in self._ready.items()}
+            ready = self._queue.ready_paths()
         for root in self.watched():
-            waiting = ready.get(root, set()) | set(self._watcher.pending_paths(root))
-            last = _last_sorted(root)
+            waiting = ready.get(root, frozenset()) | set(self._watcher.pending_paths(root))
+            last = folder_state.last_sorted(root)
             if waiting and last is not None:
-                _write_state(root, {"last_sorted": _oldest_change(waiting, last)})
+                folder_state.record_sorted(root, folder_state.oldest_change(waiting, last))
 
     def _watch(self, root: Path, *, reconcile: bool) -> None:
         assert self._watcher is not None
@@ -241,7 +152,7 @@ class TrayService:
             return
         self._watcher.add(root)
         if reconcile:
-            count = self._watcher.reconcile(root, changed_since=_last_sorted(root))
+            count = self._watcher.reconcile(root, changed_since=folder_state.last_sorted(root))
             log.info("start-up scan of %s: %d files to check", root, count)
 
     # -- menu actions -------------------------------------------------------------------
@@ -274,7 +185,7 @@ class TrayService:
         with self._cond:
             watched = self._settings.watched
             self._extra = tuple(p for p in self._extra if p != folder)
-            self._ready.pop(folder, None)
+            self._queue.forget(folder)
         self._update(watched=tuple(p for p in watched if p != folder))
         if self._watcher is not None:
             self._watcher.remove(folder)
@@ -286,11 +197,7 @@ class TrayService:
         """
         targets = [Path(os.path.abspath(folder))] if folder else list(self.watched())
         with self._cond:
-            for t in targets:
-                if t not in self._forced:
-                    self._forced.append(t)
-                if full:
-                    self._full.add(t)
+            self._queue.force(targets, full=full)
             self._cond.notify_all()
         self._changed()
 
@@ -309,28 +216,17 @@ class TrayService:
     def state(self) -> ServiceState:
         with self._cond:
             s = self._settings
-            waiting = sum(len(v) for v in self._ready.values())
-            working = self._working_on
-            line = self._last_line
-            last_sorted = self._last_sorted
+            progress = self._worker.progress()
         watched = self.watched()
-        pending = self._watcher.pending() if self._watcher is not None else 0
-        if working is not None:
-            activity: Activity = "working"
-            status = f"Sorting {working.name}…"
-        elif s.paused:
-            activity = "paused"
-            status = f"Paused: {plural(waiting, 'new photo')} waiting" if waiting else "Paused"
-        else:
-            activity = "idle"
-            if pending:
-                status = f"{plural(pending, 'photo')} arriving…"
-            elif not watched:
-                status = "Not watching any folder"
-            elif line:
-                status = line
-            else:
-                status = f"Watching {len(watched)} folder" + ("s" if len(watched) > 1 else "")
+        arriving = self._watcher.pending() if self._watcher is not None else 0
+        activity, status = status_line(
+            working=progress.working_on,
+            paused=s.paused,
+            waiting=progress.waiting,
+            arriving=arriving,
+            watched=len(watched),
+            last_batch=progress.last_batch,
+        )
         return ServiceState(
             activity=activity,
             status=status,
@@ -338,8 +234,8 @@ class TrayService:
             strictness=s.strictness,
             engine=s.engine,
             watched=watched,
-            waiting=waiting,
-            last_sorted=last_sorted,
+            waiting=progress.waiting,
+            last_sorted=progress.last_sorted,
         )
 
     def problems(self) -> list[str]:
@@ -362,7 +258,7 @@ class TrayService:
     # -- watcher callbacks (watcher thread) ----------------------------------------------------
     def _on_ready(self, root: Path, paths: list[Path]) -> None:
         with self._cond:
-            self._ready.setdefault(root, set()).update(paths)
+            self._queue.add(root, paths)
             self._cond.notify_all()
         self._changed()
 
@@ -370,186 +266,4 @@ class TrayService:
         # Events were lost: look at everything that changed since the last sort.
         for root in self.watched():
             if self._watcher is not None:
-                self._watcher.reconcile(root, changed_since=_last_sorted(root))
-
-    # -- the worker -------------------------------------------------------------------------
-    def _next_job(self) -> tuple[Path, frozenset[Path], bool] | None:
-        """(folder, batch paths, forced) to sort now, or None; called with the lock held."""
-        now = time.monotonic()
-        if self._forced:
-            folder = self._forced.pop(0)
-            return folder, frozenset(self._ready.pop(folder, set())), True
-        if self._settings.paused:
-            return None
-        for root, paths in list(self._ready.items()):
-            if not paths or self._retry_at.get(root, 0.0) > now:
-                continue
-            # A burst is one batch: wait until no file of this folder is still arriving.
-            if self._watcher is not None and self._watcher.pending(root):
-                continue
-            del self._ready[root]
-            return root, frozenset(paths), False
-        return None
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                job = None
-                while not self._stop:
-                    job = self._next_job()
-                    if job is not None:
-                        break
-                    self._cond.wait(timeout=self._wait_time())
-                    self._release_models_if_idle()
-                if self._stop:
-                    return
-                assert job is not None
-                folder, paths, forced = job
-                self._working_on = folder
-            self._changed()
-            try:
-                self._run_batch(folder, paths, forced)
-            finally:
-                with self._cond:
-                    self._working_on = None
-                self._changed()
-
-    def _wait_time(self) -> float | None:
-        """How long the worker may sleep (lock held): forever when there is nothing to do."""
-        from .watcher import TICK
-
-        if self._ready and not self._settings.paused:
-            return TICK  # ready files wait for the rest of their burst
-        if self._models_used_at is not None:
-            return MODEL_IDLE_RELEASE
-        return None
-
-    def _exclude(
-        self, folder: Path, batch: frozenset[Path], settle: float, excluded: list[Path]
-    ) -> Callable[[Path], bool]:
-        """Leave out files still arriving and complete ones that belong to the next batch."""
-        watcher = self._watcher
-
-        def later(path: Path) -> bool:
-            if path in batch:
-                return False
-            if watcher is not None and watcher.is_pending(path):
-                return True
-            with self._cond:
-                if path in self._ready.get(folder, ()):
-                    return True
-            try:
-                return time.time() - os.stat(path).st_mtime < settle  # being written now
-            except OSError:
-                return True
-
-        def exclude(path: Path) -> bool:
-            if later(path):
-                excluded.append(path)
-                return True
-            return False
-
-        return exclude
-
-    def _run_batch(self, folder: Path, paths: frozenset[Path], forced: bool) -> None:
-        from ..sorter import SortOptions
-
-        s = self.settings
-        excluded: list[Path] = []
-        with self._cond:
-            full = folder in self._full
-            self._full.discard(folder)
-            batch = not forced and not full
-        options = SortOptions(
-            engine=s.engine,
-            strictness=s.strictness,
-            exclude=self._exclude(folder, paths, self.settle, excluded),
-            lock_wait=1.0,
-            clip_weights=s.clip_weights,
-            full=full,
-            arrived=tuple(sorted(paths)) if batch else None,
-        )
-        started = time.time()
-        report = None
-        error = None
-        try:
-            report = self._sort(folder, options)
-        except FolderBusy:
-            # Someone runs `remedia sort` or undo on it: try again shortly, lose nothing.
-            with self._cond:
-                self._ready.setdefault(folder, set()).update(paths)
-                self._retry_at[folder] = time.monotonic() + BUSY_RETRY
-                if forced:
-                    self._forced.append(folder)
-                if full:
-                    self._full.add(folder)
-            return
-        except FolderNotFound as exc:
-            error = str(exc)
-        except RemediaError as exc:
-            error = str(exc)
-        except Exception as exc:  # one bad batch never ends the service
-            log.exception("sorting %s failed", folder)
-            error = f"{type(exc).__name__}: {exc}"
-        if s.engine != "hash":
-            self._models_used_at = time.monotonic()
-        if report is None:
-            self._problem(f"Sorting {folder} failed: {error}")
-            self.on_batch(BatchResult(folder, tuple(sorted(paths)), 0, None, error, False))
-            return
-        # Everything that changed before the sort began was handled, except what it left out.
-        _write_state(folder, {"last_sorted": _oldest_change(excluded, started)})
-        new = self._count_new(folder, paths, report)
-        notified = False
-        if forced or new or report.duplicates_moved or report.similar_moved:
-            from .notify import notify_report
-
-            notified = notify_report(
-                report, new_photos=None if forced and not paths else new, notifier=self.notifier
-            )
-        summary = f"{new} new" if not forced else plural(report.images, "photo")
-        with self._cond:
-            self._last_line = (
-                f"Last: {folder.name}, {summary}, {plural(report.duplicates_moved, 'duplicate')} "
-                f"({time.strftime('%H:%M')})"
-            )
-            if report.duplicates_moved or report.similar_moved:
-                self._last_sorted = folder
-        self.on_batch(BatchResult(folder, tuple(sorted(paths)), new, report, None, notified))
-
-    def _count_new(self, folder: Path, paths: frozenset[Path], report: SortReport) -> int:
-        """Photos of this batch the sort used: moved, or still there, and not skipped."""
-        if not paths:
-            return 0
-        skipped = {s.path for s in report.skipped} | {s.path for s in report.failed}
-        moved = {m.src for g in report.groups for m in g.moves}
-        present = [p for p in paths if p not in skipped and (p in moved or p.exists())]
-        kept = self._user_kept(folder, [p for p in present if p not in moved])
-        return sum(1 for p in present if p not in kept)
-
-    @staticmethod
-    def _user_kept(folder: Path, paths: list[Path]) -> set[Path]:
-        if not paths:
-            return set()
-        from ..pipeline.features import media_from_paths
-        from ..safety.decisions import exclude_remembered
-
-        files, _ = media_from_paths(paths)
-        try:
-            return set(exclude_remembered(folder, files, save=False).kept)
-        except Exception:
-            return set()
-
-    def _release_models_if_idle(self) -> None:
-        used = self._models_used_at
-        if used is None or time.monotonic() - used < MODEL_IDLE_RELEASE:
-            return
-        self._models_used_at = None
-        gc.collect()  # the sort's engines are gone with it; give their memory back
-        log.info("AI model released after %.0f idle seconds", MODEL_IDLE_RELEASE)
-
-
-def describe(state: ServiceState) -> str:
-    """One line for logs and the headless mode."""
-    folders = ", ".join(str(p) for p in state.watched) or "no folder"
-    return f"{state.status} | {level_name(state.strictness)} | watching {folders}"
+                self._watcher.reconcile(root, changed_since=folder_state.last_sorted(root))

@@ -26,7 +26,8 @@ from ..core.strictness import LEVELS
 if TYPE_CHECKING:
     from PIL import Image
 
-    from .service import Activity, ServiceState, TrayService
+    from .service import TrayService
+    from .status import Activity, ServiceState
 
 log = logging.getLogger(__name__)
 
