@@ -27,7 +27,8 @@ def test_a_folder_sorted_by_the_command_line_starts_from_its_newest_report(
         ("sort-20250101-100000.json", 1.0, 1_000.0),
         ("sort-20250102-100000.json", 2.5, 2_000.0),
     ]:
-        (reports / name).write_text(json.dumps({"seconds": seconds}), encoding="utf-8")
+        report = {"folder": str(tmp_path), "seconds": seconds}
+        (reports / name).write_text(json.dumps(report), encoding="utf-8")
         os.utime(reports / name, (mtime, mtime))
     # The newest report was written when its sort ended: it began `seconds` before.
     expected = 2_000.0 - 2.5 - folder_state.FILE_TIME_LAG

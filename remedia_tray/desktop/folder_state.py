@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..atomicfile import write_atomic
-from ..layout import reports_dir, tray_state_path
+from ..layout import tray_state_path
+from ..safety.formats import Report, read_json, saved_reports
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +51,14 @@ def last_sorted(folder: Path) -> float | None:
 
 
 def newest_sort_started(folder: Path) -> float | None:
-    """When the newest sort of `folder` began, from its report (None: no readable report).
-
-    The one place the tray reads a report's JSON by key.
-    """
+    """When the newest sort of `folder` began, from its report (None: no readable report)."""
+    newest = next(saved_reports(folder), None)
+    if newest is None:
+        return None
     try:
-        newest = max(reports_dir(folder).glob("sort-*.json"), default=None)
-        if newest is None:
-            return None
-        seconds = json.loads(newest.read_text(encoding="utf-8")).get("seconds", 0)
-        return newest.stat().st_mtime - float(seconds) - FILE_TIME_LAG
-    except (OSError, ValueError, TypeError):
+        seconds = Report.from_dict(read_json(newest)).seconds
+        return newest.stat().st_mtime - seconds - FILE_TIME_LAG
+    except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
