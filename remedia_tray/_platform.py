@@ -30,6 +30,11 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def resolve_workers(workers: int) -> int:
+    """The workers to run: `workers` itself when positive; 0 or less means every usable core."""
+    return workers if workers > 0 else usable_cores()
+
+
 def missing_tray_packages() -> list[str]:
     """The pip packages the tray needs that this Python lacks (looked up, not imported: pystray
     opens the display at import)."""

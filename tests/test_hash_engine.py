@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from remedia_tray.core.neighbours import hash_neighbours
+from remedia_tray.core.search.hash import hash_neighbours
 from remedia_tray.engines import HashEngine
 from remedia_tray.pipeline.features import feature_set
 

@@ -16,12 +16,10 @@ from PIL import Image
 from remedia_tray.core import grouping
 from remedia_tray.core.grouping import complete_linkage
 from remedia_tray.core.media import MediaFile
-from remedia_tray.core.neighbours import (
-    Neighbours,
-    cosine_neighbours,
-    hash_neighbours,
-    plan_hash_index,
-)
+from remedia_tray.core.search.cosine import cosine_neighbours
+from remedia_tray.core.search.hash import hash_neighbours
+from remedia_tray.core.search.hash_plan import plan_hash_index
+from remedia_tray.core.search.pairs import Neighbours
 from remedia_tray.engines import HashEngine
 from remedia_tray.pipeline.cache import FeatureCache
 from remedia_tray.pipeline.features import extract_features, media_from_paths
@@ -171,7 +169,7 @@ def test_approximate_search_is_deterministic_and_handles_tiny_inputs() -> None:
 
 @pytest.mark.slow
 def test_lsh_plan_and_oversized_bucket_are_searched_whole() -> None:
-    from remedia_tray.core import ann
+    from remedia_tray.core.search import ann
 
     plan = ann.plan_lsh(1_000_000)
     assert plan.groups == 2 and plan.tables >= 30
@@ -362,7 +360,7 @@ def test_parallel_scan_gives_the_same_features_and_counts_every_file(tmp_path: P
 
 
 def test_the_approximate_search_is_only_chosen_where_its_recall_is_measured() -> None:
-    from remedia_tray.core.neighbours import approximate_suits
+    from remedia_tray.core.search.cosine import approximate_suits
     from remedia_tray.engines.clip import THRESHOLDS as CLIP
     from remedia_tray.engines.effnet import THRESHOLDS as BUNDLED
 

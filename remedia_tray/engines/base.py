@@ -1,4 +1,4 @@
-"""The engine interface fixed by the design."""
+"""The engine interface fixed by the design: what every similarity engine answers."""
 
 from __future__ import annotations
 
@@ -10,14 +10,18 @@ from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 import numpy as np
 
-from ..core.neighbours import Neighbours as Neighbours
 from ..core.planning import SortKind as SortKind
+from ..core.search.pairs import Neighbours as Neighbours
 from ..core.strictness import interpolate
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from ..core.media import MediaFile, Skipped
+
+
+#: What an engine reads: decoded pictures (every engine today), or videos.
+MediaKind = Literal["pictures", "videos"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class SimilarityEngine(ABC):
     """Turns images into features and decides which pairs are similar."""
 
     name: ClassVar[str]
+    #: The media this engine reads; the pipeline decodes pictures for a "pictures" engine.
+    reads: ClassVar[MediaKind]
     #: The output folder this engine's groups go to when it runs with the hash engine.
     kind: ClassVar[SortKind]
     #: What a distance counts: differing bits of a 64-bit hash, or cosine distance.
@@ -72,6 +78,12 @@ class SimilarityEngine(ABC):
         if self.metric == "cosine":
             return f"{self.label}; similar at cosine >= {1.0 - self._threshold:.2f}"
         return f"{self.label} (max distance {self._threshold:g} of 64 bits)"
+
+    @abstractmethod
+    def load(self) -> None:
+        """Make the engine ready to compute features: load its model or weights now rather
+        than on the first batch. Raises EngineUnavailable when they cannot be used; an engine
+        with nothing to load returns at once."""
 
     @abstractmethod
     def prepare(self, image: Image.Image) -> np.ndarray:

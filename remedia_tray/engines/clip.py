@@ -1,11 +1,11 @@
 """OpenCLIP ViT-B-32-quickgelu (OpenAI weights) image embeddings for similar photos.
 
-Weights come only from a local file (see models.py); nothing here opens a network connection.
-Preprocessing matches open_clip's for this model (shortest side to 224 bicubic, centre crop,
-OpenAI mean/std) but runs in numpy/PIL inside the worker processes. Inference is batched in the
-main process: ONNX Runtime with int8 weights when, on the first batch of real photos, it agrees
-with the fp32 torch model to cosine >= 0.99 (the decision is cached with the model), otherwise
-torch fp32.
+Weights come only from a local file (found and converted by clip_weights.py); nothing here opens
+a network connection. Preprocessing matches open_clip's for this model (shortest side to 224
+bicubic, centre crop, OpenAI mean/std) but runs in numpy/PIL inside the worker processes.
+Inference is batched in the main process: ONNX Runtime with int8 weights when, on the first
+batch of real photos, it agrees with the fp32 torch model to cosine >= 0.99 (the decision is
+cached with the model), otherwise torch fp32.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from ..core.neighbours import cosine_cross, cosine_neighbours, cosine_query, l2_normalise
+from ..core.search.cosine import l2_normalise
 from ..errors import EngineUnavailable
-from .base import Neighbours, SimilarityEngine
 from .clip_weights import MIN_INT8_COSINE
+from .embedding import EmbeddingEngine
 from .onnx import (
     EXPORT_VERSION,
     export_onnx,
@@ -49,7 +49,6 @@ PREPROCESS_VERSION = 1
 # near-identical photos, and same-scene series typically sit at cosine 0.85-0.95 while
 # unrelated photos sit near 0.5-0.7. Re-calibrate with benchmarks/holidays.py --model clip.
 THRESHOLDS: dict[int, float] = {0: 0.20, 25: 0.15, 50: 0.10, 75: 0.07, 100: 0.03}
-DUPLICATE_DISTANCE = THRESHOLDS[100]
 
 
 def preprocess(image: Image.Image) -> np.ndarray:
@@ -73,15 +72,14 @@ def to_model_input(batch: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
-class ClipEngine(SimilarityEngine):
+class ClipEngine(EmbeddingEngine):
     name: ClassVar[str] = "clip"
-    kind = "similar"
-    metric = "cosine"
     thresholds = THRESHOLDS
     decode_side: ClassVar[int] = SIZE
     feature_dtype: ClassVar[str] = "float32"
     feature_dim = EMBED_DIM
-    batched: ClassVar[bool] = True
+    preprocess_version: ClassVar[int] = PREPROCESS_VERSION
+    model_attributes: ClassVar[tuple[str, ...]] = ("_torch", "_session")
 
     def __init__(self, weights: Path, *, strictness: int = 50, runtime: Runtime = "auto") -> None:
         if runtime not in ("auto", "onnx-int8", "torch"):
@@ -101,15 +99,9 @@ class ClipEngine(SimilarityEngine):
         #: Smallest int8-vs-fp32 cosine seen by the check (None when no check ran).
         self.int8_min_cosine: float | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_torch"] = None
-        state["_session"] = None
-        return state
-
     @property
-    def cache_key(self) -> str:
-        return f"clip:ViT-B-32-quickgelu:{self._digest[:16]}:v{PREPROCESS_VERSION}"
+    def model_id(self) -> str:
+        return f"ViT-B-32-quickgelu:{self._digest[:16]}"
 
     @property
     def label(self) -> str:
@@ -232,17 +224,3 @@ class ClipEngine(SimilarityEngine):
             self._session = None
             self.runtime = "torch fp32"
         return exact
-
-    def distance(self, a: np.ndarray, b: np.ndarray) -> float:
-        a = l2_normalise(a)
-        b = l2_normalise(b)
-        return min(2.0, max(0.0, 1.0 - float(a @ b)))
-
-    def neighbours(self, features: np.ndarray) -> Neighbours:
-        return cosine_neighbours(l2_normalise(features), self._threshold)
-
-    def neighbours_of(self, features: np.ndarray, query: np.ndarray) -> Neighbours:
-        return cosine_query(l2_normalise(features), query, self._threshold)
-
-    def library_candidates(self, library: np.ndarray, new: np.ndarray) -> np.ndarray:
-        return cosine_cross(library, new, self._threshold)

@@ -336,7 +336,7 @@ def convert_clip_weights(source: Path, target: Path | None = None) -> Converted:
     try:
         import torch
 
-        from ..core.neighbours import l2_normalise
+        from ..core.search.cosine import l2_normalise
         from .onnx import export_onnx, ort_session, quantize_int8
 
         visual = load_clip_visual(Path(source))

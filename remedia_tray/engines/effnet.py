@@ -20,15 +20,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..core.neighbours import (
-    l2_normalise,
+from ..core.search.cosine import l2_normalise
+from ..errors import EngineUnavailable
+from .base import Neighbours
+from .effnet_search import (
     rotation_aware_cross,
     rotation_aware_distance,
     rotation_aware_neighbours,
     rotation_aware_query,
 )
-from ..errors import EngineUnavailable
-from .base import Neighbours, SimilarityEngine
+from .embedding import EmbeddingEngine
 from .onnx import onnxruntime_available, ort_session
 
 if TYPE_CHECKING:
@@ -78,15 +79,15 @@ def to_model_input(batch: np.ndarray) -> np.ndarray:
     return x
 
 
-class EffNetEngine(SimilarityEngine):
+class EffNetEngine(EmbeddingEngine):
     name: ClassVar[str] = "effnet"
-    kind = "similar"
-    metric = "cosine"
     thresholds = THRESHOLDS
     decode_side: ClassVar[int] = SIZE
     feature_dtype: ClassVar[str] = "float16"  # 4 KB a photo in the cache; cosine error < 1e-3
+    #: The embedding of the photo as stored, then of the photo turned 90 degrees.
     feature_dim = 2 * EMBED_DIM
-    batched: ClassVar[bool] = True
+    preprocess_version: ClassVar[int] = PREPROCESS_VERSION
+    model_attributes: ClassVar[tuple[str, ...]] = ("_model",)
 
     def __init__(self, *, strictness: int = 50) -> None:
         super().__init__(strictness=strictness)
@@ -95,17 +96,9 @@ class EffNetEngine(SimilarityEngine):
         self._model: Any = None
         self.runtime: str = "not loaded"
 
-    def __getstate__(self) -> dict[str, Any]:
-        # Worker processes only run `prepare`; the model stays in the main process.
-        state = self.__dict__.copy()
-        state["_model"] = None
-        return state
-
     @property
-    def cache_key(self) -> str:
-        return (
-            f"effnet:lite0-onnx-{self._digest[:12]}:{SIZE}sq:gem3w1024:rot90:v{PREPROCESS_VERSION}"
-        )
+    def model_id(self) -> str:
+        return f"lite0-onnx-{self._digest[:12]}:{SIZE}sq:gem3w1024:rot90"
 
     @property
     def label(self) -> str:
@@ -152,6 +145,8 @@ class EffNetEngine(SimilarityEngine):
         both = self.embed(np.concatenate([batch, turned]))
         n = len(batch)
         return np.concatenate([both[:n], both[n:]], axis=1).astype(np.float16)
+
+    # Rows carry a quarter-turned copy: the best rotation match decides (effnet_search).
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> float:
         return rotation_aware_distance(a, b, EMBED_DIM)

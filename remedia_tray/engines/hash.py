@@ -21,16 +21,11 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ..core import verify
-from ..core.neighbours import (
-    Neighbours,
-    hash_distance,
-    hash_neighbours,
-    hash_query,
-    radius_neighbours,
-    radius_query,
-)
+from ..core.search.grid import radius_neighbours, radius_query
+from ..core.search.hash import hash_distance, hash_neighbours, hash_query
+from ..core.search.pairs import Neighbours
 from ..core.strictness import interpolate
-from .base import SimilarityEngine
+from .base import MediaKind, SimilarityEngine
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -123,6 +118,7 @@ def phash(grey: Image.Image) -> int:
 
 class HashEngine(SimilarityEngine):
     name: ClassVar[str] = "hash"
+    reads: ClassVar[MediaKind] = "pictures"
     kind = "duplicates"
     metric = "bits"
     thresholds = HASH_THRESHOLDS
@@ -145,6 +141,9 @@ class HashEngine(SimilarityEngine):
     @property
     def label(self) -> str:
         return "dHash+pHash"
+
+    def load(self) -> None:
+        """Nothing to load: the hashes need no model."""
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         from PIL import Image as PILImage

@@ -81,7 +81,7 @@ def load_ai_engine(
     if lookup.found is not None:
         try:
             clip = get_engine("clip", strictness=strictness, weights=lookup.found.path)
-            clip.load()  # type: ignore[attr-defined]
+            clip.load()
             return AiEngineChoice(clip, None)
         except EngineUnavailable as exc:
             if lookup.found.source == "option":
@@ -90,7 +90,7 @@ def load_ai_engine(
             log.warning("CLIP weights %s not usable: %s", lookup.found.path, exc)
 
     fallback = get_engine("effnet", strictness=strictness)
-    fallback.load()  # type: ignore[attr-defined]
+    fallback.load()
     why = f" ({'; '.join(problems)})" if problems else ""
     note = (
         f"no usable CLIP weights{why}: similar photos were found with the bundled "

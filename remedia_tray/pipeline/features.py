@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._platform import resolve_workers
 from .._platform import usable_cores as usable_cores
 from ..core.media import ImageInfo, MediaFile, Skipped
 from ..core.progress import ProgressFactory, null_progress
@@ -162,138 +163,271 @@ def extract_features(
 
     `workers` <= 0 uses every usable core. The progress bar counts files as their results
     arrive (in order); an interruption (Ctrl-C) keeps everything finished so far in the cache.
+
+    The steps: look up the cache, decode what it lacks (one file of each byte-identical set),
+    share those results with the identical twins, and pack what was read.
     """
-    if workers <= 0:
-        workers = usable_cores()
+    _check_reads(engines)
     files = list(files)
-    n = len(files)
     identical = identical_sets(files)
-    representative = list(range(n))
-    for group in identical:
-        for pos in group[1:]:
-            representative[pos] = group[0]
-
-    infos: list[ImageInfo | None] = [None] * n
-    reasons: list[str | None] = [None] * n
-    feats: dict[str, list[np.ndarray | None]] = {e.name: [None] * n for e in engines}
-
-    if cache is not None:
-        for pos, blob in cache.get_many(files, _INFO_KEY).items():
-            data = json.loads(blob)
-            if "skip" in data:
-                reasons[pos] = data["skip"]
-            else:
-                infos[pos] = ImageInfo(data["w"], data["h"], data["f"], data["e"], data["c"])
-        for e in engines:
-            for pos, blob in cache.get_many(files, e.cache_key).items():
-                feats[e.name][pos] = np.frombuffer(blob, dtype=_dtype_of(e)).copy()
-    todo = [
-        pos
-        for pos in range(n)
-        if representative[pos] == pos
-        and reasons[pos] is None
-        and (infos[pos] is None or any(feats[e.name][pos] is None for e in engines))
-    ]
-    from_cache = sum(1 for pos in range(n) if representative[pos] == pos) - len(todo)
-
-    bar = progress("Reading photos", len(todo))
-    pending: dict[str, list[tuple[int, np.ndarray]]] = {e.name: [] for e in engines if e.batched}
-
-    def flush(engine: SimilarityEngine, final: bool = False) -> None:
-        queue = pending[engine.name]
-        while queue and (final or len(queue) >= _BATCH):
-            batch, queue[:] = queue[:_BATCH], queue[_BATCH:]
-            out = engine.finalize(np.stack([arr for _, arr in batch]))
-            for (pos, _), vec in zip(batch, out):
-                _store(pos, engine, vec)
-
-    def _store(pos: int, engine: SimilarityEngine, vec: np.ndarray) -> None:
-        feats[engine.name][pos] = vec
-        if cache is not None:
-            cache.put(files[pos], engine.cache_key, _feature_blob(vec))
-
-    results = _run(todo, files, engines, workers, previews)
-    try:
-        for pos, (info, reason, prepared) in zip(todo, results):
-            if info is None:
-                reasons[pos] = reason or "unreadable"
-                if cache is not None and not _is_transient(reasons[pos] or ""):
-                    cache.put(files[pos], _INFO_KEY, json.dumps({"skip": reasons[pos]}).encode())
-            else:
-                infos[pos] = info
-                if cache is not None:
-                    cache.put(files[pos], _INFO_KEY, _info_blob(info))
-                for engine, arr in zip(engines, prepared):
-                    if engine.name in pending:
-                        pending[engine.name].append((pos, arr))
-                        flush(engine)
-                    else:
-                        _store(pos, engine, arr)
-            bar.update(1)
-        for engine in engines:
-            if engine.name in pending:
-                flush(engine, final=True)
-    finally:
-        results.close()  # stops the workers now, also on Ctrl-C
-        bar.close()
-        if cache is not None:
-            cache.flush()
+    representative = representatives(len(files), identical)
+    rows = _cached_rows(files, engines, cache)
+    todo = rows.to_decode(representative, engines)
+    from_cache = sum(1 for pos, rep in enumerate(representative) if rep == pos) - len(todo)
+    _decode_into(
+        rows,
+        todo,
+        files,
+        engines,
+        cache=cache,
+        workers=resolve_workers(workers),
+        progress=progress,
+        previews=previews,
+    )
     if previews is not None:
         # A byte-identical file is decoded once: its twins share that decode's preview.
         for group in identical:
             for pos in group[1:]:
                 share_preview(files[group[0]].path, files[pos].path, previews)
-
-    # Copies with identical bytes share their representative's result.
-    for pos in range(n):
-        rep = representative[pos]
-        if rep != pos:
-            uncached = [e for e in engines if feats[e.name][pos] is None]
-            info_missing = infos[pos] is None and reasons[pos] is None
-            infos[pos], reasons[pos] = infos[rep], reasons[rep]
-            for e in engines:
-                feats[e.name][pos] = feats[e.name][rep]
-            # Cache the copy under its own identity too, so the next run decodes neither.
-            info = infos[pos]
-            if cache is not None and info is not None:
-                if info_missing:
-                    cache.put(files[pos], _INFO_KEY, _info_blob(info))
-                for e in uncached:
-                    vec = feats[e.name][pos]
-                    if vec is not None:
-                        cache.put(files[pos], e.cache_key, _feature_blob(vec))
+    twins = rows.share_with_twins(representative, engines)
     if cache is not None:
+        _cache_twins(cache, files, rows, twins)
         cache.flush()
+    return pack(files, rows, identical, engines, decoded=len(todo), from_cache=from_cache)
 
-    keep = [pos for pos in range(n) if infos[pos] is not None and reasons[pos] is None]
+
+def _check_reads(engines: Sequence[SimilarityEngine]) -> None:
+    """This pipeline decodes pictures: refuse an engine that reads other media."""
+    for engine in engines:
+        if engine.reads != "pictures":
+            raise ValueError(f"the {engine.name} engine reads {engine.reads}, not pictures")
+
+
+def representatives(n: int, identical: Sequence[Sequence[int]]) -> list[int]:
+    """For each position, the one whose decode it shares: the first of its byte-identical set."""
+    representative = list(range(n))
+    for group in identical:
+        for pos in group[1:]:
+            representative[pos] = group[0]
+    return representative
+
+
+@dataclass
+class Rows:
+    """What is known of each file so far: its image info, why it was skipped, each engine's
+    features. Filled from the cache, then by decoding, then shared with identical twins."""
+
+    infos: list[ImageInfo | None]
+    reasons: list[str | None]
+    feats: dict[str, list[np.ndarray | None]]
+
+    @classmethod
+    def empty(cls, n: int, engines: Sequence[SimilarityEngine]) -> Rows:
+        return cls([None] * n, [None] * n, {e.name: [None] * n for e in engines})
+
+    def to_decode(
+        self, representative: Sequence[int], engines: Sequence[SimilarityEngine]
+    ) -> list[int]:
+        """Positions to decode: each set's representative that is neither skipped nor complete."""
+        return [
+            pos
+            for pos, rep in enumerate(representative)
+            if rep == pos
+            and self.reasons[pos] is None
+            and (self.infos[pos] is None or any(self.feats[e.name][pos] is None for e in engines))
+        ]
+
+    def share_with_twins(
+        self, representative: Sequence[int], engines: Sequence[SimilarityEngine]
+    ) -> list[Twin]:
+        """Copies with identical bytes take their representative's result; returns, per copy,
+        what it lacked before (to be cached under its own identity)."""
+        twins = []
+        for pos, rep in enumerate(representative):
+            if rep == pos:
+                continue
+            uncached = tuple(e for e in engines if self.feats[e.name][pos] is None)
+            info_missing = self.infos[pos] is None and self.reasons[pos] is None
+            self.infos[pos], self.reasons[pos] = self.infos[rep], self.reasons[rep]
+            for e in engines:
+                self.feats[e.name][pos] = self.feats[e.name][rep]
+            twins.append(Twin(pos, info_missing, uncached))
+        return twins
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A byte-identical copy that took its representative's result, and what it lacked."""
+
+    pos: int
+    #: Its image info was not in the cache.
+    info_missing: bool
+    #: The engines whose features were not in the cache.
+    uncached: tuple[SimilarityEngine, ...]
+
+
+def read_info_blob(blob: bytes) -> tuple[ImageInfo | None, str | None]:
+    """(image info, None) or (None, why the file was skipped), as the cache holds them."""
+    data = json.loads(blob)
+    if "skip" in data:
+        return None, data["skip"]
+    return ImageInfo(data["w"], data["h"], data["f"], data["e"], data["c"]), None
+
+
+def _cached_rows(
+    files: Sequence[MediaFile], engines: Sequence[SimilarityEngine], cache: FeatureCache | None
+) -> Rows:
+    """Step 1: what the cache already knows of each file."""
+    rows = Rows.empty(len(files), engines)
+    if cache is None:
+        return rows
+    for pos, blob in cache.get_many(files, _INFO_KEY).items():
+        rows.infos[pos], rows.reasons[pos] = read_info_blob(blob)
+    for e in engines:
+        for pos, blob in cache.get_many(files, e.cache_key).items():
+            rows.feats[e.name][pos] = np.frombuffer(blob, dtype=_dtype_of(e)).copy()
+    return rows
+
+
+class _Storing:
+    """Puts each engine's features into the rows and the cache; batches a model's inputs."""
+
+    def __init__(self, rows: Rows, files: Sequence[MediaFile], cache: FeatureCache | None) -> None:
+        self.rows, self.files, self.cache = rows, files, cache
+        self.pending: dict[str, list[tuple[int, np.ndarray]]] = {}
+
+    def add(self, pos: int, engine: SimilarityEngine, prepared: np.ndarray) -> None:
+        if not engine.batched:
+            self._store(pos, engine, prepared)
+            return
+        self.pending.setdefault(engine.name, []).append((pos, prepared))
+        self.flush(engine)
+
+    def flush(self, engine: SimilarityEngine, *, final: bool = False) -> None:
+        queue = self.pending.get(engine.name, [])
+        while queue and (final or len(queue) >= _BATCH):
+            batch, queue[:] = queue[:_BATCH], queue[_BATCH:]
+            out = engine.finalize(np.stack([arr for _, arr in batch]))
+            for (pos, _), vec in zip(batch, out):
+                self._store(pos, engine, vec)
+
+    def _store(self, pos: int, engine: SimilarityEngine, vec: np.ndarray) -> None:
+        self.rows.feats[engine.name][pos] = vec
+        if self.cache is not None:
+            self.cache.put(self.files[pos], engine.cache_key, _feature_blob(vec))
+
+
+def _decode_into(
+    rows: Rows,
+    todo: list[int],
+    files: list[MediaFile],
+    engines: Sequence[SimilarityEngine],
+    *,
+    cache: FeatureCache | None,
+    workers: int,
+    progress: ProgressFactory,
+    previews: Path | None,
+) -> None:
+    """Step 2: decode the `todo` files (in worker processes when many) into `rows`."""
+    bar = progress("Reading photos", len(todo))
+    storing = _Storing(rows, files, cache)
+    results = _run(todo, files, engines, workers, previews)
+    try:
+        for pos, (info, reason, prepared) in zip(todo, results):
+            if info is None:
+                _skip(rows, pos, reason or "unreadable", files, cache)
+            else:
+                rows.infos[pos] = info
+                if cache is not None:
+                    cache.put(files[pos], _INFO_KEY, _info_blob(info))
+                for engine, arr in zip(engines, prepared):
+                    storing.add(pos, engine, arr)
+            bar.update(1)
+        for engine in engines:
+            if engine.batched:
+                storing.flush(engine, final=True)
+    finally:
+        results.close()  # stops the workers now, also on Ctrl-C
+        bar.close()
+        if cache is not None:
+            cache.flush()
+
+
+def _skip(
+    rows: Rows, pos: int, reason: str, files: list[MediaFile], cache: FeatureCache | None
+) -> None:
+    rows.reasons[pos] = reason
+    # A file that could not be opened now may open later: only lasting reasons are cached.
+    if cache is not None and not _is_transient(reason):
+        cache.put(files[pos], _INFO_KEY, json.dumps({"skip": reason}).encode())
+
+
+def _cache_twins(
+    cache: FeatureCache, files: list[MediaFile], rows: Rows, twins: Sequence[Twin]
+) -> None:
+    """Step 3, its side effect: cache each copy under its own identity too, so the next run
+    decodes neither."""
+    for twin in twins:
+        info = rows.infos[twin.pos]
+        if info is None:
+            continue
+        if twin.info_missing:
+            cache.put(files[twin.pos], _INFO_KEY, _info_blob(info))
+        for e in twin.uncached:
+            vec = rows.feats[e.name][twin.pos]
+            if vec is not None:
+                cache.put(files[twin.pos], e.cache_key, _feature_blob(vec))
+
+
+def pack(
+    files: Sequence[MediaFile],
+    rows: Rows,
+    identical: Sequence[Sequence[int]],
+    engines: Sequence[SimilarityEngine],
+    *,
+    decoded: int,
+    from_cache: int,
+) -> ScanResult:
+    """Step 4: the readable files, their infos and stacked features; the others as skipped."""
+    n = len(files)
+    keep = [pos for pos in range(n) if rows.infos[pos] is not None and rows.reasons[pos] is None]
     kept = set(keep)
     skipped = tuple(
-        Skipped(files[pos].path, reasons[pos] or "unreadable")
+        Skipped(files[pos].path, rows.reasons[pos] or "unreadable")
         for pos in range(n)
         if pos not in kept
     )
+    return ScanResult(
+        files=tuple(files[pos] for pos in keep),
+        infos=tuple(info for info in (rows.infos[pos] for pos in keep) if info is not None),
+        features={e.name: _stacked(e, rows.feats[e.name], keep) for e in engines},
+        skipped=skipped,
+        identical=renumbered(identical, keep),
+        decoded=decoded,
+        from_cache=from_cache,
+        models={e.name: e.description for e in engines},
+    )
+
+
+def renumbered(
+    identical: Sequence[Sequence[int]], keep: Sequence[int]
+) -> tuple[tuple[int, ...], ...]:
+    """Identical sets in the positions of the kept files; sets left with one file dropped."""
     new_index = {old: new for new, old in enumerate(keep)}
-    identical_kept = tuple(
+    return tuple(
         tuple(new_index[p] for p in group if p in new_index)
         for group in identical
         if sum(p in new_index for p in group) > 1
     )
-    features = {}
-    for e in engines:
-        rows = [v for v in (feats[e.name][pos] for pos in keep) if v is not None]
-        features[e.name] = (
-            np.stack(rows) if rows else np.zeros((0, _width_of(e)), dtype=_dtype_of(e))
-        )
-    return ScanResult(
-        files=tuple(files[pos] for pos in keep),
-        infos=tuple(infos[pos] for pos in keep),  # type: ignore[misc]
-        features=features,
-        skipped=skipped,
-        identical=identical_kept,
-        decoded=len(todo),
-        from_cache=from_cache,
-        models={e.name: e.description for e in engines},
-    )
+
+
+def _stacked(
+    engine: SimilarityEngine, feats: Sequence[np.ndarray | None], keep: Sequence[int]
+) -> np.ndarray:
+    rows = [v for v in (feats[pos] for pos in keep) if v is not None]
+    if not rows:
+        return np.zeros((0, _width_of(engine)), dtype=_dtype_of(engine))
+    return np.stack(rows)
 
 
 def _info_blob(info: ImageInfo) -> bytes:

@@ -25,8 +25,8 @@ import numpy as np
 
 from ..core import fullsize
 from ..core.media import ImageInfo, MediaFile
-from ..core.neighbours import Neighbours
 from ..core.planning import Verification
+from ..core.search.pairs import Neighbours
 from ..errors import UnreadableImage
 from .imaging import load_image
 
