@@ -69,7 +69,7 @@ def make_engine(model: str, strictness: int, weights: Path | None) -> Similarity
             print("no CLIP weights: pass --clip-weights FILE", file=sys.stderr)
             raise SystemExit(2)
         engine = ClipEngine(found.path, strictness=strictness)
-    engine.load()  # type: ignore[attr-defined]
+    engine.load()
     return engine
 
 
@@ -128,7 +128,7 @@ def main() -> int:
     )
     if args.model == "effnet":
         # Ablation: the same embeddings without the 90-degree turn (as-stored photos only).
-        from remedia_tray.core.neighbours import cosine_neighbours, l2_normalise
+        from remedia_tray.core.search.cosine import cosine_neighbours, l2_normalise
         from remedia_tray.engines.effnet import EMBED_DIM
 
         plain_pairs = cosine_neighbours(l2_normalise(feats[:, :EMBED_DIM]), loosest.threshold)

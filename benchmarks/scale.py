@@ -9,8 +9,8 @@ Grouping = exact neighbour search + exact complete linkage. Where brute force is
 pairs and groups are compared with it (`exact_match`: the same pairs and groups, distances
 within 1e-5, since BLAS kernels round differently on different CPUs). The 1,000,000-hash and
 1,000,000-embedding cases run in child processes so their peak RSS is their own; from 200,000
-rows embeddings use the approximate search (core.ann), so at --n the approximate method is also
-run and compared with brute force (`embed_ann_recall`: pairs found / brute-force pairs,
+rows embeddings use the approximate search (core.search.ann), so at --n the approximate method
+is also run and compared with brute force (`embed_ann_recall`: pairs found / brute-force pairs,
 `embed_ann_lost_pairs`, `embed_ann_same_groups`). Extraction: the hash engine's first scan
 (no feature cache, files in the OS page cache) of 12 MP JPEGs made from shared/data/photos, one
 process vs every core.
@@ -44,12 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import SHARED
 from remedia_tray.core.grouping import complete_linkage
-from remedia_tray.core.neighbours import (
-    Neighbours,
-    cosine_neighbours,
-    hash_neighbours,
-    plan_hash_index,
-)
+from remedia_tray.core.search.cosine import cosine_neighbours
+from remedia_tray.core.search.hash import hash_neighbours
+from remedia_tray.core.search.hash_plan import plan_hash_index
+from remedia_tray.core.search.pairs import Neighbours
 
 HASH_THRESHOLD = 8.0  # the hash engine at the default strictness (balanced)
 DHASH_WEIGHT = 0.5

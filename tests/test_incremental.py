@@ -9,15 +9,9 @@ import numpy as np
 import pytest
 
 from remedia_tray.core.library import attach
-from remedia_tray.core.neighbours import (
-    cosine_neighbours,
-    cosine_query,
-    hash_neighbours,
-    hash_query,
-    l2_normalise,
-    rotation_aware_neighbours,
-    rotation_aware_query,
-)
+from remedia_tray.core.search.cosine import cosine_neighbours, cosine_query, l2_normalise
+from remedia_tray.core.search.hash import hash_neighbours, hash_query
+from remedia_tray.engines.effnet_search import rotation_aware_neighbours, rotation_aware_query
 from remedia_tray.layout import library_index_path
 from remedia_tray.pipeline.library_index import load_index
 from remedia_tray.safety.mover import undo_last_sort
@@ -178,7 +172,8 @@ def _key(root: Path) -> str:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_library_candidates_hold_every_pair_a_full_search_finds(seed: int) -> None:
     # float16 rows as the index stores them; the library is read tile by tile.
-    from remedia_tray.core.neighbours import cosine_cross, rotation_aware_cross
+    from remedia_tray.core.search.cosine import cosine_cross
+    from remedia_tray.engines.effnet_search import rotation_aware_cross
 
     rng = np.random.default_rng(seed)
     dim, n = 32, 20000

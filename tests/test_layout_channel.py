@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from remedia_tray.core.neighbours import radius_neighbours, radius_query
+from remedia_tray.core.search.grid import radius_neighbours, radius_query
 from remedia_tray.engines import HashEngine
 from remedia_tray.sorter import SortOptions, sort_folder
 

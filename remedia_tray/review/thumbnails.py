@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._platform import resolve_workers
 from ..core.progress import ProgressFactory, null_progress
 from ..pipeline.previews import THUMB_SIDE, save_preview, thumb_name
 
@@ -88,7 +89,7 @@ def ensure_thumbnails(
     failed: dict[Path, str] = {}
     bar = progress("Making previews", len(todo))
     try:
-        n = workers if workers > 0 else (os.cpu_count() or 1)
+        n = resolve_workers(workers)
         items = list(todo.items())
         if n > 1 and len(items) >= _PARALLEL_MIN:
             # Pillow releases the GIL while decoding and resizing, so threads scale with cores.
