@@ -7,7 +7,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ._platform import usable_cores
 from .core.media import MediaFile, Skipped
-from .core.planning import GroupSpec, Move, PlannedGroup, SortPlan, plan_sort
+from .core.planning import GroupSpec, Move, PlannedGroup, plan_sort
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
 from .core.wording import plural
@@ -23,16 +23,19 @@ from .engines import DEFAULT_ENGINE, EngineChoice
 from .engines.base import SimilarityEngine
 from .engines.registry import select_engines
 from .errors import FolderNotFound, RemediaError
+from .kinds.duplicates import kept_after, kept_copies, note_keepers_moving_on, with_kept
+from .kinds.library import group_library
 from .layout import data_dir, lock_path, thumbs_dir
 from .pipeline.discovery import is_ignored, iter_files
-from .pipeline.library import group_library
 from .pipeline.library_index import LibraryIndex, extend_index, load_index, save_index
-from .pipeline.placed import group_folder_of, read_placed
+from .pipeline.placed import PlacedGroup, group_folder_of, read_placed
 from .safety.confined import check_own_folders
 from .safety.mover import apply_plan, end_resumed_run, read_existing_groups, recover_incomplete
 from .safety.report import SortMode, SortReport, member_details, save_report
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .pipeline.cache import FeatureCache
     from .pipeline.features import ScanResult
     from .pipeline.fullsize_check import PairCheck
@@ -61,38 +64,47 @@ class SortOptions:
     arrived: tuple[Path, ...] | None = None
 
 
-def _without_user_decisions(
-    root: Path, files: list[MediaFile], *, save: bool
-) -> tuple[list[MediaFile], int]:
-    """Photos the user moved back out of duplicates/ or similar/ are never sorted again."""
-    from .safety.decisions import exclude_remembered
+@dataclass(frozen=True)
+class _Decisions:
+    """The user's decisions (safety/decisions.py), the one place a sort uses them: before the
+    grouping, what the user put back stays out of it; in it, the copies they chose stay kept;
+    after the moves, where each file landed is noted so the next sort sees what they move.
 
-    try:
-        result = exclude_remembered(root, files, save=save)
-    except Exception:  # the memory is a courtesy; losing it must not stop the sort
-        logging.getLogger(__name__).warning("cannot read user decisions", exc_info=True)
-        return files, 0
-    return list(result.files), len(result.kept)
+    They are a courtesy: one that cannot be read or written is logged and never stops a sort.
+    """
 
+    root: Path
+    dry_run: bool
 
-def _preferred_keepers(root: Path, files: Sequence[MediaFile]) -> frozenset[Path]:
-    """Copies the user chose to keep on the review page: a sort never swaps them back."""
-    from .safety.decisions import preferred_keepers
+    def without_kept(self, files: list[MediaFile], notes: list[str]) -> list[MediaFile]:
+        """Photos the user moved back out of duplicates/ or similar/ are never sorted again."""
+        from .safety.decisions import exclude_remembered
 
-    try:
-        return preferred_keepers(root, files)
-    except Exception:  # a courtesy, like the other decisions
-        logging.getLogger(__name__).warning("cannot read chosen keepers", exc_info=True)
-        return frozenset()
+        try:
+            result = exclude_remembered(self.root, files, save=not self.dry_run)
+        except Exception:
+            logging.getLogger(__name__).warning("cannot read user decisions", exc_info=True)
+            return files
+        _note_user_kept(notes, len(result.kept))
+        return list(result.files)
 
+    def preferred(self, files: Sequence[MediaFile]) -> frozenset[Path]:
+        """Copies the user chose to keep on the review page: a sort never swaps them back."""
+        from .safety.decisions import preferred_keepers
 
-def _note_placements(root: Path, journal: Path, moved: Sequence[Move]) -> None:
-    from .safety.decisions import note_placements
+        try:
+            return preferred_keepers(self.root, files)
+        except Exception:
+            logging.getLogger(__name__).warning("cannot read chosen keepers", exc_info=True)
+            return frozenset()
 
-    try:
-        note_placements(root, journal, ((m.src, m.dst) for m in moved))
-    except Exception:
-        logging.getLogger(__name__).warning("cannot record moved files", exc_info=True)
+    def note_placements(self, journal: Path, moved: Iterable[Move]) -> None:
+        from .safety.decisions import note_placements
+
+        try:
+            note_placements(self.root, journal, ((m.src, m.dst) for m in moved))
+        except Exception:
+            logging.getLogger(__name__).warning("cannot record moved files", exc_info=True)
 
 
 def _workers(requested: int) -> int:
@@ -172,6 +184,19 @@ class _Run:
     notes: list[str]  # appended to as the sort goes
     cache: FeatureCache | None
 
+    @property
+    def decisions(self) -> _Decisions:
+        return _Decisions(self.root, self.options.dry_run)
+
+    @property
+    def workers(self) -> int:
+        return _workers(self.options.workers)
+
+    @property
+    def previews(self) -> Path | None:
+        """Where the decode leaves the review page's previews (none in a dry run)."""
+        return None if self.options.dry_run else thumbs_dir(self.root)
+
 
 def _note_user_kept(notes: list[str], user_kept: int) -> None:
     if user_kept:
@@ -189,45 +214,36 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     clock = _Stages()
     skipped: list[Skipped] = []
     files = sorted(iter_files(run.root, skipped=skipped), key=lambda f: str(f.path))
-    files, user_kept = _without_user_decisions(run.root, files, save=not run.options.dry_run)
+    files = run.decisions.without_kept(files, run.notes)
     # Photos an earlier sort placed are members of the library's groups (issue 13).
     placed = read_placed(run.root, skipped=skipped)
     files = sorted([*files, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
     if run.options.exclude is not None:
         files = [f for f in files if not run.options.exclude(f.path)]
-    _note_user_kept(run.notes, user_kept)
     clock.lap("discovery")
     scan = extract_features(
         files,
         run.engines,
         cache=run.cache,
-        workers=_workers(run.options.workers),
+        workers=run.workers,
         progress=run.progress,
         # The review page's previews come from this decode, not from a second one.
-        previews=None if run.options.dry_run else thumbs_dir(run.root),
+        previews=run.previews,
     )
     skipped.extend(scan.skipped)
     clock.lap("features")
-    preferred = _preferred_keepers(run.root, scan.files)
-    flags = None if index is None else index.held(scan.files)
-    check = _pair_check(scan, run.engines, _workers(run.options.workers))
-    specs = group_library(
-        scan, run.engines, placed, full=run.options.full, settled=flags, preferred=preferred,
-        check=check,
-    )  # fmt: skip
-    clock.lap("search")
-    clock.move("search", "full-size check", 0.0 if check is None else check.seconds)
+    settled = None if index is None else index.held(scan.files)
+    specs = _group(run, clock, scan, placed, settled=settled)
     existing = read_existing_groups(run.root)
 
     def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
         rows = [k for k, f in enumerate(scan.files) if f.path not in failed]
-        kept = {g.folder: g.kept for g in placed if g.kind == "duplicates" and g.kept is not None}
         save_index(
             run.root,
             _index_key(run.engines, run.options),
             [_moved_to(scan.files[k], moved) for k in rows],
             {e.name: e.search_keys(scan.features[e.name])[rows] for e in run.engines},
-            _kept_after(kept, groups, moved),
+            kept_after(kept_copies(placed), groups, moved),
         )
 
     return _finish(
@@ -244,6 +260,44 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
 
     clock = _Stages()
     skipped: list[Skipped] = []
+    arrived = run.decisions.without_kept(_arrivals(run, index, skipped), run.notes)
+    clock.lap("discovery")
+    new = extract_features(
+        arrived, run.engines, cache=run.cache, workers=run.workers, progress=run.progress,
+        previews=run.previews,
+    )  # fmt: skip
+    skipped.extend(new.skipped)
+    clock.lap("features")
+    near = _neighbourhood(run, index, new.files, new.features, skipped)
+    scan = extract_features(near.files, run.engines, cache=run.cache)
+    skipped.extend(scan.skipped)
+    fresh = {f.path for f in new.files}
+    specs = _group(run, clock, scan, near.placed, settled=[f.path not in fresh for f in scan.files])
+    existing = {g.best: g.folder for g in near.placed if g.best is not None}
+
+    def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
+        take = [k for k, f in enumerate(new.files) if f.path not in failed]
+        extend_index(
+            run.root,
+            index,
+            moved=moved,
+            dropped=list(near.stale),
+            files=[_moved_to(new.files[k], moved) for k in take],
+            search={e.name: e.search_keys(new.features[e.name])[take] for e in run.engines},
+            kept=kept_after(index.kept, groups, moved),
+        )
+
+    images = len(index) - len(near.stale) + len(new.files)
+    return _finish(
+        run, clock,
+        scan=scan, specs=specs, existing=existing, skipped=skipped,
+        files_seen=len(index) + len(arrived), images=images, save=save, mode="batch",
+        decoded=new.decoded,
+    )  # fmt: skip
+
+
+def _arrivals(run: _Run, index: LibraryIndex, skipped: list[Skipped]) -> list[MediaFile]:
+    """The arrived files still there and new to the library (sorted, ignored ones left out)."""
     exclude = run.options.exclude
     paths = sorted({Path(os.path.abspath(p)) for p in run.options.arrived or ()})
     paths = [
@@ -257,21 +311,30 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
         if found is None or (row is not None and index.media(row).same_file(found)):
             continue  # gone again, or a photo the library already holds
         arrived.append(found)
-    arrived, user_kept = _without_user_decisions(run.root, arrived, save=not run.options.dry_run)
-    _note_user_kept(run.notes, user_kept)
-    clock.lap("discovery")
-    workers = _workers(run.options.workers)
-    previews = None if run.options.dry_run else thumbs_dir(run.root)
-    new = extract_features(
-        arrived, run.engines, cache=run.cache, workers=workers, progress=run.progress,
-        previews=previews,
-    )  # fmt: skip
-    skipped.extend(new.skipped)
-    clock.lap("features")
+    return arrived
 
+
+@dataclass(frozen=True)
+class _Neighbourhood:
+    """What a batch sorts: the new photos, the library's photos near them, their groups."""
+
+    files: tuple[MediaFile, ...]  # by path
+    placed: tuple[PlacedGroup, ...]
+    stale: tuple[int, ...]  # index rows deleted or edited since: the index forgets them
+
+
+def _neighbourhood(
+    run: _Run,
+    index: LibraryIndex,
+    new: Sequence[MediaFile],
+    features: Mapping[str, np.ndarray],
+    skipped: list[Skipped],
+) -> _Neighbourhood:
+    """The index rows near the `new` photos, checked against the disk, and the groups (read
+    from the disk) that hold them or their kept copies."""
     rows: set[int] = set()
-    for e in run.engines if new.files else ():
-        rows.update(e.library_candidates(index.search[e.name], new.features[e.name]).tolist())
+    for e in run.engines if new else ():
+        rows.update(e.library_candidates(index.search[e.name], features[e.name]).tolist())
     near: list[MediaFile] = []
     stale: list[int] = []
     for r in sorted(rows):
@@ -284,46 +347,31 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     near_paths = {f.path for f in near}
     folders = {g for g in (group_folder_of(run.root, p) for p in near_paths) if g is not None}
     folders.update(f for f, kept in index.kept.items() if kept in near_paths)
-    placed = tuple(
-        dataclasses.replace(g, kept=index.kept.get(g.folder, g.kept)) if g.kind == "duplicates"
-        else g
-        for g in read_placed(run.root, skipped=skipped, folders=sorted(folders))
-    )  # fmt: skip
+    found = read_placed(run.root, skipped=skipped, folders=sorted(folders))
+    placed = tuple(with_kept(found, index.kept))
     pool = {f.path: f for f in (*near, *(m for g in placed for m in g.members))}
-    pool.update((f.path, f) for f in new.files)
-    pooled = sorted(pool.values(), key=lambda f: str(f.path))
-    scan = extract_features(pooled, run.engines, cache=run.cache)
-    skipped.extend(scan.skipped)
-    fresh = {f.path for f in new.files}
-    flags = [f.path not in fresh for f in scan.files]
-    check = _pair_check(scan, run.engines, _workers(run.options.workers))
+    pool.update((f.path, f) for f in new)
+    return _Neighbourhood(tuple(sorted(pool.values(), key=lambda f: str(f.path))), placed,
+                          tuple(stale))  # fmt: skip
+
+
+def _group(
+    run: _Run,
+    clock: _Stages,
+    scan: ScanResult,
+    placed: Sequence[PlacedGroup],
+    *,
+    settled: Sequence[bool] | None,
+) -> list[GroupSpec]:
+    """The groups of one sort, the full-size checks and the user's chosen copies included."""
+    check = _pair_check(scan, run.engines, run.workers)
     specs = group_library(
-        scan, run.engines, placed, settled=flags,
-        preferred=_preferred_keepers(run.root, scan.files), check=check,
+        scan, run.engines, placed, full=run.options.full, settled=settled,
+        preferred=run.decisions.preferred(scan.files), check=check,
     )  # fmt: skip
     clock.lap("search")
     clock.move("search", "full-size check", 0.0 if check is None else check.seconds)
-    existing = {g.best: g.folder for g in placed if g.best is not None}
-
-    def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
-        take = [k for k, f in enumerate(new.files) if f.path not in failed]
-        extend_index(
-            run.root,
-            index,
-            moved=moved,
-            dropped=stale,
-            files=[_moved_to(new.files[k], moved) for k in take],
-            search={e.name: e.search_keys(new.features[e.name])[take] for e in run.engines},
-            kept=_kept_after(index.kept, groups, moved),
-        )
-
-    images = len(index) - len(stale) + len(new.files)
-    return _finish(
-        run, clock,
-        scan=scan, specs=specs, existing=existing, skipped=skipped,
-        files_seen=len(index) + len(arrived), images=images, save=save, mode="batch",
-        decoded=new.decoded,
-    )  # fmt: skip
+    return specs
 
 
 def _finish(
@@ -341,8 +389,8 @@ def _finish(
     decoded: int | None = None,
 ) -> SortReport:
     """Plan, move, journal, remember the library, report: the same for a walk and a batch."""
-    plan = _note_keepers_moving_on(plan_sort(run.root, specs, exists=os.path.lexists,
-                                             existing_groups=existing))  # fmt: skip
+    plan = note_keepers_moving_on(plan_sort(run.root, specs, exists=os.path.lexists,
+                                            existing_groups=existing))  # fmt: skip
     failed: tuple[Skipped, ...] = ()
     journal = None
     plan_groups = plan.groups
@@ -352,7 +400,7 @@ def _finish(
             # Files that changed since they were read (a phone still copying) stay in place.
             result = apply_plan(plan, root=run.root, expected={f.path: f for f in scan.files})
             failed, journal = result.failed, result.journal
-            _note_placements(run.root, result.journal, result.moved)
+            run.decisions.note_placements(result.journal, result.moved)
             moves = {m.src: m for m in result.moved}
             moved = {m.src: m.dst for m in result.moved}
             plan_groups = tuple(
@@ -450,30 +498,8 @@ def _moved_to(f: MediaFile, moved: dict[Path, Path]) -> MediaFile:
     return f if dst is None else dataclasses.replace(f, path=dst)
 
 
-def _kept_after(
-    kept: Mapping[Path, Path], groups: Sequence[PlannedGroup], moved: Mapping[Path, Path]
-) -> dict[Path, Path]:
-    """Duplicates folder -> where its kept copy is after this sort's moves."""
-    out = dict(kept)
-    out.update((g.folder, g.keeper) for g in groups if g.kind == "duplicates" and g.keeper)
-    return {folder: moved.get(k, k) for folder, k in out.items()}
-
-
 def _index_key(engines: Sequence[SimilarityEngine], options: SortOptions) -> str:
     return "|".join([*(e.cache_key for e in engines), str(options.strictness)])
-
-
-def _note_keepers_moving_on(plan: SortPlan) -> SortPlan:
-    """A kept copy that joins a similar group moves too; say so in its duplicates group."""
-    moved_to = {m.src: m.dst for g in plan.groups if g.kind == "similar" for m in g.moves}
-    groups = []
-    for g in plan.groups:
-        dst = moved_to.get(g.keeper) if g.keeper is not None else None
-        if g.kind == "duplicates" and dst is not None:
-            where = f"{dst.parent.parent.name}/{dst.parent.name}/"
-            g = dataclasses.replace(g, reason=f"{g.reason}; it moves on to {where} with its series")
-        groups.append(g)
-    return dataclasses.replace(plan, groups=tuple(groups))
 
 
 def _write_review(

@@ -46,6 +46,10 @@ class Copy:
 
 Key = tuple[int | bool | str, ...]
 
+#: Why a copy stays when the user chose it on the review page: that choice comes before
+#: every criterion below (the review page and the sorter both word it so).
+CHOSEN_REASON = "your choice on the review page"
+
 
 @dataclass(frozen=True)
 class Criterion:
@@ -82,9 +86,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "the format the original was made in: for a photo a camera format (JPEG, HEIC, AVIF, "
         "TIFF) over a re-save (PNG, WebP, GIF, BMP); for a screenshot, page or slide a "
         "lossless format (PNG, TIFF, BMP) over a lossy re-save",
-        lambda c: (
-            c.info.format not in (LOSSLESS_FORMATS if c.graphic else CAMERA_FORMATS),
-        ),
+        lambda c: (c.info.format not in (LOSSLESS_FORMATS if c.graphic else CAMERA_FORMATS),),
         lambda best, other: (
             f"{'lossless' if best.graphic else 'original'} format ({best.info.format}; "
             f"the other copy is {other.info.format})"
@@ -103,7 +105,8 @@ CRITERIA: tuple[Criterion, ...] = (
         "the shorter path, then the first by name",
         lambda c: (len(str(c.file.path)), str(c.file.path)),
         lambda best, other: (
-            "shortest path" if len(str(best.file.path)) != len(str(other.file.path))
+            "shortest path"
+            if len(str(best.file.path)) != len(str(other.file.path))
             else "first by name"
         ),
     ),
