@@ -181,3 +181,29 @@ def test_the_folder_page_after_an_incremental_sort_and_an_undo(tmp_path: Path) -
     # The next undo would put back the first sort: its command is still offered.
     assert dom.find("code")[0][1] == f"remedia undo {root}"
     assert not (root / "duplicates" / "ridge").exists()
+
+
+def test_the_folder_page_follows_a_copy_chosen_on_the_review_page(tmp_path: Path) -> None:
+    from remedia_tray.review.actions import run_action
+    from remedia_tray.review.writer import ensure_page
+
+    root = tmp_path / "Photos"
+    root.mkdir()
+    shutil.copy2(photo("peaks"), root / "peaks.jpg")
+    whatsapp_copy(photo("peaks"), root / "peaks-WA.jpg")
+    whatsapp_copy(photo("cat"), root / "cat-WA.jpg")
+    shutil.copy2(photo("cat"), root / "cat.jpg")
+    sort_folder(root, HASH)
+    run_action(root, action="keep", group="duplicates/peaks", path="duplicates/peaks/peaks-WA.jpg")
+    run_action(root, action="undo-group", group="duplicates/cat", path=None)
+
+    page = ensure_page(root)
+    doc = Dom(page.read_text("utf-8"))
+    assert set(doc.groups()) == {"duplicates/peaks"}  # the group put back is gone
+    kept = [a["data-path"] for a, _ in doc.find("figure", "kept")]
+    assert kept == ["peaks-WA.jpg"]  # the chosen copy, back where it was
+    paths = sorted(a["data-path"] for a, _ in doc.find("figure"))
+    assert paths == ["duplicates/peaks/peaks.jpg", "peaks-WA.jpg"]
+    assert any("your choice" in text for _, text in doc.find("div", "why"))
+    written = page.stat().st_mtime_ns
+    assert ensure_page(root) == page and page.stat().st_mtime_ns == written  # current: kept

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import RemediaError
 from ..layout import reports_dir
 from ..pipeline.placed import PlacedGroup, read_placed
 from .facts import (
@@ -28,6 +29,7 @@ from .facts import (
     UndoneSort,
     facts_from_report,
 )
+from .state import load_state
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,11 @@ def _known(sorts: Sequence[PageFacts]) -> _Known:
     return _Known(entries, origin, details, len(sorts) - 1)
 
 
-def _order(p: PlacedGroup, entries: Sequence[tuple[int, int, GroupFacts]]) -> list[str]:
+def _order(
+    p: PlacedGroup, kept: str | None, entries: Sequence[tuple[int, int, GroupFacts]]
+) -> list[str]:
     """The members on disk now: in the order the reports list them, then any others by name."""
-    on_disk = [str(p.kept)] if p.kept is not None else []
+    on_disk = [kept] if kept is not None else []
     on_disk += [str(f.path) for f in p.members]
     present = set(on_disk)
     ordered = [m.now for _, _, g in entries for m in g.members if m.now in present]
@@ -74,34 +78,42 @@ def _change(
     return "grown" if older else "new"
 
 
+def _kept(
+    p: PlacedGroup, entries: Sequence[tuple[int, int, GroupFacts]], newest: int
+) -> str | None:
+    """Where the kept copy is now. The newest sort's report knows best: the review actions
+    since it are applied to it (a copy chosen on the page is not in the manifest)."""
+    if entries and entries[-1][0] == newest:
+        return next((m.now for m in entries[-1][2].members if m.kept), None)
+    return str(p.kept) if p.kept is not None else None
+
+
 def _group(p: PlacedGroup, known: _Known) -> GroupFacts:
     entries = known.entries.get(str(p.folder), [])
     change = _change(p, entries, known.newest)
-    newest_moves = (
-        {m.now for m in entries[-1][2].members if m.moved} if change == "grown" else set()
-    )
-    sizes = {str(f.path): Detail(bytes=f.size, mtime_ns=f.mtime_ns) for f in p.members}
-    folder = str(p.folder)
-    members = []
-    for now in _order(p, entries):
-        original = known.origin.get(now, now)
-        members.append(
-            MemberFacts(
-                original=original,
-                now=now,
-                kept=p.kept is not None and now == str(p.kept),
-                best=p.best is not None and original == str(p.best),
-                moved=os.path.dirname(now) == folder,
-                not_moved=None,  # on disk now, wherever a move of it failed
-                detail=known.details.get(now) or sizes.get(now),
-                new=now in newest_moves,
-            )
-        )
     last = entries[-1][2] if entries else None
+    newest_moves = {m.now for m in last.members if m.moved} if last and change == "grown" else ()
+    sizes = {str(f.path): Detail(bytes=f.size, mtime_ns=f.mtime_ns) for f in p.members}
+    folder, kept = str(p.folder), _kept(p, entries, known.newest)
+    best = next((m.original for m in last.members if m.best), None) if last else None
+    best = best or (str(p.best) if p.best is not None else None)
+    members = tuple(
+        MemberFacts(
+            original=known.origin.get(now, now),
+            now=now,
+            kept=now == kept,
+            best=known.origin.get(now, now) == best,
+            moved=os.path.dirname(now) == folder,
+            not_moved=None,  # on disk now, wherever a move of it failed
+            detail=known.details.get(now) or sizes.get(now),
+            new=now in newest_moves,
+        )
+        for now in _order(p, kept, entries)
+    )
     return GroupFacts(
         kind=p.kind,
         folder=folder,
-        members=tuple(members),
+        members=members,
         reason=last.reason if last else "",
         verified=last.verified if last else None,
         linked=True,
@@ -131,7 +143,8 @@ def folder_facts(
     undone since the newest of them."""
     known = _known(sorts)
     ranked = sorted(placed, key=lambda p: _rank(p, known))  # stable: ties stay by name
-    groups = [g for g in (_group(p, known) for p in ranked) if g.members]
+    # A group folder with nothing left in it (its copies put back) is no group.
+    groups = [g for g in (_group(p, known) for p in ranked) if any(m.moved for m in g.members)]
     if all(g.change == "new" for g in groups):
         # A first sort: everything is new, and marking it all would say nothing.
         groups = [replace(g, change=None) for g in groups]
@@ -141,8 +154,8 @@ def folder_facts(
     undo = _undoable(sorts)
     return replace(
         sorts[-1],
-        journal=undo.journal if undo else None,
-        sort_moved=undo.sort_moved if undo else 0,
+        journal=(undo or sorts[-1]).journal,
+        sort_moved=(undo or sorts[-1]).sort_moved,
         duplicates_moved=len(moved["duplicates"]),
         similar_moved=len(moved["similar"]),
         duplicate_bytes=sum(m.detail.bytes or 0 for m in moved["duplicates"] if m.detail),
@@ -186,15 +199,30 @@ def _saved_sorts(root: Path, current: PageFacts | None) -> Iterator[PageFacts]:
         yield current  # the sort just made is the newest
 
 
+def _with_review_actions(root: Path, newest: PageFacts) -> PageFacts:
+    """The newest sort with the review actions made on its page since (see state.py)."""
+    try:
+        state = load_state(root)
+    except RemediaError:
+        return newest
+    if not state.actions or state.report.stem != newest.name:
+        return newest
+    return facts_from_report(state.data, name=newest.name)
+
+
 def read_folder(root: Path, *, current: PageFacts | None = None) -> PageFacts | None:
     """The folder page's facts, from the group folders and the saved reports; None before
     any sort. `current` is the sort just made (its report need not be read again)."""
     sorts = list(_saved_sorts(Path(root), current))
     if not sorts:
         return None
-    active = [s for s in sorts if _in_effect(s)]
-    newest = max((k for k, s in enumerate(sorts) if _in_effect(s)), default=-1)
+    # The sort just made is in effect, whatever its journal (a dry run or a test has none).
+    effect = [s is current or _in_effect(s) for s in sorts]
+    active = [s for s, yes in zip(sorts, effect, strict=True) if yes]
+    newest = max((k for k, yes in enumerate(effect) if yes), default=-1)
     undone = [UndoneSort(s.name, s.finished, len(s.groups)) for s in sorts[newest + 1 :]]
+    if current is None and active:
+        active[-1] = _with_review_actions(Path(root), active[-1])
     if not active:  # every sort was undone: the newest one still says what was checked
         active = [replace(sorts[-1], journal=None, sort_moved=0, groups=())]
     return folder_facts(read_placed(Path(root)), active, undone)
