@@ -1,6 +1,7 @@
-"""The review page as pure rendering: report data in, one self-contained HTML string out.
+"""The review page as pure rendering: a view model (view.py) in, one self-contained HTML string out.
 
-No file is read or written here; writer.py makes the thumbnails and writes the page.
+No file is read or written here, and nothing is decided: every word and link is in the view;
+this module escapes it and lays it out. writer.py makes the thumbnails and writes the page.
 """
 
 from __future__ import annotations
@@ -8,72 +9,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import os
-import shlex
-import subprocess
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
-from .._platform import IS_WINDOWS
 from .._version import __version__
-from ..core.strictness import level_name
-from ..core.wording import megabytes, shown, verification_words
+from ..core.wording import shown
+from .view import FileRow, Form, GroupView, MemberView, PageView, SectionView, Served
 
-# ---------------------------------------------------------------- report data -> members
+__all__ = ["SERVED_CSP", "Served", "render_page"]
 
-
-@dataclass(frozen=True)
-class _Member:
-    original: str
-    now: str  # where the file is after the sort
-    kept: bool  # stays in place as the group's best copy
-    best: bool
-    moved: bool
-    not_moved: str | None  # why a planned move did not happen
-    detail: Mapping[str, Any] | None
-
-
-def _all_moves(data: Mapping[str, Any]) -> dict[str, str]:
-    # A kept duplicate can move on with its similar group: look across every group.
-    return {m["from"]: m["to"] for g in data.get("groups", ()) for m in g.get("moves", ())}
-
-
-def _members(
-    group: Mapping[str, Any], failed: Mapping[str, str], everywhere: Mapping[str, str]
-) -> list[_Member]:
-    own = {m["from"] for m in group.get("moves", ())}
-    moves = {p: everywhere[p] for p in group["members"] if p in everywhere}
-    details = list(group.get("details") or ())
-    kept, best = group.get("kept"), group.get("best")
-    out = []
-    for k, path in enumerate(group["members"]):
-        now = moves.get(path, path)
-        out.append(
-            _Member(
-                original=path,
-                now=now,
-                kept=path == kept,
-                best=path == best,
-                moved=path in own,
-                not_moved=failed.get(path) if path not in moves and path != kept else None,
-                detail=details[k] if k < len(details) else None,
-            )
-        )
-    return out
-
-
-def current_locations(data: Mapping[str, Any]) -> list[str]:
-    """Every group member's path as it is after the sort (moved copies in their group folder)."""
-    failed = {f["path"]: f["reason"] for f in data.get("failed", ())}
-    everywhere = _all_moves(data)
-    return [m.now for g in data.get("groups", ()) for m in _members(g, failed, everywhere)]
-
-
-# ---------------------------------------------------------------- escaping and formatting
+# ---------------------------------------------------------------- escaping
 
 
 def _t(s: object) -> str:
@@ -81,49 +24,9 @@ def _t(s: object) -> str:
     return html.escape(shown(s), quote=True)
 
 
-def _raw(s: str) -> bytes:
-    """A name as its bytes: a name that is not UTF-8 keeps its raw bytes (surrogateescape)."""
-    try:
-        return s.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a lone surrogate of a Windows name
-        return s.encode("utf-8", "surrogatepass")
-
-
-def _href(target: str, page_dir: str) -> str:
-    """A relative URL from the page to `target`, every byte of the name percent-encoded."""
-    try:
-        rel = os.path.relpath(target, page_dir)
-    except ValueError:  # another drive on Windows: no relative path exists
-        return html.escape(Path(target).as_uri(), quote=True)
-    raw = os.fsencode(rel)
-    if os.sep != "/":
-        raw = raw.replace(os.sep.encode(), b"/")
-    return html.escape(quote(raw, safe="/"), quote=True)
-
-
-def _when(iso: object) -> str:
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(str(iso)).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return str(iso or "")
-
-
-def _shown_path(path: str, folder: str) -> str:
-    """`path` relative to the sorted folder when inside it (shorter to read)."""
-    try:
-        rel = os.path.relpath(path, folder)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
-
-
-def undo_command(folder: str, *, windows: bool = IS_WINDOWS) -> str:
-    """The exact command that undoes the latest sort of `folder`, quoted for the user's shell."""
-    if windows:
-        return subprocess.list2cmdline(["remedia", "undo", folder])
-    return f"remedia undo {shlex.quote(folder)}"
+def _u(url: str) -> str:
+    """A URL (percent-encoded already) in a quoted attribute."""
+    return html.escape(url, quote=True)
 
 
 # ---------------------------------------------------------------- the page
@@ -195,6 +98,8 @@ footer{color:var(--mute);font-size:12px;padding:0 28px 28px}
 [hidden]{display:none!important}
 .act{display:flex;gap:6px;flex-wrap:wrap;margin-top:6px}
 .act button{font-size:12px;padding:3px 9px}
+.group.new,.group.grown{border-color:var(--accent)}
+.mark{color:var(--accent);font-weight:600;font-size:12px}
 """
 
 _JS = """
@@ -256,277 +161,161 @@ SERVED_CSP = (
 )
 
 
-@dataclass(frozen=True)
-class Served:
-    """The page is served by `remedia review --serve`: action buttons, links through the server.
-
-    `token` goes into every link when the page was asked for with it; None when the browser
-    holds the session cookie instead. Names travel in URLs as their bytes, percent-encoded.
-    """
-
-    token: str | None = None
-
-    def url(self, route: str, **query: str) -> str:
-        if self.token is not None:
-            query = {**query, "token": self.token}
-        pairs = "&".join(f"{quote(k)}={quote(_raw(v), safe='')}" for k, v in query.items())
-        return html.escape(f"{route}?{pairs}" if pairs else route, quote=True)
-
-
-def _rel_path(path: str, folder: str) -> str:
-    """`path` relative to the sorted folder, "/"-separated (the markup's data-path)."""
-    rel = os.path.relpath(path, folder)
-    return rel.replace(os.sep, "/") if os.sep != "/" else rel
-
-
-def _group_key(g: Mapping[str, Any]) -> str:
-    return f"{g['kind']}/{os.path.basename(str(g['folder']))}"
-
-
-def _form_value(name: str) -> str:
-    """A name in a form field: percent-encoded bytes, as a field can carry only text."""
-    return html.escape(quote(_raw(name), safe="/"), quote=True)
-
-
-def _action_form(served: Served, group: str, path: str | None, buttons: str) -> str:
+def _form(form: Form) -> str:
     # The real names, whatever their bytes: the server decodes them once more (server._body).
-    fields = f'<input type="hidden" name="group" value="{_form_value(group)}">'
-    if path is not None:
-        fields += f'<input type="hidden" name="path" value="{_form_value(path)}">'
+    fields = f'<input type="hidden" name="group" value="{_u(form.group)}">'
+    if form.path is not None:
+        fields += f'<input type="hidden" name="path" value="{_u(form.path)}">'
+    buttons = "".join(
+        f'<button type="submit" name="action" value="{a}" data-action="{a}">{_t(label)}</button>'
+        for a, label in form.buttons
+    )
+    return f'<form class="act" method="post" action="{_u(form.url)}">{fields}{buttons}</form>'
+
+
+def _member(m: MemberView) -> str:
+    if m.thumb is not None:
+        picture = f'<img src="{_u(m.thumb)}" alt="{_t(m.name)}" loading="lazy" decoding="async">'
+    else:
+        picture = f'<span class="noprev">no preview<br>{_t(m.no_preview)}</span>'
+    where = (
+        f'<span class="fail">{_t(m.where)}</span>' if m.failed else f"<span>{_t(m.where)}</span>"
+    )
     return (
-        f'<form class="act" method="post" action="{served.url("/action")}">{fields}{buttons}</form>'
+        f'<figure class="{m.css}" data-path="{_t(m.rel)}"'
+        + (' data-new="1"' if m.new else "")
+        + ">"
+        + (f'<span class="badge">{m.badge}</span>' if m.badge else "")
+        + f'<a class="thumb" href="{_u(m.href)}" target="_blank" rel="noopener" '
+        f'title="Open {_t(m.name)}">{picture}</a>'
+        f'<figcaption><span class="name">{_t(m.name)}</span><span>{_t(m.facts)}</span>'
+        + (f"<span>{_t(m.more)}</span>" if m.more else "")
+        + (f'<span class="mark">{_t(m.new)}</span>' if m.new else "")
+        + f"{where}</figcaption>"
+        + (_form(m.form) if m.form else "")
+        + "</figure>"
     )
 
 
-def _button(action: str, label: str) -> str:
+def _group(g: GroupView) -> str:
+    head = f'<a href="{_u(g.href)}">{_t(g.title)}</a>' if g.href else _t(g.title)
+    change = ""
+    if g.change:
+        change = f'<div class="mark">{_t(g.change_words)}</div>'
     return (
-        f'<button type="submit" name="action" value="{action}" data-action="{action}">'
-        f"{label}</button>"
+        f'<section class="group {g.kind}{" " + g.change if g.change else ""}" id="{g.anchor}" '
+        f'data-group="{_t(g.title)}" data-names="{_t(g.names)}"'
+        + (f' data-change="{g.change}"' if g.change else "")
+        + f'><h3>{head}</h3>{change}<div class="sub">{_t(g.sub)}</div>'
+        f'<div class="why">{_t(g.why)}</div><div class="{g.layout}">'
+        + "".join(_member(m) for m in g.members)
+        + "</div>"
+        + (_form(g.undo) if g.undo else "")
+        + "</section>"
     )
 
 
-def render_page(
-    data: Mapping[str, Any],
-    *,
-    page_dir: Path,
-    thumbs: Mapping[str, Path],
-    no_preview: Mapping[str, str] | None = None,
-    windows: bool = IS_WINDOWS,
-    served: Served | None = None,
-) -> str:
-    """The review page for one sort, from its report data (`SortReport.to_dict()` or saved JSON).
+def _section(s: SectionView) -> str:
+    out = f'<h2 id="{s.kind}">{_t(s.heading)}</h2>'
+    if not s.groups:
+        return out + f'<p class="sub">{_t(s.empty)}</p>'
+    return (
+        out
+        + f'<p class="sub">{_t(s.intro)}</p><div class="groups">'
+        + "".join(_group(g) for g in s.groups)
+        + "</div>"
+    )
 
-    `thumbs` maps a member's current path to its preview file; links are relative to `page_dir`.
-    With `served`, the page is for the local review server: pictures and previews come from it,
-    and each group has its action buttons.
-    """
-    pdir = str(page_dir)
-    folder = str(data["folder"])
-    failed = {f["path"]: f["reason"] for f in data.get("failed", ())}
-    everywhere = _all_moves(data)
-    groups = list(data.get("groups", ()))
-    dups = [g for g in groups if g["kind"] == "duplicates"]
-    sims = [g for g in groups if g["kind"] == "similar"]
-    skipped = list(data.get("skipped", ()))
-    not_moved = list(data.get("failed", ()))
-    no_preview = no_preview or {}
 
-    def member_html(m: _Member, kind: str, group: str, folder_now: str) -> str:
-        d = m.detail or {}
-        name = os.path.basename(m.now)
-        rel = _rel_path(m.now, folder)
-        link = served.url("/photo", path=rel) if served else _href(m.now, pdir)
-        thumb = thumbs.get(m.now)
-        if thumb is not None:
-            src = served.url(f"/thumbs/{thumb.name}") if served else _href(str(thumb), pdir)
-            picture = f'<img src="{src}" alt="{_t(name)}" loading="lazy" decoding="async">'
-        else:
-            why = no_preview.get(m.now, "no preview")
-            picture = f'<span class="noprev">no preview<br>{_t(why)}</span>'
-        facts = []
-        if d.get("width") and d.get("height"):
-            facts.append(f"{d['width']}\u00d7{d['height']}")
-        if d.get("bytes") is not None:
-            facts.append(megabytes(d["bytes"]))
-        if d.get("format"):
-            facts.append(str(d["format"]))
-        line2 = []
-        if d.get("exif_fields"):
-            line2.append(f"{d['exif_fields']} EXIF fields")
-        if d.get("mtime_ns"):
-            when = time.localtime(d["mtime_ns"] / 1e9)
-            line2.append("modified " + time.strftime("%Y-%m-%d %H:%M", when))
-        if m.kept:
-            moved_on = m.now != m.original
-            where = (
-                f"kept; now with its series at {_shown_path(m.now, folder)}"
-                if moved_on
-                else f"stays at {_shown_path(m.now, folder)}"
-            )
-            cls, badge = "kept", "Kept"
-        elif m.best and kind == "similar":
-            cls, badge, where = "best", "Best", f"from {_shown_path(m.original, folder)}"
-        else:
-            cls, badge, where = "", "", f"from {_shown_path(m.original, folder)}"
-        where_html = f"<span>{_t(where)}</span>"
-        if m.not_moved:
-            where_html = f'<span class="fail">not moved: {_t(m.not_moved)}</span>'
-        actions = ""
-        if served is not None and os.path.dirname(m.now) == folder_now and m.now != m.original:
-            buttons = _button("keep", "Keep this copy") if kind == "duplicates" else ""
-            label = "Not a duplicate" if kind == "duplicates" else "Not similar"
-            actions = _action_form(served, group, rel, buttons + _button("not-duplicate", label))
-        return (
-            f'<figure class="{cls}" data-path="{_t(rel)}">'
-            + (f'<span class="badge">{badge}</span>' if badge else "")
-            + f'<a class="thumb" href="{link}" target="_blank" rel="noopener" '
-            f'title="Open {_t(name)}">{picture}</a>'
-            f'<figcaption><span class="name">{_t(name)}</span>'
-            f"<span>{_t(' · '.join(facts))}</span>"
-            + (f"<span>{_t(' · '.join(line2))}</span>" if line2 else "")
-            + f"{where_html}</figcaption>{actions}</figure>"
-        )
+def _files_table(rows: tuple[FileRow, ...]) -> str:
+    body = "".join(
+        f'<tr><td><a href="{_u(r.href)}">{_t(r.shown)}</a></td><td>{_t(r.reason)}</td></tr>'
+        for r in rows
+    )
+    return f"<table><tr><th>File</th><th>Why</th></tr>{body}</table>"
 
-    def group_html(g: Mapping[str, Any], idx: int) -> str:
-        kind = g["kind"]
-        members = _members(g, failed, everywhere)
-        names = " ".join(os.path.basename(m.now) for m in members)
-        title = _group_key(g)
-        head = (
-            f'<a href="{_href(str(g["folder"]), pdir)}/">{_t(title)}</a>'
-            if g.get("moves") and served is None
-            else _t(title)
-        )
-        gdir = str(g["folder"])
-        moved = [m for m in members if m.moved]
-        if kind == "duplicates":
-            extra = sum((m.detail or {}).get("bytes", 0) for m in moved)
-            keeper = next((m for m in members if m.kept), members[0])
-            sub = f"{len(members)} copies · {len(moved)} moved · {megabytes(extra)} in duplicates"
-            verified = verification_words(str(g.get("verified")))
-            if verified:
-                sub += f" · verified: {verified}"
-            why = f"Kept {os.path.basename(keeper.now)}: {g.get('reason', '')}"
-            body = '<div class="grid">' + "".join(
-                member_html(m, kind, title, gdir) for m in members
-            )
-        else:
-            best = next((m for m in members if m.best), members[0])
-            sub = f"{len(members)} similar photos · {len(moved)} moved"
-            why = f"Best shot {os.path.basename(best.now)}: {g.get('reason', '')}"
-            body = '<div class="row">' + "".join(member_html(m, kind, title, gdir) for m in members)
-        undo = ""
-        if served is not None and any(m.now != m.original for m in members):
-            undo = _action_form(served, title, None, _button("undo-group", "Undo this group"))
-        return (
-            f'<section class="group {kind}" id="{kind[0]}{idx}" data-group="{_t(title)}" '
-            f'data-names="{_t((title + " " + names).lower())}">'
-            f'<h3>{head}</h3><div class="sub">{_t(sub)}</div>'
-            f'<div class="why">{_t(why)}</div>{body}</div>{undo}</section>'
-        )
 
-    def files_table(rows: Sequence[Mapping[str, Any]], label: str) -> str:
-        body = "".join(
-            f'<tr><td><a href="{_href(r["path"], pdir)}">{_t(_shown_path(r["path"], folder))}'
-            f"</a></td><td>{_t(r['reason'])}</td></tr>"
-            for r in rows
-        )
-        return f"<table><tr><th>{label}</th><th>Why</th></tr>{body}</table>"
-
-    out: list[str] = []
-    add = out.append
-    title = f"ReMedia review: {os.path.basename(folder.rstrip(os.sep)) or folder}"
-    add(
+def _head(view: PageView) -> str:
+    served = view.served
+    return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{SERVED_CSP if served else _CSP}">'
         # Served, form posts must carry the page's Origin (no-referrer would send "null").
         f'<meta name="referrer" content="{"same-origin" if served else "no-referrer"}">'
         # Served: the favicon request carries the token too.
-        + (f'<link rel="icon" href="{served.url("/favicon.ico")}">' if served else "")
+        + (f'<link rel="icon" href="{_u(served.url("/favicon.ico"))}">' if served else "")
         + '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_t(title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{_t(view.title)}</title><style>{_CSS}</style></head><body>"
+        f'<header><h1>{_t(view.title)}</h1><div class="meta">{_t(view.folder)}</div>'
+        f'<div class="meta">{_t(view.sorted_line)}</div></header>'
     )
-    engines = ", ".join(f"{k}: {v}" for k, v in (data.get("engines") or {}).items())
-    add(
-        f'<header><h1>{_t(title)}</h1><div class="meta">{_t(folder)}</div>'
-        f'<div class="meta">Sorted {_t(_when(data.get("finished")))} · strictness '
-        f"{_t(level_name(int(data.get('strictness', 50))))}"
-        + (f" · {_t(engines)}" if engines else "")
-        + "</div></header>"
-    )
-    totals = [
-        ("Photos checked", f"{data.get('images', 0):,}", ""),
-        ("Duplicate groups", f"{len(dups):,}", ""),
-        ("Copies moved to duplicates/", f"{data.get('duplicates_moved', 0):,}", ""),
-        ("Space the duplicates take up", megabytes(data.get("duplicate_bytes", 0)), ""),
-        ("Similar groups", f"{len(sims):,}", ""),
-        ("Photos moved to similar/", f"{data.get('similar_moved', 0):,}", "" if sims else "-"),
-        ("Files skipped", f"{len(skipped):,}", ""),
-        ("Not moved (problems)", f"{len(not_moved):,}", "warn" if not_moved else ""),
-        ("Time", f"{float(data.get('seconds', 0)):.1f} s", ""),
-    ]
-    add(
+
+
+def _boxes(view: PageView) -> str:
+    out = (
         '<dl class="totals">'
         + "".join(
-            f'<div class="{cls}"><dt>{_t(k)}</dt><dd>{_t(v)}</dd></div>'
-            for k, v, cls in totals
-            if cls != "-"
+            f'<div class="{t.css}"><dt>{_t(t.label)}</dt><dd>{_t(t.value)}</dd></div>'
+            for t in view.totals
         )
         + "</dl>"
     )
-    moved_any = data.get("duplicates_moved", 0) or data.get("similar_moved", 0)
-    if data.get("journal") and moved_any:
-        cmd = _t(undo_command(folder, windows=windows))
-        add(
+    if view.undone:
+        out += '<div class="box undone" id="undone"><b>Undone</b><ul>'
+        out += "".join(f'<li data-sort="{_t(n)}">{_t(w)}</li>' for n, w in view.undone)
+        out += "</ul></div>"
+    if view.undo is not None:
+        out += (
             '<div class="box undo"><span>Undo puts back everything the most recent sort of this '
-            f'folder moved:</span><code id="undo-cmd">{cmd}</code>'
+            f'folder moved:</span><code id="undo-cmd">{_t(view.undo)}</code>'
             '<button id="copy" type="button">Copy</button></div>'
         )
     else:
-        add('<div class="box">Nothing was moved, so there is nothing to undo.</div>')
-    notes = list(data.get("notes") or ())
-    if notes:
-        add('<div class="box"><b>Notes</b><ul>')
-        add("".join(f"<li>{_t(n)}</li>" for n in notes))
-        add("</ul></div>")
-    add(
-        f'<nav><a href="#duplicates">Duplicates ({len(dups)})</a>'
-        f'<a href="#similar">Similar ({len(sims)})</a>'
-        f'<a href="#skipped">Skipped ({len(skipped)})</a>'
-        + (f'<a href="#problems">Not moved ({len(not_moved)})</a>' if not_moved else "")
-        + '<input id="filter" type="search" placeholder="Filter groups by file name" '
-        'aria-label="Filter groups by file name"></nav><main>'
+        out += '<div class="box">Nothing was moved, so there is nothing to undo.</div>'
+    if view.changes:
+        out += f'<div class="box" id="changes">{_t(view.changes)}</div>'
+    if view.notes:
+        out += '<div class="box"><b>Notes</b><ul>'
+        out += "".join(f"<li>{_t(n)}</li>" for n in view.notes)
+        out += "</ul></div>"
+    return out
+
+
+def _nav(view: PageView) -> str:
+    links = "".join(f'<a href="#{s.kind}">{_t(s.nav)} ({len(s.groups)})</a>' for s in view.sections)
+    links += f'<a href="#skipped">Skipped ({len(view.skipped)})</a>'
+    if view.failed:
+        links += f'<a href="#problems">Not moved ({len(view.failed)})</a>'
+    return (
+        f"<nav>{links}"
+        '<input id="filter" type="search" placeholder="Filter groups by file name" '
+        'aria-label="Filter groups by file name"></nav>'
     )
-    add('<h2 id="duplicates">Duplicates</h2>')
-    if dups:
-        add(
-            '<p class="sub">The kept copy stays where it was; the other copies are in '
-            "duplicates/. Click a picture to open the file.</p>"
-        )
-        add('<div class="groups">')
-        out.extend(group_html(g, k) for k, g in enumerate(dups))
-        add("</div>")
+
+
+def _lists(view: PageView) -> str:
+    n = len(view.skipped)
+    out = f'<h2 id="skipped">Skipped files ({n})</h2>'
+    if view.skipped:
+        out += f"<details{' open' if n <= 50 else ''}><summary>Show the list</summary>"
+        out += _files_table(view.skipped) + "</details>"
     else:
-        add('<p class="sub">No duplicates found.</p>')
-    add('<h2 id="similar">Similar photos</h2>')
-    if sims:
-        add('<p class="sub">Photos that belong together, side by side, in similar/.</p>')
-        add('<div class="groups">')
-        out.extend(group_html(g, k) for k, g in enumerate(sims))
-        add("</div>")
-    else:
-        add('<p class="sub">No similar groups in this sort.</p>')
-    add(f'<h2 id="skipped">Skipped files ({len(skipped)})</h2>')
-    if skipped:
-        add(f"<details{' open' if len(skipped) <= 50 else ''}><summary>Show the list</summary>")
-        add(files_table(skipped, "File") + "</details>")
-    else:
-        add('<p class="sub">Every file was read.</p>')
-    if not_moved:
-        add(f'<h2 id="problems">Not moved ({len(not_moved)})</h2>')
-        add(files_table(not_moved, "File"))
-    add(
-        f"</main><footer>Made by ReMedia {_t(__version__)}. This page is a local file and loads "
-        f"nothing from the network.</footer><script>{_JS}</script></body></html>\n"
+        out += '<p class="sub">Every file was read.</p>'
+    if view.failed:
+        out += f'<h2 id="problems">Not moved ({len(view.failed)})</h2>'
+        out += _files_table(view.failed)
+    return out
+
+
+def render_page(view: PageView) -> str:
+    """The page's HTML, from its view model (see view.page_view)."""
+    return (
+        _head(view)
+        + _boxes(view)
+        + _nav(view)
+        + "<main>"
+        + "".join(_section(s) for s in view.sections)
+        + _lists(view)
+        + f"</main><footer>Made by ReMedia {_t(__version__)}. This page is a local file and "
+        f"loads nothing from the network.</footer><script>{_JS}</script></body></html>\n"
     )
-    return "".join(out)

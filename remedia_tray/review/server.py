@@ -31,8 +31,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from ..core.wording import shown
 from ..layout import THUMBS_DIR, review_dir
 from .actions import Refused, resolve_inside, run_action
-from .page import SERVED_CSP, Served, render_page
+from .facts import current_locations, facts_from_report
+from .page import SERVED_CSP, render_page
 from .state import group_key, load_state, members_now
+from .view import Served, page_view
 
 log = logging.getLogger(__name__)
 
@@ -181,16 +183,16 @@ class ReviewServer:
     def page(self, served: Served) -> bytes:
         from .writer import page_thumbnails
 
-        state = load_state(self.root)
-        thumbs, problems = page_thumbnails(state.data)
-        text = render_page(
-            state.data,
+        facts = facts_from_report(load_state(self.root).data)
+        thumbs, problems = page_thumbnails(Path(facts.folder), current_locations(facts))
+        view = page_view(
+            facts,
             page_dir=review_dir(self.root),
             thumbs={str(k): v for k, v in thumbs.thumbs.items()},
             no_preview={str(k): v for k, v in problems.items()},
             served=served,
         )
-        return text.encode("utf-8")
+        return render_page(view).encode("utf-8")
 
     def member_file(self, rel: str) -> Path:
         """A photo the page may show: a current member of a group, or Refused."""
