@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import shared
 from remedia_tray.core.planning import Move, PlannedGroup
+from remedia_tray.filing.report import MemberDetail, SortReport
 from remedia_tray.layout import thumbs_dir as layout_thumbs_dir
 from remedia_tray.review import writer as review
 from remedia_tray.review.thumbnails import ensure_thumbnails
-from remedia_tray.safety.report import MemberDetail, SortReport
 
 TARGET_S = 5.0
 

@@ -9,8 +9,8 @@ from ._version import __version__
 __all__ = ["SortOptions", "SortReport", "__version__", "sort_folder", "undo_last_sort"]
 
 if TYPE_CHECKING:
-    from .safety.mover import undo_last_sort
-    from .safety.report import SortReport
+    from .filing.mover import undo_last_sort
+    from .filing.report import SortReport
     from .sorter import SortOptions, sort_folder
 
 
@@ -21,11 +21,11 @@ def __getattr__(name: str) -> Any:
 
         return getattr(sorter, name)
     if name == "SortReport":
-        from .safety.report import SortReport
+        from .filing.report import SortReport
 
         return SortReport
     if name == "undo_last_sort":
-        from .safety.mover import undo_last_sort
+        from .filing.mover import undo_last_sort
 
         return undo_last_sort
     raise AttributeError(name)

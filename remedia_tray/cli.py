@@ -194,7 +194,7 @@ def _cmd_autostart(args: argparse.Namespace) -> int:
 
 def _cmd_forget(args: argparse.Namespace) -> int:
     from .errors import FolderNotFound
-    from .safety.decisions import forget
+    from .filing.decisions import forget
 
     folder = Path(args.folder).expanduser().absolute()
     if not folder.is_dir():
@@ -253,7 +253,7 @@ def _notify(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def _cmd_undo(args: argparse.Namespace) -> int:
-    from .safety.mover import undo_last_sort
+    from .filing.mover import undo_last_sort
 
     folder = Path(args.folder).expanduser().absolute()
     result = undo_last_sort(folder)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._platform import usable_cores
+from ._platform import resolve_workers
 from .core.media import MediaFile, Skipped
 from .core.planning import GroupSpec, Move, PlannedGroup, plan_sort
 from .core.progress import ProgressFactory, null_progress
@@ -23,15 +23,15 @@ from .engines import DEFAULT_ENGINE, EngineChoice
 from .engines.base import SimilarityEngine
 from .engines.registry import select_engines
 from .errors import FolderNotFound, RemediaError
+from .filing.confined import check_own_folders
+from .filing.mover import apply_plan, end_resumed_run, read_existing_groups, recover_incomplete
+from .filing.report import SortMode, SortReport, member_details, save_report
 from .kinds.duplicates import kept_after, kept_copies, note_keepers_moving_on, with_kept
 from .kinds.library import group_library
 from .layout import data_dir, lock_path, thumbs_dir
 from .pipeline.discovery import is_ignored, iter_files
 from .pipeline.library_index import LibraryIndex, extend_index, load_index, save_index
 from .pipeline.placed import PlacedGroup, group_folder_of, read_placed
-from .safety.confined import check_own_folders
-from .safety.mover import apply_plan, end_resumed_run, read_existing_groups, recover_incomplete
-from .safety.report import SortMode, SortReport, member_details, save_report
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,7 +66,7 @@ class SortOptions:
 
 @dataclass(frozen=True)
 class _Decisions:
-    """The user's decisions (safety/decisions.py), the one place a sort uses them: before the
+    """The user's decisions (filing/decisions.py), the one place a sort uses them: before the
     grouping, what the user put back stays out of it; in it, the copies they chose stay kept;
     after the moves, where each file landed is noted so the next sort sees what they move.
 
@@ -78,7 +78,7 @@ class _Decisions:
 
     def without_kept(self, files: list[MediaFile], notes: list[str]) -> list[MediaFile]:
         """Photos the user moved back out of duplicates/ or similar/ are never sorted again."""
-        from .safety.decisions import exclude_remembered
+        from .filing.decisions import exclude_remembered
 
         try:
             result = exclude_remembered(self.root, files, save=not self.dry_run)
@@ -90,7 +90,7 @@ class _Decisions:
 
     def preferred(self, files: Sequence[MediaFile]) -> frozenset[Path]:
         """Copies the user chose to keep on the review page: a sort never swaps them back."""
-        from .safety.decisions import preferred_keepers
+        from .filing.decisions import preferred_keepers
 
         try:
             return preferred_keepers(self.root, files)
@@ -99,16 +99,12 @@ class _Decisions:
             return frozenset()
 
     def note_placements(self, journal: Path, moved: Iterable[Move]) -> None:
-        from .safety.decisions import note_placements
+        from .filing.decisions import note_placements
 
         try:
             note_placements(self.root, journal, ((m.src, m.dst) for m in moved))
         except Exception:
             logging.getLogger(__name__).warning("cannot record moved files", exc_info=True)
-
-
-def _workers(requested: int) -> int:
-    return requested if requested > 0 else usable_cores()
 
 
 def sort_folder(
@@ -118,7 +114,7 @@ def sort_folder(
     progress: ProgressFactory = null_progress,
 ) -> SortReport:
     """Sort `folder` in place; returns what happened (or would happen, with dry_run)."""
-    from .safety.locking import check_data_folder, folder_lock
+    from .filing.locking import check_data_folder, folder_lock
 
     started = time.monotonic()
     root = Path(folder).expanduser().absolute()
@@ -190,7 +186,7 @@ class _Run:
 
     @property
     def workers(self) -> int:
-        return _workers(self.options.workers)
+        return resolve_workers(self.options.workers)
 
     @property
     def previews(self) -> Path | None:
@@ -509,7 +505,7 @@ def _write_review(
     from .review.writer import write_review
 
     try:
-        page = write_review(report, workers=_workers(options.workers), progress=progress)
+        page = write_review(report, workers=resolve_workers(options.workers), progress=progress)
     except Exception as exc:  # the files are already sorted and journaled
         return dataclasses.replace(
             report, notes=(*report.notes, f"review page not written ({type(exc).__name__}: {exc})")

@@ -293,7 +293,7 @@ def test_a_sort_with_clip_weights_never_opens_a_socket(
     assert [g.kind for g in report.duplicate_groups] == ["duplicates"]
     saved = json.loads(report.report_path.read_text())  # type: ignore[union-attr]
     assert "ViT-B-32-quickgelu" in saved["engines"]["clip"]
-    from remedia_tray.safety.mover import undo_last_sort
+    from remedia_tray.filing.mover import undo_last_sort
 
     undo_last_sort(root)
     assert read_tree(root) == before

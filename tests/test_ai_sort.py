@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from remedia_tray.cli import build_parser, main
-from remedia_tray.safety.mover import undo_last_sort
+from remedia_tray.filing.mover import undo_last_sort
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from . import ai_support

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from remedia_tray.cli import main
-from remedia_tray.safety import decisions
-from remedia_tray.safety.mover import undo_last_sort
+from remedia_tray.filing import decisions
+from remedia_tray.filing.mover import undo_last_sort
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from .conftest import photo, whatsapp_copy

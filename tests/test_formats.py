@@ -15,9 +15,8 @@ import pytest
 
 from remedia_tray.core.media import Skipped
 from remedia_tray.core.planning import Move, PlannedGroup
-from remedia_tray.layout import reports_dir
-from remedia_tray.safety import formats
-from remedia_tray.safety.formats import (
+from remedia_tray.filing import formats
+from remedia_tray.filing.formats import (
     Begin,
     End,
     Group,
@@ -28,7 +27,8 @@ from remedia_tray.safety.formats import (
     latest_report,
     parse_record,
 )
-from remedia_tray.safety.report import MemberDetail, SortReport, save_report
+from remedia_tray.filing.report import MemberDetail, SortReport, save_report
+from remedia_tray.layout import reports_dir
 
 SORTED = Path(__file__).parent / "data" / "formats" / "sorted"
 REPORTS = sorted((SORTED / "reports").glob("*.json"))

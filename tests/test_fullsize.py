@@ -74,7 +74,6 @@ def test_the_rule_for_what_is_read_again() -> None:
     assert fullsize.needs_check(photo, changed)
 
 
-
 def test_a_smooth_crop_is_fitted_until_it_converges(tmp_path: Path) -> None:
     # The least textured half of a wallpaper, as benchmarks/hash_accuracy.py makes it, and its
     # true copies: with three fit steps per level, the 2 % crop settled at a zoom of 0.027 on

@@ -12,9 +12,9 @@ from remedia_tray.core.library import attach
 from remedia_tray.core.search.cosine import cosine_neighbours, cosine_query, l2_normalise
 from remedia_tray.core.search.hash import hash_neighbours, hash_query
 from remedia_tray.engines.effnet_search import rotation_aware_neighbours, rotation_aware_query
+from remedia_tray.filing.mover import undo_last_sort
 from remedia_tray.layout import library_index_path
 from remedia_tray.pipeline.library_index import load_index
-from remedia_tray.safety.mover import undo_last_sort
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from .conftest import PHOTOS, photo, read_tree, whatsapp_copy

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from remedia_tray.safety import journal as journal_mod
-from remedia_tray.safety.journal import (
+from remedia_tray.filing import journal as journal_mod
+from remedia_tray.filing.journal import (
     Journal,
     active_journals,
     read_journal,

@@ -27,7 +27,14 @@ from remedia_tray.kinds.duplicates import (
     note_keepers_moving_on,
     with_kept,
 )
-from remedia_tray.kinds.library import KINDS, Scope, group, group_library, kind_of
+from remedia_tray.kinds.library import (
+    KINDS,
+    Scope,
+    group,
+    group_library,
+    kind_of,
+    reused_folders,
+)
 from remedia_tray.kinds.similar import SimilarKind
 from remedia_tray.pipeline.features import ScanResult
 from remedia_tray.pipeline.placed import PlacedGroup
@@ -44,6 +51,9 @@ class _Line(SimilarityEngine):
     @property
     def cache_key(self) -> str:
         return self.name
+
+    def load(self) -> None:
+        """Nothing to load: the points are the features."""
 
     def prepare(self, image: object) -> np.ndarray:
         raise NotImplementedError
@@ -304,8 +314,16 @@ def test_a_full_sort_regroups_everything_and_reuses_the_folders() -> None:
     specs = group_library(scan, BOTH, placed, full=True)
     assert _brief(specs) == [
         ("duplicates", ["a.jpg", "duplicates/a/a.jpg"], "duplicates/a"),
-        ("duplicates", ["similar/s/s1.jpg", "duplicates/a/b.jpg"], "duplicates/a"),
+        # duplicates/a holds the first group: two groups in one folder would be one.
+        ("duplicates", ["similar/s/s1.jpg", "duplicates/a/b.jpg"], None),
     ]
+
+
+def test_a_folder_is_reused_by_one_group_and_a_tie_goes_to_the_first_name() -> None:
+    a, b, c = ROOT / "similar/a", ROOT / "similar/b", ROOT / "similar/c"
+    assert reused_folders([[b, a], [a, a, c]]) == [b, a]
+    assert reused_folders([[c, b], [c, b]]) == [b, c]
+    assert reused_folders([[a], [a], []]) == [a, None, None]
 
 
 # --- what the sorter asks of the duplicates kind ---------------------------------------------

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from remedia_tray.safety.mover import undo_last_sort
-from remedia_tray.safety.report import SortReport
+from remedia_tray.filing.mover import undo_last_sort
+from remedia_tray.filing.report import SortReport
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from . import ai_support

@@ -17,10 +17,10 @@ from PIL import Image
 
 from remedia_tray.core.media import Skipped
 from remedia_tray.core.planning import Move, PlannedGroup
+from remedia_tray.filing.mover import undo_last_sort
+from remedia_tray.filing.report import MemberDetail, SortReport, save_report
 from remedia_tray.review import writer as review
 from remedia_tray.review.thumbnails import ensure_thumbnails, thumb_name
-from remedia_tray.safety.mover import undo_last_sort
-from remedia_tray.safety.report import MemberDetail, SortReport, save_report
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from .conftest import photo, read_tree, whatsapp_copy

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from remedia_tray.cli import main
+from remedia_tray.filing import decisions
 from remedia_tray.review.server import ReviewServer
-from remedia_tray.safety import decisions
 from remedia_tray.sorter import SortOptions, sort_folder
 from tests.conftest import photo, read_tree, whatsapp_copy
 
@@ -229,8 +229,8 @@ def test_a_later_sort_respects_both_decisions(served: ReviewServer) -> None:
 
 
 def test_busy_folder_answers_409(served: ReviewServer) -> None:
+    from remedia_tray.filing.locking import folder_lock
     from remedia_tray.layout import lock_path
-    from remedia_tray.safety.locking import folder_lock
 
     before = read_tree(served.root)
     with folder_lock(lock_path(served.root)):

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from remedia_tray.errors import FolderNotFound, NothingToUndo
-from remedia_tray.safety import mover
-from remedia_tray.safety.mover import undo_last_sort
+from remedia_tray.filing import mover
+from remedia_tray.filing.mover import undo_last_sort
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from .conftest import PHOTOS, all_dirs, photo, read_tree, save_as, whatsapp_copy

@@ -6,6 +6,14 @@ from collections.abc import Mapping
 from typing import Literal, get_args
 
 Level = Literal["exact", "strict", "balanced", "loose"]
+#: The knob's whole range (higher = stricter); the one home of its bounds.
+LOWEST, HIGHEST = 0, 100
+
+
+def in_range(number: int) -> bool:
+    return LOWEST <= number <= HIGHEST
+
+
 LEVELS: dict[str, int] = {"exact": 100, "strict": 75, "balanced": 50, "loose": 25}
 DEFAULT_LEVEL: Level = "balanced"
 
@@ -23,8 +31,8 @@ def parse_strictness(value: str | int) -> int:
         except ValueError:
             names = ", ".join(get_args(Level))
             raise ValueError(f"Unknown strictness {value!r}: use {names} or 0-100") from None
-    if not 0 <= number <= 100:
-        raise ValueError(f"Strictness must be between 0 and 100, got {number}")
+    if not in_range(number):
+        raise ValueError(f"Strictness must be between {LOWEST} and {HIGHEST}, got {number}")
     return number
 
 

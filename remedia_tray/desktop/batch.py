@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..safety.report import SortReport
+    from ..filing.report import SortReport
 
 
 def leave_for_later(
@@ -60,8 +60,8 @@ def _user_kept(folder: Path, paths: list[Path]) -> set[Path]:
     """Photos the user chose to keep apart before: the sort leaves them, they are not new."""
     if not paths:
         return set()
+    from ..filing.decisions import exclude_remembered
     from ..pipeline.features import media_from_paths
-    from ..safety.decisions import exclude_remembered
 
     files, _ = media_from_paths(paths)
     try:

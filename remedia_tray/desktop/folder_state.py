@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..atomicfile import write_atomic
+from ..filing.formats import Report, read_json, saved_reports
 from ..layout import tray_state_path
-from ..safety.formats import Report, read_json, saved_reports
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from .._platform import IS_MACOS, IS_WINDOWS
 from ..core.wording import plural
 
 if TYPE_CHECKING:
-    from ..safety.report import SortReport
+    from ..filing.report import SortReport
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from ..atomicfile import write_atomic
-from ..core.strictness import DEFAULT_LEVEL, LEVELS
+from ..core.strictness import DEFAULT_LEVEL, HIGHEST, LEVELS, LOWEST, in_range
 from ..engines import DEFAULT_ENGINE, EngineChoice
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,8 @@ def parse(data: dict[str, Any]) -> Settings:
                 seen.setdefault(v, Path(v).expanduser())
             values["watched"] = tuple(seen.values())
         elif key == "strictness":
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-                raise ValueError("'strictness' must be a whole number from 0 to 100")
+            if isinstance(value, bool) or not isinstance(value, int) or not in_range(value):
+                raise ValueError(f"'strictness' must be a whole number from {LOWEST} to {HIGHEST}")
             values["strictness"] = value
         elif key == "engine":
             if value not in get_args(EngineChoice):

@@ -23,7 +23,7 @@ from typing import Any, Literal, Protocol
 
 from .._platform import IS_WINDOWS
 from ..errors import UnsafeRuntimeDir
-from ..safety.locking import try_lock
+from ..filing.locking import try_lock
 from .handoff_wire import Channel, HandoffFailed, client_exchange, server_exchange
 
 log = logging.getLogger(__name__)

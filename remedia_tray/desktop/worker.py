@@ -22,7 +22,7 @@ from .batch_queue import BatchQueue, Job
 from .status import batch_notice, last_batch_line
 
 if TYPE_CHECKING:
-    from ..safety.report import SortReport
+    from ..filing.report import SortReport
     from ..sorter import SortOptions
     from .notify import Notifier
     from .settings import Settings

@@ -190,18 +190,38 @@ def _regroup_all(
     claims = Claims()
     free = list(range(len(lib)))
     specs: list[GroupSpec] = []
+    was_in: list[list[Path]] = []  # per spec, the folders of its kind its members were in
     for engine in engines:
         kind = kind_of(engine.kind)
         candidates = kind.candidates(free, [], claims)
         pairs = kind.confirm(lib, _all_pairs(engine, lib, candidates))
         for members in new_groups(lib, candidates, pairs, engine.threshold):
-            spec = kind.new_group(lib, members, claims)
-            folders = [home[k][1] for k in members if k in home and home[k][0] == kind.name]
-            if folders:
-                spec = dataclasses.replace(spec, folder=max(set(folders), key=folders.count))
-            specs.append(spec)
+            specs.append(kind.new_group(lib, members, claims))
+            was_in.append([home[k][1] for k in members if k in home and home[k][0] == kind.name])
         free = [k for k in free if k not in claims.moving]
-    return specs
+    return [
+        s if folder is None else dataclasses.replace(s, folder=folder)
+        for s, folder in zip(specs, reused_folders(was_in))
+    ]
+
+
+def reused_folders(was_in: Sequence[Sequence[Path]]) -> list[Path | None]:
+    """The folder each new group keeps: the one most of its members were in, given to one group
+    only (two groups in one folder would be one group to the next sort). The group holding the
+    most of a folder's members gets it, then the earlier group; ties between folders go to the
+    first by name, never to the hash seed."""
+    offers = sorted(
+        (-members.count(folder), k, folder)
+        for k, members in enumerate(was_in)
+        for folder in set(members)
+    )
+    out: list[Path | None] = [None] * len(was_in)
+    taken: set[Path] = set()
+    for _, k, folder in offers:
+        if out[k] is None and folder not in taken:
+            out[k] = folder
+            taken.add(folder)
+    return out
 
 
 _BY_SCOPE: dict[ScopeName, Callable[[Library, Sequence[SimilarityEngine], Scope], list[GroupSpec]]]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..core.media import MediaFile, Skipped
 from ..core.planning import SortKind
+from ..filing.formats import Manifest, read_manifest
 from ..layout import MANIFEST_NAME, OUTPUT_DIRS
-from ..safety.formats import Manifest, read_manifest
 from .discovery import is_temporary_name
 
 

@@ -3,7 +3,7 @@
 Every request names a group ("duplicates/NAME") and a photo by its path relative to FOLDER as it
 is now. The path is checked before anything happens: relative, no "..", no symlink anywhere on
 the way, inside FOLDER, and a member of that group in the state the sort's journals describe.
-Every folder a photo would go into is checked the same way (safety/confined.py): a destination
+Every folder a photo would go into is checked the same way (filing/confined.py): a destination
 swapped for a symlink refuses the action. The folder lock is held from the check to the last
 move, so a sort, an undo or another tab cannot slip in between; a second identical request
 finds the photo gone and moves nothing.
@@ -21,12 +21,12 @@ from typing import Any
 
 from ..core.planning import Move
 from ..errors import FolderBusy, OutsideFolder, RemediaError
+from ..filing import decisions
+from ..filing.confined import Confined, check_own_folders
+from ..filing.formats import Review
+from ..filing.locking import folder_lock
+from ..filing.mover import apply_moves
 from ..layout import lock_path
-from ..safety import decisions
-from ..safety.confined import Confined, check_own_folders
-from ..safety.formats import Review
-from ..safety.locking import folder_lock
-from ..safety.mover import apply_moves
 from .state import ACTIONS, Action, Member, ReviewState, group_key, load_state, members_now
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """What the review page shows now: the latest sort's report plus the review actions since.
 
-Each review action is a journal of its own (see safety/mover.apply_moves), so the state is
+Each review action is a journal of its own (see filing/mover.apply_moves), so the state is
 rebuilt from disk every time: the latest saved report, then every later active journal that
 carries a {"op": "review"} record, replayed in order. `remedia undo` marks such a journal
 undone, and the action disappears from the page with it.
@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..core.keeper import CHOSEN_REASON
 from ..errors import RemediaError
-from ..safety.formats import Review, latest_report
-from ..safety.journal import active_journals, iter_moves, read_records
+from ..filing.formats import Review, latest_report
+from ..filing.journal import active_journals, iter_moves, read_records
 
 Action = Literal["keep", "not-duplicate", "undo-group"]
 ACTIONS: tuple[Action, ...] = ("keep", "not-duplicate", "undo-group")
 #: Why a chosen copy is kept, on the page and in a later sort's report.
-CHOSEN_REASON = "your choice on the review page"
 
 
 @dataclass(frozen=True)

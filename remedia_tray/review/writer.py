@@ -20,9 +20,9 @@ from ..atomicfile import write_atomic
 from ..core.media import Skipped
 from ..core.progress import ProgressFactory, null_progress
 from ..errors import FolderNotFound, RemediaError
+from ..filing.confined import check_own_folders
+from ..filing.report import SortReport
 from ..layout import INDEX_NAME, JOURNAL_DIR, REPORTS_DIR, REVIEW_DIR, data_dir, thumbs_dir
-from ..safety.confined import check_own_folders
-from ..safety.report import SortReport
 from . import facts as _facts
 from .facts import PageFacts, facts_from_report
 from .folder import read_folder

@@ -19,7 +19,7 @@ from tray_support import NotifyServer, requires_bus, wait_until
 
 from remedia_tray.desktop.service import BatchResult, TrayService
 from remedia_tray.desktop.settings import Settings, save
-from remedia_tray.safety.mover import undo_last_sort
+from remedia_tray.filing.mover import undo_last_sort
 from remedia_tray.sorter import SortOptions, sort_folder
 from tests import ai_support
 from tests.conftest import photo, read_tree, whatsapp_copy

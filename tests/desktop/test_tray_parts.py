@@ -358,7 +358,7 @@ def test_tray_modules_import_nothing_heavy() -> None:
         "import sys, remedia_tray.desktop.tray, remedia_tray.desktop.service, "
         "remedia_tray.desktop.watcher, remedia_tray.desktop.notify, "
         "remedia_tray.desktop.settings, remedia_tray.desktop.autostart, "
-        "remedia_tray.desktop.single_instance, remedia_tray.safety.decisions;"
+        "remedia_tray.desktop.single_instance, remedia_tray.filing.decisions;"
         "heavy = ('pystray', 'torch', 'gi', 'watchdog', 'Xlib');"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )

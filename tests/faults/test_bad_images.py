@@ -325,7 +325,7 @@ def test_random_files_never_crash_a_sort(
     assert not report.failed
     snap.check()
     if report.journal is not None:
-        from remedia_tray.safety.mover import undo_last_sort
+        from remedia_tray.filing.mover import undo_last_sort
 
         undo_last_sort(root)
     snap.check(restored=True)

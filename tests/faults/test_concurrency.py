@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from remedia_tray.safety.journal import read_journal
+from remedia_tray.filing.journal import read_journal
 
 from ._guard import Snapshot
 from .conftest import REPO, build_library, cli_env

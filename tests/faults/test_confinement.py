@@ -272,7 +272,7 @@ def test_undo_refuses_a_symlinked_data_folder(
 def test_confined_opens_only_real_folders_inside(tmp_path: Path, dir_fd: bool) -> None:
     """Both ways of checking (descriptors, and lstat as on Windows) give the same answers."""
     from remedia_tray.errors import OutsideFolder
-    from remedia_tray.safety.confined import Confined
+    from remedia_tray.filing.confined import Confined
 
     real = tmp_path / "real"
     (real / "a").mkdir(parents=True)
@@ -307,7 +307,7 @@ def test_confined_opens_only_real_folders_inside(tmp_path: Path, dir_fd: bool) -
 def test_no_folder_descriptor_is_left_open(tmp_path: Path) -> None:
     """Folders opened for a move are closed again, on success and on refusal."""
     from remedia_tray.errors import OutsideFolder
-    from remedia_tray.safety.confined import Confined
+    from remedia_tray.filing.confined import Confined
 
     if not Path("/proc/self/fd").is_dir():
         pytest.skip("needs /proc")

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from remedia_tray.errors import NothingToUndo
+from remedia_tray.filing.mover import PART_SUFFIX, recover_incomplete, undo_last_sort
 from remedia_tray.layout import MANIFEST_NAME
-from remedia_tray.safety.mover import PART_SUFFIX, recover_incomplete, undo_last_sort
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from ..conftest import photo

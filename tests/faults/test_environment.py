@@ -21,7 +21,7 @@ import pytest
 
 from remedia_tray.core.progress import Progress
 from remedia_tray.errors import RemediaError
-from remedia_tray.safety.mover import PART_SUFFIX, undo_last_sort
+from remedia_tray.filing.mover import PART_SUFFIX, undo_last_sort
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from ..conftest import photo, whatsapp_copy
@@ -121,7 +121,7 @@ def test_disk_fills_up_mid_sort(
 ) -> None:
     """The journal write of the 2nd move fails (full disk): that move and later ones are
     refused, earlier ones stay journaled and undoable, and the journal has no torn record."""
-    from remedia_tray.safety import journal as journal_module
+    from remedia_tray.filing import journal as journal_module
 
     root = build_library(tmp_path / "lib")
     snap = guard(root)

@@ -20,8 +20,8 @@ ROOT = Path("/tmp/remedia-formats-fixture")  # fixed, so the paths inside stay t
 def main() -> None:
     from PIL import Image
 
+    from remedia_tray.filing.mover import undo_last_sort
     from remedia_tray.review.actions import run_action
-    from remedia_tray.safety.mover import undo_last_sort
     from remedia_tray.sorter import SortOptions, sort_folder
 
     shutil.rmtree(ROOT, ignore_errors=True)

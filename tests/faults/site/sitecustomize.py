@@ -93,9 +93,9 @@ def _install_steps() -> None:
     import time
     from pathlib import Path
 
+    from remedia_tray.filing import journal, mover, report
     from remedia_tray.pipeline import cache
     from remedia_tray.review import writer as review
-    from remedia_tray.safety import journal, mover, report
 
     scope = [0]  # > 0 while mover is moving, undoing or recovering
 

@@ -198,7 +198,7 @@ def _note_left(
     root: Path, confined: Confined, journal: Path, left: list[tuple[Path, Path]]
 ) -> None:
     """Only the files still in a group are this sort's placements now: one put back is not
-    one the user moved out (safety/decisions.py)."""
+    one the user moved out (filing/decisions.py)."""
     from .decisions import note_placements
 
     def placed(dst: Path) -> bool:

@@ -1,1 +1,0 @@
-"""Writing the folder safely: locking, the journal, moves and undo, decisions, the saved report."""
