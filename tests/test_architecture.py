@@ -15,6 +15,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "remedia_tray"
 MAX_TOP_LEVEL_MODULES = 12
+#: Past these a module or a function does too many things to be read at once (issue 22).
+MAX_MODULE_LINES = 600
+MAX_COMPLEXITY = 30
 
 
 def _modules() -> dict[str, Path]:
@@ -125,6 +128,35 @@ def test_a_cycle_would_be_found() -> None:
 def test_top_level_stays_small() -> None:
     top = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+
+
+def test_no_module_is_over_600_lines() -> None:
+    long = {
+        name: n
+        for name, path in _modules().items()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert len(_modules()) > 50 and not long, long
+
+
+def _complexity(source: str) -> dict[str, int]:
+    cc = pytest.importorskip("radon.complexity", reason="radon is a dev tool")
+    return {b.fullname: b.complexity for b in cc.cc_visit(source)}
+
+
+def test_radon_sees_a_branchy_function() -> None:
+    branches = "".join(f"    if x == {k}:\n        return {k}\n" for k in range(30))
+    assert _complexity(f"def f(x):\n{branches}    return -1\n") == {"f": 31}
+
+
+def test_no_function_is_over_complexity_30() -> None:
+    over = {
+        f"{name}.{fn}": c
+        for name, path in _modules().items()
+        for fn, c in _complexity(path.read_text(encoding="utf-8")).items()
+        if c > MAX_COMPLEXITY
+    }
+    assert not over, over
 
 
 def test_layer_contract() -> None:
