@@ -192,8 +192,8 @@ def main() -> None:
         setup_s = time.perf_counter() - t0
         out_dir = review.review_dir(root)
         thumbs_dir = layout_thumbs_dir(root)
-        data = report.to_dict()
-        photos = [Path(p) for p in review.current_locations(data)]
+        saved = report.saved()
+        photos = [Path(p) for p in review.current_locations(saved)]
         mb = sum(p.stat().st_size for p in photos) / 2**20
 
         cold_thumbs = timed(lambda: ensure_thumbnails(photos, thumbs_dir, workers=args.workers))
@@ -207,8 +207,8 @@ def main() -> None:
         assert not thumbs.problems, thumbs.problems
         by_path = {str(k): v for k, v in thumbs.thumbs.items()}
         to_dict_s = timed(report.to_dict, repeat=3)
-        html_s = timed(lambda: review.render_page(data, page_dir=out_dir, thumbs=by_path), 5)
-        html = review.render_page(data, page_dir=out_dir, thumbs=by_path)
+        html_s = timed(lambda: review.render_report(saved, page_dir=out_dir, thumbs=by_path), 5)
+        html = review.render_report(saved, page_dir=out_dir, thumbs=by_path)
 
         page_warm = timed(lambda: review.write_review(report, workers=args.workers), repeat=3)
         shutil.rmtree(out_dir)

@@ -268,7 +268,19 @@ def _cmd_undo(args: argparse.Namespace) -> int:
         for p in result.remaining:
             print(f"  {shown(p.path)}: {p.reason}")
         print(f"Fix that, then run `remedia undo {_quoted(folder)}` again to put back the rest.")
+    _refresh_folder_page(folder)
     return 1 if result.problems or result.remaining else 0
+
+
+def _refresh_folder_page(folder: Path) -> None:
+    """Rewrite review/index.html now (the tray opens it as a file): it shows the folder as it
+    is after the undo. The files are back either way; a failure costs only the page."""
+    from .review.writer import write_folder_page
+
+    try:
+        write_folder_page(folder)
+    except Exception as exc:  # the undo is done and journaled; only the page is stale
+        logging.getLogger(__name__).warning("the review page was not rewritten: %s", exc)
 
 
 def _cmd_review(args: argparse.Namespace) -> int:

@@ -281,3 +281,23 @@ def test_a_sort_name_reads_the_clock_once() -> None:
     local = time.strftime("%Y%m%d-%H%M%S", time.localtime(1_700_000_000))
     assert formats.sort_name(ns) == f"sort-{local}-999999999"
     assert formats.sort_name().startswith("sort-")
+
+
+def test_a_report_is_in_effect_while_its_journal_is_there(tmp_path: Path) -> None:
+    journal = tmp_path / "sort-1.jsonl"
+    report = Report.from_dict({"folder": str(tmp_path), "journal": str(journal)})
+    assert not report.in_effect  # undone: the journal is renamed *.undone.jsonl
+    journal.write_text("")
+    assert report.in_effect
+    assert Report.from_dict({"folder": str(tmp_path), "journal": None}).in_effect  # moved nothing
+
+
+def test_an_older_report_reads_with_the_values_its_page_always_showed(tmp_path: Path) -> None:
+    group = {"kind": "similar", "folder": "/p/similar/a", "best": "/p/a.jpg", "reason": None,
+             "members": ["/p/a.jpg"], "verified": 64}  # fmt: skip
+    old = {"folder": "/p", "finished": None, "engines": None, "notes": None, "groups": [group]}
+    report = Report.from_dict(old)
+    assert report.strictness == 50  # the default level: a report without it was sorted so
+    assert report.finished == "" and report.engines == {} and report.notes == ()
+    (g,) = report.groups
+    assert g.reason == "" and g.verified is None and g.kept is None and g.moves == ()

@@ -405,8 +405,8 @@ def test_previews_are_capped_but_every_member_is_still_listed(tmp_path: Path) ->
         members=(kept, root / "big copy.jpg"),
         moves=(Move(root / "big copy.jpg", dst),),
     )
-    data = _finished_report(root, (group,)).to_dict()
-    page = review.write_page(data, name="capped.html", max_previews=1)
+    saved = _finished_report(root, (group,)).saved()
+    page = review.write_page(saved, name="capped.html", max_previews=1)
     assert page.thumbnails_made == 1 and [s.path for s in page.no_preview] == [dst]
     doc = Page(page.path.read_text(encoding="utf-8"))
     assert len(doc.attr_values("img", "src")) == 1

@@ -207,3 +207,40 @@ def test_the_folder_page_follows_a_copy_chosen_on_the_review_page(tmp_path: Path
     assert any("your choice" in text for _, text in doc.find("div", "why"))
     written = page.stat().st_mtime_ns
     assert ensure_page(root) == page and page.stat().st_mtime_ns == written  # current: kept
+
+
+def test_remedia_undo_rewrites_the_folder_page_at_once(tmp_path: Path) -> None:
+    """The tray opens index.html as a file: after `remedia undo` it is current already."""
+    root = tmp_path / "Photos"
+    pairs = _library(root)
+    index = root / ".remedia" / "review" / "index.html"
+    sort_folder(root, HASH)
+    whatsapp_copy(photo("ridge"), root / "WhatsApp" / "ridge-WA.jpg")
+    second = sort_folder(root, HASH)
+    assert second.report_path is not None
+    assert "duplicates/ridge" in Dom(index.read_text("utf-8")).groups()
+
+    assert main(["undo", str(root)]) == 0  # and no `remedia review`
+    dom = Dom(index.read_text("utf-8"))
+    assert len(dom.groups()) == pairs and "duplicates/ridge" not in dom.groups()
+    (undone,) = dom.find("li")
+    assert undone[0]["data-sort"] == second.report_path.stem and "was undone" in undone[1]
+    written = index.stat().st_mtime_ns
+    from remedia_tray.review.writer import ensure_page
+
+    assert ensure_page(root) == index and index.stat().st_mtime_ns == written  # current
+
+
+def test_a_page_of_a_sort_not_saved_is_named_from_one_clock_reading(tmp_path: Path) -> None:
+    import dataclasses
+    import re
+
+    from remedia_tray.review.writer import write_review
+
+    root = tmp_path / "Photos"
+    root.mkdir()
+    shutil.copy2(photo("peaks"), root / "peaks.jpg")
+    shutil.copy2(photo("peaks"), root / "peaks copy.jpg")
+    report = dataclasses.replace(sort_folder(root, HASH), report_path=None)
+    page = write_review(report, workers=1)
+    assert re.fullmatch(r"sort-\d{8}-\d{6}-\d{9}\.html", page.path.name)

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from remedia_tray.core.media import MediaFile
+from remedia_tray.filing.formats import Report
 from remedia_tray.pipeline.placed import PlacedGroup
-from remedia_tray.review.facts import UndoneSort, facts_from_report
+from remedia_tray.review.facts import PageFacts, UndoneSort, facts_from_report
 from remedia_tray.review.folder import folder_facts
 from remedia_tray.review.page import render_page
 from remedia_tray.review.view import KINDS, Served, page_view
@@ -59,6 +60,11 @@ def _report(*groups: dict[str, Any], **kw: Any) -> dict[str, Any]:
     return {**data, **kw}
 
 
+def facts_of(data: dict[str, Any], *, name: str = "") -> PageFacts:
+    """The adapter reads the typed report: the data as it is read back from its file."""
+    return facts_from_report(Report.from_dict(data), name=name)
+
+
 def _placed(name: str, copies: list[str], kept: str | None = None) -> PlacedGroup:
     folder = Path("/p/duplicates") / name
     files = tuple(MediaFile(folder / c, 10, 0, 0, 0) for c in sorted(copies))
@@ -74,7 +80,7 @@ def test_the_adapter_says_where_each_member_is_now_and_why_one_did_not_move() ->
     group["moves"].pop()  # the second copy could not move
     data = _report(group)
     data["failed"] = [{"path": "/p/a locked.jpg", "reason": "permission denied"}]
-    facts = facts_from_report(data, name="sort-1")
+    facts = facts_of(data, name="sort-1")
     (g,) = facts.groups
     kept, copy, locked = g.members
     assert kept.kept and kept.now == kept.original == "/p/a.jpg" and not kept.moved
@@ -97,7 +103,7 @@ def test_a_kept_copy_that_moved_on_with_its_series_is_found_there() -> None:
             {"from": "/p/b.jpg", "to": "/p/similar/s/b.jpg"},
         ],
     }
-    facts = facts_from_report(_report(_dups("a", ["a copy.jpg"]), series))
+    facts = facts_of(_report(_dups("a", ["a copy.jpg"]), series))
     kept = facts.groups[0].members[0]
     assert kept.kept and kept.now == "/p/similar/s/a.jpg" and not kept.moved
     view = page_view(facts, page_dir=PAGE_DIR, thumbs={})
@@ -120,7 +126,7 @@ def test_each_kind_reads_from_its_row_of_the_table() -> None:
         "members": ["/p/s1.jpg", "/p/s2.jpg"],
         "moves": [{"from": f"/p/s{k}.jpg", "to": f"/p/similar/s/s{k}.jpg"} for k in (1, 2)],
     }
-    facts = facts_from_report(_report(_dups("a", ["a copy.jpg"]), series))
+    facts = facts_of(_report(_dups("a", ["a copy.jpg"]), series))
     view = page_view(facts, page_dir=PAGE_DIR, thumbs={}, served=Served("t"))
     (dup,), (sim,) = (s.groups for s in view.sections)
     assert [s.heading for s in view.sections] == ["Duplicates", "Similar photos"]
@@ -143,7 +149,7 @@ def test_each_kind_reads_from_its_row_of_the_table() -> None:
 
 
 def test_totals_and_the_undo_box() -> None:
-    facts = facts_from_report(_report(_dups("a", ["a copy.jpg"])))
+    facts = facts_of(_report(_dups("a", ["a copy.jpg"])))
     view = page_view(facts, page_dir=PAGE_DIR, thumbs={}, windows=False)
     labels = [t.label for t in view.totals]
     assert "Photos moved to similar/" not in labels  # no similar groups: not said twice
@@ -158,7 +164,7 @@ def test_links_are_relative_and_every_byte_of_a_name_is_kept() -> None:
     group = _dups("caf", [])
     group["members"].append(odd)
     group["moves"] = [{"from": odd, "to": "/p/duplicates/caf/caf\udce9 #1.jpg"}]
-    facts = facts_from_report(_report(group))
+    facts = facts_of(_report(group))
     m = page_view(facts, page_dir=PAGE_DIR, thumbs={}).sections[0].groups[0].members[1]
     assert m.href == "../../duplicates/caf/caf%E9%20%231.jpg"
     html = render_page(page_view(facts, page_dir=PAGE_DIR, thumbs={}))
@@ -171,7 +177,7 @@ def test_hostile_text_is_escaped_when_rendered() -> None:
     group["members"].append(evil)
     group["moves"] = [{"from": evil, "to": "/p/duplicates/x/e.jpg"}]
     group["reason"] = "<script>alert(2)</script>"
-    html = render_page(page_view(facts_from_report(_report(group)), page_dir=PAGE_DIR, thumbs={}))
+    html = render_page(page_view(facts_of(_report(group)), page_dir=PAGE_DIR, thumbs={}))
     assert "<img src=x" not in html and "<script>alert" not in html
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
 
@@ -180,16 +186,14 @@ def test_hostile_text_is_escaped_when_rendered() -> None:
 
 
 def test_a_first_sort_is_the_folder_and_nothing_is_marked() -> None:
-    sort = facts_from_report(_report(_dups("b", ["b copy.jpg"]), _dups("a", ["a copy.jpg"])))
+    sort = facts_of(_report(_dups("b", ["b copy.jpg"]), _dups("a", ["a copy.jpg"])))
     placed = [_placed("a", ["a copy.jpg"]), _placed("b", ["b copy.jpg"])]  # as read: by name
     assert folder_facts(placed, [sort]) == sort
 
 
 def test_the_newest_sort_marks_new_groups_grown_groups_and_new_members() -> None:
-    first = facts_from_report(
-        _report(_dups("a", ["a copy.jpg"]), _dups("b", ["b copy.jpg"])), name="sort-1"
-    )
-    second = facts_from_report(
+    first = facts_of(_report(_dups("a", ["a copy.jpg"]), _dups("b", ["b copy.jpg"])), name="sort-1")
+    second = facts_of(
         _report(_dups("a", ["a copy 2.jpg"]), _dups("c", ["c copy.jpg"]), images=2),
         name="sort-2",
     )
@@ -217,7 +221,7 @@ def test_the_newest_sort_marks_new_groups_grown_groups_and_new_members() -> None
 
 
 def test_groups_no_longer_on_disk_are_gone_and_an_undone_sort_is_said() -> None:
-    first = facts_from_report(_report(_dups("a", ["a copy.jpg"])), name="sort-1")
+    first = facts_of(_report(_dups("a", ["a copy.jpg"])), name="sort-1")
     undone = UndoneSort("sort-2", "2026-01-03T10:00:00", 2)
     facts = folder_facts([_placed("a", ["a copy.jpg"])], [first], [undone])
     assert [Path(g.folder).name for g in facts.groups] == ["a"]
@@ -232,7 +236,7 @@ def test_groups_no_longer_on_disk_are_gone_and_an_undone_sort_is_said() -> None:
 
 
 def test_a_group_no_report_knows_is_still_shown_from_the_disk() -> None:
-    first = facts_from_report(_report(_dups("a", ["a copy.jpg"])), name="sort-1")
+    first = facts_of(_report(_dups("a", ["a copy.jpg"])), name="sort-1")
     stray = PlacedGroup(
         "duplicates",
         Path("/p/duplicates/z"),

@@ -17,17 +17,16 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
 
 from ..core.planning import Move
 from ..errors import FolderBusy, OutsideFolder, RemediaError
 from ..filing import decisions
 from ..filing.confined import Confined, check_own_folders
-from ..filing.formats import Review
+from ..filing.formats import ReportGroup, Review
 from ..filing.locking import folder_lock
 from ..filing.mover import apply_moves
 from ..layout import lock_path
-from .state import ACTIONS, Action, Member, ReviewState, group_key, load_state, members_now
+from .state import ACTIONS, Action, Member, ReviewState, load_state, members_now
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +85,13 @@ def _regular_file(path: Path) -> bool:
 
 def _plan(
     state: ReviewState, action: Action, key: str, photo: Path | None
-) -> tuple[list[Move], Member | None, dict[str, Any]]:
+) -> tuple[list[Move], Member | None, ReportGroup]:
     """The moves an action makes, checked against the state; Refused when it does not apply."""
-    group = next((g for g in state.data.get("groups", ()) if group_key(g) == key), None)
+    group = state.group(key)
     if group is None:
         raise Refused(409, f"no group {key} in the latest sort (changed since the page loaded?)")
-    members = members_now(state.data, group)
-    folder = Path(group["folder"])
+    members = members_now(state.sort, group)
+    folder = group.folder
     if action == "undo-group":
         moves = [Move(m.now, m.original) for m in members if m.now != m.original]
         if not moves:
@@ -106,7 +105,7 @@ def _plan(
     back = Move(member.now, member.original)
     if action == "not-duplicate":
         return [back], member, group
-    if group["kind"] != "duplicates":
+    if group.kind != "duplicates":
         raise Refused(400, "keep applies to duplicates groups")
     old = next((m for m in members if m.kept), None)
     if old is None or old.now != old.original:
@@ -150,7 +149,7 @@ def _run_locked(root: Path, action: Action, key: str, photo: Path | None) -> Act
         resolve_inside(root, os.path.relpath(m.src, root).replace(os.sep, "/"))
         if not _regular_file(m.src):
             raise Refused(409, f"{os.path.relpath(m.src, root)} is missing or not a regular file")
-    record = Review(action, key, member.original if member else None, Path(group["folder"]))
+    record = Review(action, key, member.original if member else None, group.folder)
     try:
         result = apply_moves(root, moves, record=record)
     except OutsideFolder as exc:  # a destination with a symlink on the way: nothing moved

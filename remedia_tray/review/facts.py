@@ -1,16 +1,17 @@
 """What a review page is about, typed: one sort's report, or the folder as it is now.
 
-`facts_from_report` is the one place that reads report data (a `SortReport.to_dict()` or a
-saved report) for the page; everything after it reads these frozen values.
+`facts_from_report` is the one place that reads a sort's report (`filing.formats.Report`:
+`SortReport.saved()`, or a saved one) for the page; everything after it reads these frozen values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from ..core.planning import SortKind
+from ..filing.formats import MemberDetail, Report, ReportGroup
 
 #: How the newest sort changed a group of the folder (the folder page marks it).
 Change = Literal["new", "grown"]
@@ -95,69 +96,63 @@ def current_locations(facts: PageFacts) -> list[str]:
     return [m.now for g in facts.groups for m in g.members]
 
 
-# ---------------------------------------------------------------- the adapter from report data
+# ---------------------------------------------------------------- the adapter from the report
 
 
-def _detail(d: object) -> Detail | None:
-    if not isinstance(d, Mapping):
+def _detail(d: MemberDetail | None) -> Detail | None:
+    if d is None:
         return None
-    return Detail(
-        d.get("bytes"), d.get("mtime_ns"), d.get("width"), d.get("height"),
-        d.get("format"), d.get("exif_fields"),
-    )  # fmt: skip
+    return Detail(d.size, d.mtime_ns, d.width, d.height, d.format, d.exif_fields)
 
 
-def _group(
-    g: Mapping[str, Any], failed: Mapping[str, str], everywhere: Mapping[str, str]
-) -> GroupFacts:
-    own = {m["from"] for m in g.get("moves", ())}
-    moves = {p: everywhere[p] for p in g["members"] if p in everywhere}
-    details = list(g.get("details") or ())
-    kept, best = g.get("kept"), g.get("best")
-    members = tuple(
-        MemberFacts(
-            original=path,
-            now=moves.get(path, path),
-            kept=path == kept,
-            best=path == best,
-            moved=path in own,
-            not_moved=failed.get(path) if path not in moves and path != kept else None,
-            detail=_detail(details[k]) if k < len(details) else None,
-        )
-        for k, path in enumerate(g["members"])
-    )
-    verified = g.get("verified")
+def _group(g: ReportGroup, failed: Mapping[str, str], everywhere: Mapping[str, str]) -> GroupFacts:
+    own = {str(m.src) for m in g.moves}
+    members = [str(p) for p in g.members]
+    moves = {p: everywhere[p] for p in members if p in everywhere}
+    kept = str(g.kept) if g.kept is not None else None
+    best = str(g.best)
     return GroupFacts(
-        kind=g["kind"],
-        folder=str(g["folder"]),
-        members=members,
-        reason=str(g.get("reason") or ""),
-        verified=verified if isinstance(verified, str) else None,
-        linked=bool(g.get("moves")),
+        kind=g.kind,
+        folder=str(g.folder),
+        members=tuple(
+            MemberFacts(
+                original=path,
+                now=moves.get(path, path),
+                kept=path == kept,
+                best=path == best,
+                moved=path in own,
+                not_moved=failed.get(path) if path not in moves and path != kept else None,
+                detail=_detail(g.details[k]) if k < len(g.details) else None,
+            )
+            for k, path in enumerate(members)
+        ),
+        reason=g.reason,
+        verified=g.verified,
+        linked=bool(g.moves),
     )
 
 
-def facts_from_report(data: Mapping[str, Any], *, name: str = "") -> PageFacts:
-    """The page facts of one sort, from its report data (`SortReport.to_dict()` or saved)."""
-    failed = {f["path"]: f["reason"] for f in data.get("failed", ())}
+def facts_from_report(report: Report, *, name: str = "") -> PageFacts:
+    """The page facts of one sort, from its report (`SortReport.saved()` or a saved one)."""
+    failed = {str(f.path): f.reason for f in report.failed}
     # A kept duplicate can move on with its similar group: look across every group.
-    everywhere = {m["from"]: m["to"] for g in data.get("groups", ()) for m in g.get("moves", ())}
-    dups, sims = data.get("duplicates_moved", 0), data.get("similar_moved", 0)
+    everywhere = {str(m.src): str(m.dst) for g in report.groups for m in g.moves}
+    dups, sims = report.duplicates_moved, report.similar_moved
     return PageFacts(
-        folder=str(data["folder"]),
+        folder=str(report.folder),
         name=name,
-        finished=str(data.get("finished") or ""),
-        strictness=int(data.get("strictness", 50)),
-        engines=tuple((str(k), str(v)) for k, v in (data.get("engines") or {}).items()),
-        images=int(data.get("images", 0)),
-        seconds=float(data.get("seconds", 0)),
-        journal=str(data["journal"]) if data.get("journal") else None,
+        finished=report.finished,
+        strictness=report.strictness,
+        engines=tuple((str(k), str(v)) for k, v in report.engines.items()),
+        images=int(report.images),
+        seconds=float(report.seconds),
+        journal=str(report.journal) if report.journal is not None else None,
         sort_moved=dups + sims,
         duplicates_moved=dups,
         similar_moved=sims,
-        duplicate_bytes=data.get("duplicate_bytes", 0),
-        notes=tuple(str(n) for n in data.get("notes") or ()),
-        skipped=tuple(FileNote(r["path"], r["reason"]) for r in data.get("skipped", ())),
-        failed=tuple(FileNote(r["path"], r["reason"]) for r in data.get("failed", ())),
-        groups=tuple(_group(g, failed, everywhere) for g in data.get("groups", ())),
+        duplicate_bytes=report.duplicate_bytes,
+        notes=report.notes,
+        skipped=tuple(FileNote(str(r.path), r.reason) for r in report.skipped),
+        failed=tuple(FileNote(str(r.path), r.reason) for r in report.failed),
+        groups=tuple(_group(g, failed, everywhere) for g in report.groups),
     )

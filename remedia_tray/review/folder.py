@@ -10,15 +10,13 @@ so both pages are the same page.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from ..errors import RemediaError
-from ..layout import reports_dir
+from ..filing.formats import Report, read_json, saved_reports
 from ..pipeline.placed import PlacedGroup, read_placed
 from .facts import (
     Change,
@@ -167,36 +165,20 @@ def folder_facts(
 # ---------------------------------------------------------------- reading it
 
 
-def _reports(root: Path) -> list[Path]:
-    try:
-        names = sorted(n for n in os.listdir(reports_dir(root)) if n.startswith("sort-"))
-    except OSError:
-        return []
-    return [reports_dir(root) / n for n in names if n.endswith(".json")]
-
-
-def _load(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # a damaged report: the disk still shows its groups
-    return data if isinstance(data, dict) else None
-
-
-def _in_effect(facts: PageFacts) -> bool:
-    # The journal is renamed *.undone.jsonl once `remedia undo` has put everything back.
-    return facts.journal is None or os.path.exists(facts.journal)
-
-
-def _saved_sorts(root: Path, current: PageFacts | None) -> Iterator[PageFacts]:
-    for path in _reports(root):
+def _saved_sorts(root: Path, current: PageFacts | None) -> Iterator[tuple[PageFacts, bool]]:
+    """Each sort's facts, oldest first, and whether it is in effect (the one just made is)."""
+    for path in reversed(list(saved_reports(root))):
         if current is not None and path.stem == current.name:
             continue  # in memory already
-        data = _load(path)
-        if data is not None:
-            yield facts_from_report(data, name=path.stem)
+        try:
+            report = Report.from_dict(read_json(path))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a damaged report: the disk still shows its groups
+        yield facts_from_report(report, name=path.stem), report.in_effect
     if current is not None:
-        yield current  # the sort just made is the newest
+        # The sort just made is the newest, and in effect whatever its journal (a dry run or
+        # a test has none).
+        yield current, True
 
 
 def _with_review_actions(root: Path, newest: PageFacts) -> PageFacts:
@@ -207,19 +189,18 @@ def _with_review_actions(root: Path, newest: PageFacts) -> PageFacts:
         return newest
     if not state.actions or state.report.stem != newest.name:
         return newest
-    return facts_from_report(state.data, name=newest.name)
+    return facts_from_report(state.sort, name=newest.name)
 
 
 def read_folder(root: Path, *, current: PageFacts | None = None) -> PageFacts | None:
     """The folder page's facts, from the group folders and the saved reports; None before
     any sort. `current` is the sort just made (its report need not be read again)."""
-    sorts = list(_saved_sorts(Path(root), current))
-    if not sorts:
+    saved = list(_saved_sorts(Path(root), current))
+    if not saved:
         return None
-    # The sort just made is in effect, whatever its journal (a dry run or a test has none).
-    effect = [s is current or _in_effect(s) for s in sorts]
-    active = [s for s, yes in zip(sorts, effect, strict=True) if yes]
-    newest = max((k for k, yes in enumerate(effect) if yes), default=-1)
+    sorts = [s for s, _ in saved]
+    active = [s for s, in_effect in saved if in_effect]
+    newest = max((k for k, (_, in_effect) in enumerate(saved) if in_effect), default=-1)
     undone = [UndoneSort(s.name, s.finished, len(s.groups)) for s in sorts[newest + 1 :]]
     if current is None and active:
         active[-1] = _with_review_actions(Path(root), active[-1])

@@ -33,7 +33,7 @@ from ..layout import THUMBS_DIR, review_dir
 from .actions import Refused, resolve_inside, run_action
 from .facts import current_locations, facts_from_report
 from .page import SERVED_CSP, render_page
-from .state import group_key, load_state, members_now
+from .state import load_state, members_now
 from .view import Served, page_view
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ class ReviewServer:
     def page(self, served: Served) -> bytes:
         from .writer import page_thumbnails
 
-        facts = facts_from_report(load_state(self.root).data)
+        facts = facts_from_report(load_state(self.root).sort)
         thumbs, problems = page_thumbnails(Path(facts.folder), current_locations(facts))
         view = page_view(
             facts,
@@ -198,8 +198,8 @@ class ReviewServer:
         """A photo the page may show: a current member of a group, or Refused."""
         path = resolve_inside(self.root, rel)
         state = load_state(self.root)
-        for g in state.data.get("groups", ()):
-            if any(m.now == path for m in members_now(state.data, g)):
+        for g in state.sort.groups:
+            if any(m.now == path for m in members_now(state.sort, g)):
                 return path
         raise Refused(404, "not a photo of this review")
 
@@ -520,7 +520,6 @@ __all__ = [
     "BACKLOG",
     "CONNECTION_TIMEOUT",
     "ReviewServer",
-    "group_key",
     "open_regular",
     "serve_review",
 ]

@@ -9,32 +9,30 @@ undone, and the action disappears from the page with it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from ..core.keeper import CHOSEN_REASON
 from ..errors import RemediaError
-from ..filing.formats import Review, latest_report
+from ..filing.formats import Report, ReportGroup, ReportMove, Review, latest_report
 from ..filing.journal import active_journals, iter_moves, read_records
 
 Action = Literal["keep", "not-duplicate", "undo-group"]
 ACTIONS: tuple[Action, ...] = ("keep", "not-duplicate", "undo-group")
-#: Why a chosen copy is kept, on the page and in a later sort's report.
 
 
 @dataclass(frozen=True)
 class ReviewState:
     root: Path
-    data: dict[str, Any]  # report data with the review actions applied
+    sort: Report  # the saved report with the review actions since applied
     report: Path  # the saved report of the sort under review
     actions: int  # review actions replayed on top of it
 
-
-def group_key(group: Mapping[str, Any]) -> str:
-    """The group's name in the page markup and in requests: "duplicates/NAME" or "similar/NAME"."""
-    return f"{group['kind']}/{os.path.basename(str(group['folder']))}"
+    def group(self, key: str) -> ReportGroup | None:
+        """The group named `key` ("duplicates/NAME"), as the review actions left it."""
+        return next((g for g in self.sort.groups if g.key == key), None)
 
 
 def load_state(root: Path) -> ReviewState:
@@ -48,62 +46,70 @@ def load_state(root: Path) -> ReviewState:
         raise RemediaError(
             f"no sort of {root} to review: run `remedia sort` on it first (or it was undone)"
         )
-    report, data = latest.path, latest.report.to_dict()
+    sort = latest.report
     replayed = 0
     for path in active_journals(root):
-        if path.name.split(".")[0] <= report.stem:
+        if path.name.split(".")[0] <= latest.path.stem:
             continue  # the sort itself, or older
         records = read_records(path)
         review = next((r for r in records if isinstance(r, Review)), None)
         if review is None:
             continue
         moves = [
-            (str(r.src), str(r.dst))
+            (r.src, r.dst)
             for r in iter_moves(records)
             if os.path.lexists(r.dst) or not os.path.lexists(r.src)
         ]
-        apply_action(data, review, moves)
+        sort = apply_action(sort, review, moves)
         replayed += 1
-    return ReviewState(root, data, report, replayed)
+    return ReviewState(root, sort, latest.path, replayed)
 
 
-def _move_member(data: dict[str, Any], group: dict[str, Any], src: str, dst: str) -> None:
+def _move_member(groups: list[ReportGroup], k: int, src: Path, dst: Path) -> None:
     """Record that the member now at `src` is at `dst` (its original path when it went back)."""
-    for g in data.get("groups", ()):
-        for m in list(g.get("moves", ())):
-            if m["to"] == src:
-                if dst == m["from"]:
-                    g["moves"].remove(m)
-                else:
-                    m["to"] = dst
-                return
-    if src in group["members"]:  # a member still where it was: the kept copy
-        group.setdefault("moves", []).append({"from": src, "to": dst})
-
-
-def apply_action(data: dict[str, Any], record: Review, moves: Sequence[tuple[str, str]]) -> None:
-    """Apply one journaled review action (its record and the moves it made) to report data."""
-    group = next((g for g in data.get("groups", ()) if group_key(g) == record.group), None)
-    if group is None:
+    for i, g in enumerate(groups):
+        j = next((j for j, m in enumerate(g.moves) if m.dst == src), None)
+        if j is None:
+            continue
+        m = g.moves[j]
+        back = () if dst == m.src else (replace(m, dst=dst),)
+        groups[i] = replace(g, moves=(*g.moves[:j], *back, *g.moves[j + 1 :]))
         return
+    group = groups[k]
+    if src in group.members:  # a member still where it was: the kept copy
+        groups[k] = replace(group, moves=(*group.moves, ReportMove(src, dst)))
+
+
+def _without(group: ReportGroup, path: Path) -> ReportGroup:
+    """`group` with the member at `path` (where it was) no longer in it."""
+    k = group.members.index(path)
+    return replace(
+        group,
+        members=group.members[:k] + group.members[k + 1 :],
+        details=group.details[:k] + group.details[k + 1 :],
+        kept=None if group.kept == path else group.kept,
+        moves=tuple(m for m in group.moves if m.src != path),
+    )
+
+
+def apply_action(report: Report, record: Review, moves: Sequence[tuple[Path, Path]]) -> Report:
+    """`report` with one journaled review action (its record and the moves it made) applied."""
+    groups = list(report.groups)
+    k = next((k for k, g in enumerate(groups) if g.key == record.group), None)
+    if k is None:
+        return report
     for src, dst in moves:
-        _move_member(data, group, src, dst)
-    action = record.action
-    path = str(record.path) if record.path is not None else None
-    if action == "keep":
-        group["kept"] = path
-        group["reason"] = CHOSEN_REASON
-    elif action == "not-duplicate" and path in group["members"]:
-        k = group["members"].index(path)
-        del group["members"][k]
-        details = group.get("details")
-        if details and k < len(details):
-            del details[k]
-        if group.get("kept") == path:
-            group["kept"] = None
-        group["moves"] = [m for m in group.get("moves", ()) if m["from"] != path]
-    if action == "undo-group" or not group.get("moves"):
-        data["groups"].remove(group)
+        _move_member(groups, k, src, dst)
+    group, path = groups[k], record.path
+    if record.action == "keep":
+        group = replace(group, kept=path, reason=CHOSEN_REASON)
+    elif record.action == "not-duplicate" and path is not None and path in group.members:
+        group = _without(group, path)
+    if record.action == "undo-group" or not group.moves:
+        del groups[k]
+    else:
+        groups[k] = group
+    return replace(report, groups=tuple(groups))
 
 
 @dataclass(frozen=True)
@@ -113,10 +119,7 @@ class Member:
     kept: bool
 
 
-def members_now(data: Mapping[str, Any], group: Mapping[str, Any]) -> list[Member]:
+def members_now(report: Report, group: ReportGroup) -> list[Member]:
     """The group's members and where each is now."""
-    everywhere = {m["from"]: m["to"] for g in data.get("groups", ()) for m in g.get("moves", ())}
-    return [
-        Member(Path(p), Path(everywhere.get(p, p)), p == group.get("kept"))
-        for p in group["members"]
-    ]
+    everywhere = {m.src: m.dst for g in report.groups for m in g.moves}
+    return [Member(p, everywhere.get(p, p), p == group.kept) for p in group.members]

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._platform import IS_WINDOWS
 from ..atomicfile import write_atomic
@@ -21,6 +20,7 @@ from ..core.media import Skipped
 from ..core.progress import ProgressFactory, null_progress
 from ..errors import FolderNotFound, RemediaError
 from ..filing.confined import check_own_folders
+from ..filing.formats import Report, sort_name
 from ..filing.report import SortReport
 from ..layout import INDEX_NAME, JOURNAL_DIR, REPORTS_DIR, REVIEW_DIR, data_dir, thumbs_dir
 from . import facts as _facts
@@ -64,13 +64,13 @@ class ReviewPage:
     no_preview: tuple[Skipped, ...]  # photos shown without a thumbnail, and why
 
 
-def current_locations(data: Mapping[str, Any]) -> list[str]:
+def current_locations(report: Report) -> list[str]:
     """Every group member of a report where it is after the sort."""
-    return _facts.current_locations(facts_from_report(data))
+    return _facts.current_locations(facts_from_report(report))
 
 
 def render_report(
-    data: Mapping[str, Any],
+    report: Report,
     *,
     page_dir: Path,
     thumbs: Mapping[str, Path],
@@ -78,9 +78,9 @@ def render_report(
     windows: bool = IS_WINDOWS,
     served: Served | None = None,
 ) -> str:
-    """The page of one sort, from its report data (`SortReport.to_dict()` or saved JSON)."""
+    """The page of one sort, from its report (`SortReport.saved()` or a saved one)."""
     view = page_view(
-        facts_from_report(data),
+        facts_from_report(report),
         page_dir=page_dir,
         thumbs=thumbs,
         no_preview=no_preview,
@@ -150,7 +150,7 @@ def _render(
 
 
 def write_page(
-    data: Mapping[str, Any],
+    report: Report,
     *,
     name: str,
     workers: int = 0,
@@ -159,10 +159,10 @@ def write_page(
 ) -> ReviewPage:
     """Make the thumbnails, then write review/`name` (this report's sort) and review/index.html
     (the folder as it is now, this sort's changes marked)."""
-    folder = Path(data["folder"])
+    folder = report.folder
     check_own_folders(folder)  # the page and its thumbnails go inside .remedia
     out = review_dir(folder)
-    sort = facts_from_report(data, name=Path(name).stem)
+    sort = facts_from_report(report, name=Path(name).stem)
     whole = read_folder(folder, current=sort) or sort
     photos = _facts.current_locations(sort) + _facts.current_locations(whole)
     thumbs, problems = page_thumbnails(
@@ -188,12 +188,10 @@ def _write_index(folder: Path, text: str) -> None:
 def write_review(
     report: SortReport, *, workers: int = 0, progress: ProgressFactory = null_progress
 ) -> ReviewPage:
-    """Write the review pages of a finished sort (its own is named after its saved report)."""
-    if report.report_path is not None:
-        name = report.report_path.stem + ".html"
-    else:
-        name = f"sort-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}.html"
-    return write_page(report.to_dict(), name=name, workers=workers, progress=progress)
+    """Write the review pages of a finished sort (its own is named after its saved report, or
+    from one clock reading when it was not saved)."""
+    stem = report.report_path.stem if report.report_path is not None else sort_name()
+    return write_page(report.saved(), name=stem + ".html", workers=workers, progress=progress)
 
 
 def _is_current(folder: Path) -> bool:

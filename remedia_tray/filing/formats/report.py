@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple
 
 from ...core.media import Skipped
 from ...core.planning import SortKind
+from ...core.strictness import DEFAULT_LEVEL, LEVELS
 from ...layout import reports_dir
 from .jsonfile import read_json
 
@@ -110,8 +111,8 @@ class ReportGroup:
             folder=Path(d["folder"]),
             kept=_path_or_none(d.get("kept")),
             best=Path(d["best"]),
-            reason=str(d.get("reason", "")),
-            verified=d.get("verified"),
+            reason=str(d.get("reason") or ""),
+            verified=_str_or_none(d.get("verified")),
             members=tuple(Path(p) for p in d["members"]),
             moves=tuple(ReportMove.from_dict(m) for m in d.get("moves", ())),
             details=tuple(
@@ -184,8 +185,8 @@ class Report:
         return cls(
             folder=Path(d["folder"]),
             dry_run=bool(d.get("dry_run", False)),
-            strictness=d.get("strictness", 0),
-            engines=dict(d.get("engines", {})),
+            strictness=int(d.get("strictness", LEVELS[DEFAULT_LEVEL])),
+            engines=dict(d.get("engines") or {}),
             files_seen=d.get("files_seen", 0),
             images=d.get("images", 0),
             decoded=d.get("decoded", 0),
@@ -193,21 +194,33 @@ class Report:
             seconds=d.get("seconds", 0.0),
             mode="batch" if mode == "batch" else "walk",
             stages=dict(d.get("stages", {})),
-            finished=str(d.get("finished", "")),
+            finished=str(d.get("finished") or ""),
             journal=_path_or_none(d.get("journal")),
             duplicates_moved=d.get("duplicates_moved", 0),
             similar_moved=d.get("similar_moved", 0),
             duplicate_bytes=d.get("duplicate_bytes", 0),
-            notes=tuple(str(n) for n in d.get("notes", ())),
+            notes=tuple(str(n) for n in d.get("notes") or ()),
             review_page=_path_or_none(d.get("review_page")),
             groups=tuple(ReportGroup.from_dict(g) for g in d.get("groups", ())),
             skipped=tuple(_skip(s) for s in d.get("skipped", ())),
             failed=tuple(_skip(s) for s in d.get("failed", ())),
         )
 
+    @property
+    def in_effect(self) -> bool:
+        """The sort still stands: its journal is there (or it moved nothing and kept none).
+
+        `remedia undo` renames the journal *.undone.jsonl once it has put everything back.
+        """
+        return self.journal is None or os.path.exists(self.journal)
+
 
 def _path_or_none(value: object) -> Path | None:
     return Path(value) if isinstance(value, str) and value else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _skip_dict(s: Skipped) -> dict[str, Any]:
@@ -244,7 +257,7 @@ def latest_report(root: Path, *, undone_too: bool = False) -> SavedReport | None
             report = Report.from_dict(read_json(path))
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if not undone_too and report.journal and not os.path.exists(report.journal):
+        if not undone_too and not report.in_effect:
             continue  # undone: the sort before it is what the folder shows
         return SavedReport(path, report)
     return None
