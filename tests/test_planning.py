@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from remedia_tray.core.planning import GroupSpec, free_name, group_folder_name, plan_sort
+from remedia_tray.core.planning import (
+    GroupSpec,
+    free_name,
+    free_set_names,
+    group_folder_name,
+    plan_sort,
+)
+from remedia_tray.layout import MANIFEST_NAME
 
 
 def test_free_name_never_reuses() -> None:
@@ -53,3 +60,80 @@ def test_free_name_stays_within_255_bytes() -> None:
     assert len(long_name.encode()) == 254
     got = free_name(long_name, {long_name}.__contains__)
     assert got.endswith(" (2).jpg") and len(got.encode()) <= 255
+
+
+# --- media sets: a picture and its companions move as one -----------------------------------
+
+
+def _dup_spec(root: Path, keeper: str, copy: str) -> GroupSpec:
+    return GroupSpec("duplicates", root / keeper, "r", (root / keeper, root / copy), True)
+
+
+def test_companions_move_with_their_picture_right_after_it() -> None:
+    root = Path("/r")
+    copy = root / "Phone/IMG_1.HEIC"
+    sets = {copy: (("live", root / "Phone/IMG_1.MOV"), ("aae", root / "Phone/IMG_1.AAE"))}
+    plan = plan_sort(root, [_dup_spec(root, "IMG_1.HEIC", "Phone/IMG_1.HEIC")],
+                     exists=lambda p: False, companions=sets)  # fmt: skip
+    folder = root / "duplicates/IMG_1"
+    assert [(m.src, m.dst, m.unit, m.role) for m in plan.moves] == [
+        (copy, folder / "IMG_1.HEIC", copy, None),
+        (root / "Phone/IMG_1.MOV", folder / "IMG_1.MOV", copy, "live"),
+        (root / "Phone/IMG_1.AAE", folder / "IMG_1.AAE", copy, "aae"),
+    ]
+    assert plan.groups[0].members == (root / "IMG_1.HEIC", copy)  # members stay pictures
+
+
+def test_a_kept_members_companions_stay_in_place() -> None:
+    root = Path("/r")
+    sets = {root / "IMG_1.jpg": (("xmp", root / "IMG_1.jpg.xmp"),)}
+    plan = plan_sort(root, [_dup_spec(root, "IMG_1.jpg", "b/IMG_1.jpg")],
+                     exists=lambda p: False, companions=sets)  # fmt: skip
+    assert [m.src for m in plan.moves] == [root / "b/IMG_1.jpg"]
+    assert plan.moves[0].unit is None  # a lone file, as before
+
+
+def test_a_set_is_renamed_together_on_a_clash() -> None:
+    root = Path("/r")
+    folder = root / "similar/IMG_1"
+    # The picture's name is free at (2), but its Live video's (2) is taken: both go to (3).
+    existing = {folder, folder / "IMG_1.HEIC", folder / "IMG_1 (2).MOV"}
+    primary = root / "a/IMG_1.HEIC"
+    sets = {
+        primary: (
+            ("live", root / "a/IMG_1.MOV"),
+            ("json", root / "a/IMG_1.HEIC.json"),
+            ("edited", root / "a/IMG_E1.HEIC"),
+        )
+    }
+    spec = GroupSpec("similar", primary, "r", (primary,), False, folder=folder)
+    plan = plan_sort(root, [spec], exists=existing.__contains__, companions=sets)
+    assert [m.dst.name for m in plan.moves] == [
+        "IMG_1 (3).HEIC",
+        "IMG_1 (3).MOV",
+        "IMG_1 (3).HEIC.json",
+        "IMG_E1 (3).HEIC",
+    ]
+    assert {m.unit for m in plan.moves} == {primary}
+
+
+def test_two_sets_of_one_name_in_one_group_keep_apart() -> None:
+    root = Path("/r")
+    a, b = root / "a/IMG_1.jpg", root / "b/IMG_1.jpg"
+    sets = {a: (("raw", root / "a/IMG_1.DNG"),), b: (("raw", root / "b/IMG_1.DNG"),)}
+    spec = GroupSpec("similar", a, "r", (a, b), False)
+    plan = plan_sort(root, [spec], exists=lambda p: False, companions=sets)
+    assert [m.dst.name for m in plan.moves] == [
+        "IMG_1.jpg", "IMG_1.DNG", "IMG_1 (2).jpg", "IMG_1 (2).DNG",
+    ]  # fmt: skip
+    assert [m.unit for m in plan.moves] == [a, a, b, b]
+
+
+def test_no_member_of_a_set_takes_the_manifests_name() -> None:
+    taken: set[str] = set()
+    names = free_set_names("remedia-group.jpg", ["remedia-group.json"], taken.__contains__)
+    assert names == ("remedia-group.jpg", "remedia-group.json")
+    names = free_set_names(
+        "g.jpg", ["g.json"], lambda n: n in {"g.json", "g (2).jpg"} or n == MANIFEST_NAME
+    )
+    assert names == ("g (3).jpg", "g (3).json")

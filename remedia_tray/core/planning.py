@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from ..layout import MANIFEST_NAME
+from .mediasets import Role, renamed
 
 #: The two folders a sort fills: true duplicates and similar photos.
 SortKind = Literal["duplicates", "similar"]
@@ -17,10 +18,19 @@ SortKind = Literal["duplicates", "similar"]
 Verification = Literal["byte-identical", "64px", "full-size"]
 
 
+#: A picture's companions (Live video, sidecars, RAW ...), as the scan found them beside it.
+Companions = tuple[tuple[Role, Path], ...]
+
+
 @dataclass(frozen=True)
 class Move:
+    """One file's move. The moves of a media set share `unit` (the picture's src), the
+    picture's first, then its companions' (each with its `role`): they move as one."""
+
     src: Path
     dst: Path
+    unit: Path | None = None  # None: a file on its own
+    role: Role | None = None  # a companion's; None for the picture itself
 
 
 @dataclass(frozen=True)
@@ -67,10 +77,9 @@ def group_folder_name(best: Path) -> str:
     return name[:80]
 
 
-def free_name(name: str, taken: Callable[[str], bool]) -> str:
-    """`name`, or `stem (2).ext`, `stem (3).ext` ... whichever is not taken."""
-    if not taken(name):
-        return name
+def _candidates(name: str) -> Iterator[str]:
+    """`name`, then `stem (2).ext`, `stem (3).ext` ... (the clash rule, in order)."""
+    yield name
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
         stem, ext = name, ""
@@ -82,10 +91,26 @@ def free_name(name: str, taken: Callable[[str], bool]) -> str:
         short = stem
         while len(os.fsencode(short)) > room and short:
             short = short[:-1]
-        candidate = short + suffix
-        if not taken(candidate):
-            return candidate
+        yield short + suffix
         k += 1
+
+
+def free_name(name: str, taken: Callable[[str], bool]) -> str:
+    """`name`, or `stem (2).ext`, `stem (3).ext` ... whichever is not taken."""
+    return next(c for c in _candidates(name) if not taken(c))
+
+
+def free_set_names(
+    primary: str, companions: Sequence[str], taken: Callable[[str], bool]
+) -> tuple[str, ...]:
+    """Names for a picture and its companions under the clash rule, renamed together: the
+    first `primary` candidate for which the picture's name and every companion's `renamed`
+    name are free (and distinct), so that they keep sharing a stem."""
+    for candidate in _candidates(primary):
+        names = (candidate, *(renamed(c, primary, candidate) for c in companions))
+        if len({n.lower() for n in names}) == len(names) and not any(map(taken, names)):
+            return names
+    raise AssertionError("unreachable: the candidates never end")
 
 
 def plan_sort(
@@ -94,12 +119,16 @@ def plan_sort(
     *,
     exists: Callable[[Path], bool],
     existing_groups: Mapping[Path, Path] | None = None,
+    companions: Mapping[Path, Companions] | None = None,
 ) -> SortPlan:
     """Assign each group a folder and each moving member a destination that does not exist.
 
     `existing_groups` maps a best photo to the group folder an earlier sort made for it, so
-    new copies of an already sorted photo join that folder.
+    new copies of an already sorted photo join that folder. `companions` maps a member (a
+    picture) to its companions: they move with it, right after it, renamed together on a
+    clash; a member that stays keeps its companions beside it.
     """
+    companions = companions or {}
     existing_groups = existing_groups or {}
     claimed: set[Path] = set()
 
@@ -120,10 +149,8 @@ def plan_sort(
         for src in movers:
             if src.parent == folder:
                 continue  # placed there by an earlier sort: it stays
-            dst_name = free_name(src.name, lambda n: taken(folder / n) or n == MANIFEST_NAME)
-            dst = folder / dst_name
-            claimed.add(dst)
-            moves.append(Move(src, dst))
+            moves += _member_moves(src, companions.get(src, ()), folder, taken)
+            claimed.update(m.dst for m in moves)
         groups.append(
             PlannedGroup(
                 kind=spec.kind,
@@ -137,3 +164,20 @@ def plan_sort(
             )
         )
     return SortPlan(root, tuple(groups))
+
+
+def _member_moves(
+    src: Path, companions: Companions, folder: Path, taken: Callable[[Path], bool]
+) -> list[Move]:
+    """The moves of one member into `folder`: alone, or as a set with its companions."""
+
+    def busy(name: str) -> bool:
+        return taken(folder / name) or name == MANIFEST_NAME
+
+    if not companions:
+        return [Move(src, folder / free_name(src.name, busy))]
+    names = free_set_names(src.name, [c.name for _, c in companions], busy)
+    moves = [Move(src, folder / names[0], unit=src)]
+    for (role, companion), name in zip(companions, names[1:], strict=True):
+        moves.append(Move(companion, folder / name, unit=src, role=role))
+    return moves

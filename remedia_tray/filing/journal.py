@@ -2,7 +2,7 @@
 
 A journal is one sort's (or one review action's). Its records are declared in
 formats/journal.py: "begin" (with the "run" it belongs to), "mkdir", "group", "move",
-"moved", "manifest", "manifest-update", "review", "end". A sort that was
+"moved", "set-done", "manifest", "manifest-update", "review", "end". A sort that was
 interrupted ends, once the next sort has tidied it, with {"op": "end", "recovered": true}; the
 next sort that moves files continues its run (same "run" in its "begin"), so one undo reverts
 both. An undo marks each record it has reverted with {"op": "undone", "n": INDEX} and renames
@@ -57,6 +57,8 @@ class Journal:
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
         flags |= getattr(os, "O_NOFOLLOW", 0)  # a journal swapped for a link is not written
         self._fd = os.open(path, flags, 0o644)
+        #: Records in the journal: the index the next record gets ("undone" marks name it).
+        self.count = len(read_journal(path)) if os.fstat(self._fd).st_size else 0
 
     @classmethod
     def create(cls, root: Path) -> Journal:
@@ -84,6 +86,7 @@ class Journal:
                 view = view[os.write(self._fd, view) :]
             if sync:
                 os.fsync(self._fd)
+            self.count += 1
         except OSError:
             try:
                 os.ftruncate(self._fd, size)  # all of the record or none of it

@@ -38,6 +38,7 @@ from .formats import (
     Record,
     Review,
     RunEnd,
+    SetDone,
     Undone,
     grown_manifest,
     manifest_path,
@@ -58,6 +59,7 @@ from .locking import folder_lock
 from .moves import PART_SUFFIX, opened, remove_ours, rmdir_made, safe_move, settle_half_move, why
 
 # The fault harness (tests/faults/site) counts the steps of mover._undo.
+from .sets import companions_of, revert_open_sets, roll_back
 from .undo import UndoResult
 from .undo import revert as _undo
 
@@ -92,6 +94,8 @@ def _reason(exc: OSError) -> str:
         return "disk full; left in place"
     if exc.errno == errno.ENOENT:
         return "file vanished before it could be moved"
+    if exc.errno == errno.EEXIST:
+        return "another file took its name in the group folder; left in place"
     return f"could not move ({exc.strerror or exc}); left in place"
 
 
@@ -115,23 +119,14 @@ def apply_plan(
             group_moves: list[Move] = []
             info = _group_record(group)
             announce: list[Record] = [info]  # until the group's first move
-            for move in group.moves:
-                changed = _changed_since_scan(move.src, expected)
-                if changed:
-                    failed.append(Skipped(move.src, changed))
-                    continue
-                dst = _move_one(confined, move, journal, announce)
-                if isinstance(dst, Skipped):
-                    failed.append(dst)
-                    continue
-                with contextlib.suppress(OSError):  # a note for people; undo needs only "move"
-                    journal.add(Moved(dst), sync=False)
-                group_moves.append(Move(move.src, dst))
+            for unit in _units(group.moves):
+                done, problem = _move_unit(confined, unit, journal, announce, expected)
+                group_moves += done
+                if problem is not None:
+                    failed.append(problem)
             moved.extend(group_moves)
             if group_moves:
-                problem = _write_manifest(
-                    info, [(m.src, m.dst) for m in group_moves], journal, confined
-                )
+                problem = _write_manifest(info, group_moves, journal, confined)
                 if problem is not None:
                     failed.append(problem)
         with contextlib.suppress(OSError):  # without it, the next sort settles the journal
@@ -141,23 +136,85 @@ def apply_plan(
     return ApplyResult(tuple(moved), tuple(failed), journal.path)
 
 
+def _units(moves: Sequence[Move]) -> list[list[Move]]:
+    """The moves in units that move as one: a media set's (same `unit`), or one file's."""
+    units: list[list[Move]] = []
+    for move in moves:
+        if move.unit is not None and units and units[-1][0].unit == move.unit:
+            units[-1].append(move)
+        else:
+            units.append([move])
+    return units
+
+
+def _move_unit(
+    confined: Confined,
+    unit: list[Move],
+    journal: Journal,
+    announce: list[Record],
+    expected: Mapping[Path, MediaFile] | None,
+) -> tuple[list[Move], Skipped | None]:
+    """Move one file, or one media set as a whole: when a member cannot move, the members
+    moved already go back (journaled) and the set stays where it was, whole."""
+    is_set = unit[0].unit is not None
+    for move in unit:  # a set moves only when none of it changed since the scan
+        changed = _changed_since_scan(move.src, expected)
+        if changed:
+            return [], _set_problem(unit, move, changed) if is_set else Skipped(move.src, changed)
+    done: list[tuple[int, Move]] = []
+    for move in unit:
+        dst = _move_one(confined, move, journal, announce, exact=is_set)
+        if isinstance(dst, Skipped):
+            if not is_set:
+                return [], dst
+            left = roll_back(confined, done, journal)
+            return [], _set_problem(unit, move, dst.reason, left)
+        done.append((journal.count - 1, Move(move.src, dst, move.unit, move.role)))
+        with contextlib.suppress(OSError):  # a note for people; undo needs only "move"
+            journal.add(Moved(dst), sync=False)
+    if is_set:
+        with contextlib.suppress(OSError):  # without it, recovery puts the whole set back
+            journal.add(SetDone(unit[0].src), sync=False)
+    return [m for _, m in done], None
+
+
+def _set_problem(unit: list[Move], member: Move, reason: str, left: int = 0) -> Skipped:
+    """Why a set did not move, reported on its picture."""
+    n = len(unit)
+    whole = (
+        f"the set of {n} files stays together where it was"
+        if not left
+        else f"{left} of its set of {n} files could not go back yet (`remedia undo` retries)"
+    )
+    return Skipped(unit[0].src, f"{member.src.name}: {reason}; {whole}")
+
+
 def _move_one(
-    confined: Confined, move: Move, journal: Journal, announce: list[Record] | None = None
+    confined: Confined,
+    move: Move,
+    journal: Journal,
+    announce: list[Record] | None = None,
+    *,
+    exact: bool = False,
 ) -> Path | Skipped:
     """One journaled, no-clobber move under the rule; where it went, or why it stayed.
 
     `announce`: records journaled (once, then emptied) just before this move's own record.
+    `exact`: a member of a set goes to its planned name or not at all (a free name of its
+    own would part it from its set's stem).
     """
     try:
         with (
             confined.open(move.src.parent) as home,
             _made(confined, move.dst.parent, journal) as there,
         ):
-            dst = _free(there, move.dst.name)  # taken since planning: a free name
+            dst = there / move.dst.name if exact else _free(there, move.dst.name)
+            if dst.lexists():  # journaled only once free: undo trusts the name was ours
+                raise FileExistsError(errno.EEXIST, "destination exists", str(dst.path))
             while announce:  # lets a crash's recovery write the group's manifest
                 journal.add(announce[0], sync=False)
                 del announce[0]  # only once written: a failed write is tried again
-            journal.add(MoveIntent(move.src, dst.path))
+            journal.add(MoveIntent(move.src, dst.path, move.unit, move.role))
             safe_move(home / move.src.name, dst)
     except OutsideFolder as exc:
         return Skipped(move.src, f"{exc.short}; left in place")
@@ -261,7 +318,7 @@ def _group_record(group: PlannedGroup) -> Group:
 
 
 def _write_manifest(
-    info: Group, moves: list[tuple[Path, Path]], journal: Journal, confined: Confined
+    info: Group, moves: Sequence[Move], journal: Journal, confined: Confined
 ) -> Skipped | None:
     """Write FOLDER/remedia-group.json (journaled first); returns the problem, if any."""
     path = manifest_path(info.folder)
@@ -276,7 +333,7 @@ def _write_manifest(
             fd = os.open(place.arg, flags, 0o666, dir_fd=place.dir_fd)
             try:  # O_EXCL: never replaces a file
                 with open(fd, "wb") as fh:
-                    fh.write(new_manifest(info, moves))
+                    fh.write(new_manifest(info, _pairs(moves), companions_of(moves)))
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(place.arg, dir_fd=place.dir_fd)  # ours, half-written (disk full)
@@ -286,8 +343,12 @@ def _write_manifest(
     return None
 
 
+def _pairs(moves: Sequence[Move]) -> list[tuple[Path, Path]]:
+    return [(m.src, m.dst) for m in moves]
+
+
 def _update_manifest(
-    place: Place, info: Group, moves: list[tuple[Path, Path]], journal: Journal
+    place: Place, info: Group, moves: Sequence[Move], journal: Journal
 ) -> Skipped | None:
     """Add this sort's moves (and a new kept copy) to an existing manifest; undo restores it.
 
@@ -299,7 +360,7 @@ def _update_manifest(
             old = fh.read()
     except OSError:
         return None  # unreadable: it only held hints; leave it as it is
-    new = grown_manifest(old, info, moves)
+    new = grown_manifest(old, info, _pairs(moves), companions_of(moves))
     if new is None:
         return None  # damaged: the same
     try:
@@ -313,7 +374,7 @@ def _update_manifest(
 def _finish_manifests(records: Sequence[Record], journal: Journal, confined: Confined) -> None:
     """Write the manifests a crash kept a sort from writing, so the next run reuses the
     group folders instead of starting "name (2)" beside them."""
-    groups: dict[Path, tuple[Group, list[tuple[Path, Path]]]] = {}
+    groups: dict[Path, tuple[Group, list[Move]]] = {}
     journaled: set[Path] = set()
     current = None
     for r in records:
@@ -321,11 +382,11 @@ def _finish_manifests(records: Sequence[Record], journal: Journal, confined: Con
             current = r.folder
             groups[current] = (r, [])
         elif isinstance(r, MoveIntent) and current is not None:
-            groups[current][1].append((r.src, r.dst))
+            groups[current][1].append(Move(r.src, r.dst, r.unit, r.role))
         elif isinstance(r, ManifestMade):
             journaled.add(r.path)
     for folder, (info, moves) in groups.items():
-        done = [(s, d) for s, d in moves if os.path.lexists(d) and not os.path.lexists(s)]
+        done = [m for m in moves if os.path.lexists(m.dst) and not os.path.lexists(m.src)]
         path = manifest_path(folder)
         if not done:
             continue
@@ -375,7 +436,14 @@ def recover_incomplete(root: Path) -> list[Path]:
         for r in reversed(records):
             if isinstance(r, MoveIntent):
                 _settle(confined, r.src, r.dst)
-            elif isinstance(r, Mkdir):
+        try:  # a set the crash cut short goes back whole (see sets.py for why)
+            if revert_open_sets(confined, path, records):
+                log.warning("%s: a media set could not go back whole yet", path)
+            records = read_records(path)  # with the marks of what went back
+        except OSError:
+            log.warning("cannot put back the sets cut short in %s", path, exc_info=True)
+        for r in reversed(records):
+            if isinstance(r, Mkdir):
                 rmdir_made(confined, r.path)  # left empty by the crash
         journal = Journal(path)
         try:

@@ -72,7 +72,7 @@ def revert(root: Path, sort: list[tuple[Path, list[Record]]]) -> UndoResult:
                 if not isinstance(r, MoveIntent) or n in done:
                     continue
                 src, dst = r.src, r.dst
-                outcome, note = _put_back(confined, src, dst)
+                outcome, note = put_back(confined, src, dst)
                 if outcome == "left":
                     left.append((src, dst))
                     waiting.add(dst.parent)
@@ -137,7 +137,7 @@ class _Marks:
             self._journal.close()
 
 
-def _put_back(confined: Confined, src: Path, dst: Path) -> tuple[_Outcome, Skipped | None]:
+def put_back(confined: Confined, src: Path, dst: Path) -> tuple[_Outcome, Skipped | None]:
     """Revert one journaled move: "restored", "done" (nothing left to do: back already, or
     gone) or "left" (the note says why; the next undo tries again)."""
     try:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.media import MediaFile, Skipped
-from ..core.planning import SortKind
+from ..core.mediasets import RULES, Role
+from ..core.planning import Companions, SortKind
 from ..filing.formats import Manifest, read_manifest
 from ..layout import MANIFEST_NAME, OUTPUT_DIRS
 from .discovery import is_temporary_name
@@ -29,6 +30,12 @@ class PlacedGroup:
     #: Where the manifest says the kept copy of a duplicates group is now; None if unknown.
     kept: Path | None = None
     best: Path | None = None
+    #: (member, its companions) for each member that came with companions (the manifest
+    #: lists them); the companions are not among `members`: they go wherever it goes.
+    companions: tuple[tuple[Path, Companions], ...] = ()
+
+    def companions_of(self, member: Path) -> Companions:
+        return next((c for m, c in self.companions if m == member), ())
 
 
 _NO_MANIFEST = Manifest(None, None, None, None, ())
@@ -97,8 +104,35 @@ def read_placed(
     for kind, folder, members, manifest in raw:
         kept = _where_now(manifest.kept, moved_to) if kind == "duplicates" else None
         best = Path(manifest.best) if manifest.best is not None else None
-        groups.append(PlacedGroup(kind, folder, members, kept, best))
+        sets = _sets(folder, members, manifest)
+        companions = {c for _, found in sets for _, c in found}
+        members = tuple(m for m in members if m.path not in companions)
+        groups.append(PlacedGroup(kind, folder, members, kept, best, sets))
     return tuple(groups)
+
+
+_ROLES: dict[str, Role] = {r.role: r.role for r in RULES}
+
+
+def _sets(
+    folder: Path, members: tuple[MediaFile, ...], manifest: Manifest
+) -> tuple[tuple[Path, Companions], ...]:
+    """The manifest's companions of the pictures still in `folder`, those still beside them
+    (a file the user took out, or renamed, is no companion any more)."""
+    here = {m.path for m in members}
+    found = []
+    for picture, listed in manifest.companions:
+        path = Path(picture)
+        if path.parent != folder or path not in here:
+            continue
+        kept = tuple(
+            (_ROLES[role], Path(c))
+            for role, c in listed
+            if role in _ROLES and Path(c).parent == folder and Path(c) in here
+        )
+        if kept:
+            found.append((path, kept))
+    return tuple(found)
 
 
 def _kind(name: str) -> SortKind:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from ...core.mediasets import RULES, Role
 from ...core.planning import SortKind
 
 Op = Literal[
@@ -20,6 +21,7 @@ Op = Literal[
     "group",
     "move",
     "moved",
+    "set-done",
     "manifest",
     "manifest-update",
     "review",
@@ -81,14 +83,37 @@ class Group:
 
 @dataclass(frozen=True)
 class MoveIntent:
-    """A move about to be made (on disk before the file moves): what undo reverts."""
+    """A move about to be made (on disk before the file moves): what undo reverts.
+
+    A member of a media set names its `unit` (the picture's original path) and, for a
+    companion, its `role`; journals older than sets have neither (each file on its own).
+    """
 
     op: ClassVar[Literal["move"]] = "move"
     src: Path
     dst: Path
+    unit: Path | None = None
+    role: Role | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "src": str(self.src), "dst": str(self.dst)}
+        d = {"op": self.op, "src": str(self.src), "dst": str(self.dst)}
+        if self.unit is not None:
+            d["unit"] = str(self.unit)
+        if self.role is not None:
+            d["role"] = self.role
+        return d
+
+
+@dataclass(frozen=True)
+class SetDone:
+    """Every member of the set `unit` has moved. A set whose moves are journaled without
+    it was cut short: recovery puts its moved members back, so a set is never split."""
+
+    op: ClassVar[Literal["set-done"]] = "set-done"
+    unit: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "unit": str(self.unit)}
 
 
 @dataclass(frozen=True)
@@ -193,6 +218,7 @@ Record = (
     | Group
     | MoveIntent
     | Moved
+    | SetDone
     | ManifestMade
     | ManifestUpdated
     | Review
@@ -230,6 +256,21 @@ def _group(d: Mapping[str, Any]) -> Group:
     return Group(folder, kind, _opt_path(d.get("kept")), best, _str(d["reason"]))
 
 
+_ROLES: frozenset[str] = frozenset(r.role for r in RULES)
+
+
+def _move(d: Mapping[str, Any]) -> MoveIntent:
+    unit, role = d.get("unit"), d.get("role")
+    if role is not None and role not in _ROLES:
+        raise ValueError(f"Unknown companion role {role!r}")
+    return MoveIntent(
+        Path(_str(d["src"])),
+        Path(_str(d["dst"])),
+        Path(_str(unit)) if unit is not None else None,
+        role,
+    )
+
+
 def _review(d: Mapping[str, Any]) -> Review:
     path = d.get("path")
     return Review(
@@ -251,8 +292,9 @@ _READERS: dict[str, Callable[[Mapping[str, Any]], Record]] = {
     "begin": _begin,
     "mkdir": lambda d: Mkdir(Path(_str(d["path"]))),
     "group": _group,
-    "move": lambda d: MoveIntent(Path(_str(d["src"])), Path(_str(d["dst"]))),
+    "move": _move,
     "moved": lambda d: Moved(Path(_str(d["dst"]))),
+    "set-done": lambda d: SetDone(Path(_str(d["unit"]))),
     "manifest": lambda d: ManifestMade(Path(_str(d["path"]))),
     "manifest-update": lambda d: ManifestUpdated(Path(_str(d["path"])), _str(d["old"])),
     "review": _review,

@@ -7,7 +7,7 @@ folder; the next sort reads it to reuse the folder, and follows a kept copy that
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,9 @@ class Manifest:
     best: str | None
     reason: str | None
     moved: tuple[tuple[str, str], ...]  # (from, to) of every move into the folder
+    #: (picture, ((role, companion), ...)) of each picture that came with companions, as
+    #: paths in the folder; manifests older than media sets have none.
+    companions: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any) -> Manifest:
@@ -44,7 +47,22 @@ class Manifest:
             _text(d.get("best")),
             _text(d.get("reason")),
             moved,
+            _read_companions(d.get("companions")),
         )
+
+
+def _read_companions(raw: object) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    if not isinstance(raw, Mapping):
+        return ()
+    return tuple(
+        (str(picture), tuple((c["role"], c["path"]) for c in entries if _companion(c)))
+        for picture, entries in raw.items()
+        if isinstance(entries, list)
+    )
+
+
+def _companion(c: object) -> bool:
+    return isinstance(c, dict) and isinstance(c.get("role"), str) and isinstance(c.get("path"), str)
 
 
 def _text(value: object) -> str | None:
@@ -76,16 +94,37 @@ def _moves(moves: Iterable[tuple[Path, Path]]) -> list[dict[str, str]]:
     return [{"from": str(src), "to": str(dst)} for src, dst in moves]
 
 
-def new_manifest(group: Group, moves: Iterable[tuple[Path, Path]]) -> bytes:
-    """The manifest of a group folder this sort made."""
-    data = {k: v for k, v in group.to_dict().items() if k not in ("op", "folder")}
+#: A moved picture -> its companions (role, where it went), as the mover found them.
+SetsMoved = Mapping[Path, Sequence[tuple[str, Path]]]
+
+
+def _companions(sets: SetsMoved) -> dict[str, list[dict[str, str]]]:
+    return {
+        str(picture): [{"role": role, "path": str(path)} for role, path in companions]
+        for picture, companions in sets.items()
+    }
+
+
+def new_manifest(
+    group: Group, moves: Iterable[tuple[Path, Path]], companions: SetsMoved | None = None
+) -> bytes:
+    """The manifest of a group folder this sort made; "companions" only when a set moved."""
+    data: dict[str, Any] = {k: v for k, v in group.to_dict().items() if k not in ("op", "folder")}
     data["moved"] = _moves(moves)
+    if companions:
+        data["companions"] = _companions(companions)
     return json_bytes(data, indent=_INDENT)
 
 
-def grown_manifest(old: bytes, group: Group, moves: Iterable[tuple[Path, Path]]) -> bytes | None:
-    """`old` with this sort's moves added (and a new kept copy of duplicates); None when
-    `old` is damaged: it only held hints, and stays as it is. Other fields are kept."""
+def grown_manifest(
+    old: bytes,
+    group: Group,
+    moves: Iterable[tuple[Path, Path]],
+    companions: SetsMoved | None = None,
+) -> bytes | None:
+    """`old` with this sort's moves (and sets) added (and a new kept copy of duplicates);
+    None when `old` is damaged: it only held hints, and stays as it is. Other fields are
+    kept."""
     try:
         data = json.loads(old)
     except ValueError:
@@ -94,6 +133,9 @@ def grown_manifest(old: bytes, group: Group, moves: Iterable[tuple[Path, Path]])
         return None
     moved: list[Any] = data["moved"] if isinstance(data.get("moved"), list) else []
     data["moved"] = [*moved, *_moves(moves)]
+    if companions:
+        known = data["companions"] if isinstance(data.get("companions"), dict) else {}
+        data["companions"] = {**known, **_companions(companions)}
     kept = str(group.kept) if group.kept else None
     if group.kind == "duplicates" and kept and data.get("kept") != kept:
         data.update(kept=kept, best=str(group.best), reason=group.reason)

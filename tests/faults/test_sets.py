@@ -1,0 +1,205 @@
+"""Media sets under faults: a set (a picture, its Live video, AAE, XMP and Takeout JSON) is
+never left split, and nothing is lost, whatever stops its move.
+
+The sort runs as a real process (`tests/faults/set_sort.py`: recovery, plan with the set,
+journaled moves), killed, held or failed by the fault hooks; undo is the real
+`remedia undo`. Every case compares the full tree (paths and sha256) before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from remedia_tray.layout import DATA_DIR
+
+from ._guard import Snapshot
+from .conftest import REPO, cli_env, run_cli
+from .set_sort import COMPANIONS, STEM, set_library
+from .test_environment import unprivileged  # noqa: F401  (a fixture)
+
+SET = (f"{STEM}.JPG", *(name for _, name in COMPANIONS))
+GROUP = "duplicates/sunset"
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file, ReMedia's own data left out."""
+    out = {}
+    for dirpath, dirnames, names in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != DATA_DIR]
+        for name in names:
+            p = Path(dirpath) / name
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def set_sort(
+    root: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
+    **faults: str,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tests.faults.set_sort", str(root), *args],
+        env=env if env is not None else cli_env(**faults),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        preexec_fn=preexec,
+    )
+
+
+def failures(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    assert done.returncode == 0, done.stderr
+    return {Path(p).name: why for p, why in json.loads(done.stdout)["failed"]}
+
+
+def where_is_the_set(root: Path, ignore: frozenset[str] = frozenset()) -> set[str]:
+    """The folders holding the set's members: exactly one, or the set is split (`ignore`:
+    files of the user's, relative paths, that only share a name)."""
+    found = {
+        p.parent
+        for p in root.rglob("*")
+        if p.name in SET and str(p.relative_to(root)) not in ignore
+    }
+    assert len(found) == 1, f"the set is split: {sorted(map(str, found))}"
+    assert {p.name for p in next(iter(found)).iterdir()} >= set(SET)
+    return {str(f.relative_to(root)) for f in found}
+
+
+# The lone copy of peaks moves first (link:1), then the set: kill after the picture moved
+# (before any companion's intent), after a companion's intent (before its move), between a
+# companion's link and unlink, after two companions, after the last (before "set-done").
+KILLS = ("unlink:2", "journal:move:3", "link:3", "unlink:4", "journal:moved:6")
+
+
+@pytest.mark.parametrize("then", ["undo", "next sort"])
+@pytest.mark.parametrize("kill", KILLS)
+def test_a_crash_between_two_members_of_a_set(
+    tmp_path: Path, guard: Callable[..., Snapshot], kill: str, then: str
+) -> None:
+    root = set_library(tmp_path / "lib")
+    snap = guard(root, f"{kill} then {then}")
+    before = tree(root)
+    done = set_sort(root, kill_on=kill)
+    assert done.returncode == -9, (done.returncode, done.stderr)
+    assert (root / GROUP / f"{STEM}.JPG").exists()  # killed with the set split on disk
+    snap.check(strays_allowed=kill == "link:3")  # a link is two names for one file
+    if then == "undo":
+        undone = run_cli("undo", root)
+        assert undone.returncode == 0, undone.stderr
+    else:
+        again = set_sort(root, "--recover-only")  # the next sort, first step: recovery
+        assert again.returncode == 0, again.stderr
+        # The set cut short went back whole (the lone copy of peaks stays sorted).
+        assert where_is_the_set(root) == {"Phone"}
+        assert {p: h for p, h in tree(root).items() if Path(p).name in SET} == {
+            p: h for p, h in before.items() if Path(p).name in SET
+        }
+        assert failures(set_sort(root)) == {}  # then it moves the set whole
+        assert where_is_the_set(root) == {GROUP}
+        undone = run_cli("undo", root)  # one undo: the crashed sort and the one resuming it
+        assert undone.returncode == 0, undone.stderr
+    assert tree(root) == before
+    assert where_is_the_set(root) == {"Phone"}
+    snap.check(restored=True)
+
+
+def test_a_companions_name_taken_mid_sort(tmp_path: Path, guard: Callable[..., Snapshot]) -> None:
+    root = set_library(tmp_path / "lib")
+    snap = guard(root)
+    before = tree(root)
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.faults.set_sort", str(root)],
+        env=cli_env(hold=str(hold)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (hold / "held").exists():  # planned, and the first move journaled
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        (root / GROUP).mkdir(parents=True)  # the user makes it, and puts a file there
+        (root / GROUP / f"{STEM}.JPG.xmp").write_text("the user's own sidecar\n")
+        snap.expect(f"{GROUP}/{STEM}.JPG.xmp", b"the user's own sidecar\n")
+        (hold / "release").touch()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    why = failures(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    assert why == {
+        f"{STEM}.JPG": f"{STEM}.JPG.xmp: another file took its name in the group folder; "
+        "left in place; the set of 5 files stays together where it was"
+    }
+    users = frozenset({f"{GROUP}/{STEM}.JPG.xmp"})
+    assert where_is_the_set(root, users) == {"Phone"}  # whole, where it was
+    assert not (root / "Phone/peaks copy.jpg").exists()  # the sort carried on
+    snap.check()
+    done = run_cli("undo", root)
+    assert done.returncode == 0, done.stderr
+    after = tree(root)
+    assert (
+        after.pop(f"{GROUP}/{STEM}.JPG.xmp")
+        == hashlib.sha256(b"the user's own sidecar\n").hexdigest()
+    )
+    assert after == before
+    snap.check(restored=True)
+
+
+@pytest.mark.parametrize(("error", "reason"), [("ENOSPC", "disk full"), ("EACCES", "permission")])
+def test_a_companion_that_cannot_move(
+    tmp_path: Path, guard: Callable[..., Snapshot], error: str, reason: str
+) -> None:
+    root = set_library(tmp_path / "lib")
+    snap = guard(root, error)
+    before = tree(root)
+    why = failures(set_sort(root, oserror=f"link:{error}:4"))  # the AAE, third of the set
+    assert why == {
+        f"{STEM}.JPG": f"{STEM}.AAE: {reason}{' denied' if error == 'EACCES' else ''}; "
+        "left in place; the set of 5 files stays together where it was"
+    }
+    assert where_is_the_set(root) == {"Phone"}
+    snap.check()
+    done = run_cli("undo", root)
+    assert done.returncode == 0, done.stderr
+    assert tree(root) == before
+    snap.check(restored=True)
+
+
+def test_a_set_in_a_read_only_folder(
+    unprivileged: tuple[Path, Callable[[], None] | None, dict[str, str]],  # noqa: F811
+    guard: Callable[..., Snapshot],
+) -> None:
+    base, preexec, env = unprivileged
+    root = set_library(base / "lib")
+    (root / "Phone").chmod(0o555)
+    snap = guard(root)
+    before = tree(root)
+    why = failures(set_sort(root, env=env, preexec=preexec))
+    assert why[f"{STEM}.JPG"] == (
+        f"{STEM}.JPG: permission denied; left in place; "
+        "the set of 5 files stays together where it was"
+    )
+    assert where_is_the_set(root) == {"Phone"}
+    done = run_cli("undo", root, env=env, preexec=preexec)
+    assert done.returncode == 0, done.stderr
+    (root / "Phone").chmod(0o755)
+    assert tree(root) == before
+    snap.check(restored=True)

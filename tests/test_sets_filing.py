@@ -1,0 +1,243 @@
+"""A media set (a picture and its companions) is planned, moved, undone and recovered as one.
+
+Real files: JPEGs from tests/data, a MOV of any bytes, XMP and Takeout JSON text. The scan
+does not find sets yet here: the tests give `plan_sort` the companions it will provide.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from remedia_tray.core.planning import Companions, GroupSpec, plan_sort
+from remedia_tray.filing import mover
+from remedia_tray.filing.formats import (
+    Manifest,
+    MoveIntent,
+    SetDone,
+    Undone,
+    grown_manifest,
+    new_manifest,
+    parse_record,
+    read_manifest,
+)
+from remedia_tray.filing.formats.journal import Group
+from remedia_tray.filing.journal import active_journals, read_records
+from remedia_tray.filing.mover import apply_plan, recover_incomplete, undo_last_sort
+from remedia_tray.layout import DATA_DIR
+from remedia_tray.pipeline.placed import read_placed
+
+from .conftest import photo
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file (ReMedia's own data left out)."""
+    out = {}
+    for dirpath, dirnames, names in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != DATA_DIR]
+        for name in names:
+            p = Path(dirpath) / name
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def live_set(folder: Path, stem: str = "IMG_0001", picture: str = "sunset") -> Companions:
+    """A JPEG with its Live video, Apple sidecar, XMP and Takeout JSON; its companions."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(photo(picture), folder / f"{stem}.JPG")
+    (folder / f"{stem}.MOV").write_bytes(b"\0\0\0\x18ftypqt  " + os.urandom(2048))
+    (folder / f"{stem}.AAE").write_text("<plist><dict/></plist>\n")
+    (folder / f"{stem}.JPG.xmp").write_text('<x:xmpmeta xmlns:x="adobe:ns:meta/"/>\n')
+    (folder / f"{stem}.JPG.json").write_text(json.dumps({"title": f"{stem}.JPG"}))
+    return (
+        ("live", folder / f"{stem}.MOV"),
+        ("aae", folder / f"{stem}.AAE"),
+        ("xmp", folder / f"{stem}.JPG.xmp"),
+        ("json", folder / f"{stem}.JPG.json"),
+    )
+
+
+def library(root: Path) -> tuple[GroupSpec, dict[Path, Companions]]:
+    """sunset.jpg kept in place; Phone/IMG_0001.JPG (a copy, with its set) moves."""
+    root.mkdir()
+    shutil.copy2(photo("sunset"), root / "sunset.jpg")
+    phone = root / "Phone"
+    companions = {phone / "IMG_0001.JPG": live_set(phone)}
+    spec = GroupSpec(
+        "duplicates", root / "sunset.jpg", "byte-identical",
+        (root / "sunset.jpg", phone / "IMG_0001.JPG"), True,
+    )  # fmt: skip
+    return spec, companions
+
+
+def sort(root: Path, spec: GroupSpec, companions: dict[Path, Companions]) -> mover.ApplyResult:
+    plan = plan_sort(root, [spec], exists=os.path.lexists, companions=companions)
+    return apply_plan(plan, root=root)
+
+
+def test_a_set_moves_whole_beside_its_picture_and_undo_is_exact(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    spec, companions = library(root)
+    before = tree(root)
+    result = sort(root, spec, companions)
+    assert not result.failed
+    group = root / "duplicates/sunset"
+    assert sorted(p.name for p in group.iterdir()) == [
+        "IMG_0001.AAE", "IMG_0001.JPG", "IMG_0001.JPG.json", "IMG_0001.JPG.xmp",
+        "IMG_0001.MOV", "remedia-group.json",
+    ]  # fmt: skip
+    assert not (root / "Phone").exists() or not any((root / "Phone").iterdir())
+    records = read_records(result.journal)
+    assert SetDone(root / "Phone/IMG_0001.JPG") in records
+    manifest = read_manifest(group)
+    assert manifest is not None
+    assert dict(manifest.companions)[str(group / "IMG_0001.JPG")] == (
+        ("live", str(group / "IMG_0001.MOV")),
+        ("aae", str(group / "IMG_0001.AAE")),
+        ("xmp", str(group / "IMG_0001.JPG.xmp")),
+        ("json", str(group / "IMG_0001.JPG.json")),
+    )
+    (placed,) = read_placed(root)
+    assert [m.path.name for m in placed.members] == ["IMG_0001.JPG"]
+    assert [r for r, _ in placed.companions_of(group / "IMG_0001.JPG")] == [
+        "live", "aae", "xmp", "json",
+    ]  # fmt: skip
+    undo_last_sort(root)
+    assert tree(root) == before
+
+
+def test_a_set_is_renamed_together_when_its_names_are_taken(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    spec, companions = library(root)
+    group = root / "duplicates/sunset"
+    group.mkdir(parents=True)
+    (group / "IMG_0001.MOV").write_bytes(b"someone else's video")
+    before = tree(root)
+    result = sort(root, dataclasses.replace(spec, folder=group), companions)
+    assert not result.failed
+    names = sorted(p.name for p in group.iterdir() if p.name.startswith("IMG_0001 (2)"))
+    assert names == [
+        "IMG_0001 (2).AAE", "IMG_0001 (2).JPG", "IMG_0001 (2).JPG.json",
+        "IMG_0001 (2).JPG.xmp", "IMG_0001 (2).MOV",
+    ]  # fmt: skip
+    undo_last_sort(root)
+    assert tree(root) == before
+
+
+@pytest.mark.parametrize("which", [1, 3, 4])
+def test_a_member_that_cannot_move_keeps_the_set_whole(tmp_path: Path, which: int) -> None:
+    root = tmp_path / "lib"
+    spec, companions = library(root)
+    plan = plan_sort(root, [spec], exists=os.path.lexists, companions=companions)
+    taken = plan.moves[which].dst  # a file takes a member's name after planning
+    taken.parent.mkdir(parents=True)
+    taken.write_bytes(b"appeared mid-sort")
+    before = tree(root)
+    result = apply_plan(plan, root=root)
+    assert tree(root) == before  # the members moved already went back
+    (problem,) = result.failed
+    assert problem.path == root / "Phone/IMG_0001.JPG"
+    assert problem.reason == (
+        f"{plan.moves[which].src.name}: another file took its name in the group folder; "
+        "left in place; the set of 5 files stays together where it was"
+    )
+    assert not result.moved
+    records = read_records(result.journal)
+    assert sum(isinstance(r, Undone) for r in records) == which  # each put back, journaled
+    assert not any(isinstance(r, SetDone) for r in records)
+    undo_last_sort(root)
+    assert tree(root) == before
+
+
+def test_a_set_and_a_lone_file_beside_it_are_independent(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    spec, companions = library(root)
+    shutil.copy2(photo("sunset"), root / "Phone/copy.jpg")
+    spec = GroupSpec(spec.kind, spec.best, spec.reason, (*spec.members, root / "Phone/copy.jpg"),
+                     True)  # fmt: skip
+    plan = plan_sort(root, [spec], exists=os.path.lexists, companions=companions)
+    (plan.moves[2].dst.parent).mkdir(parents=True)
+    plan.moves[2].dst.write_bytes(b"taken")
+    before = tree(root)
+    result = apply_plan(plan, root=root)
+    assert [m.src.name for m in result.moved] == ["copy.jpg"]  # the sort carries on
+    assert len(result.failed) == 1
+    undo_last_sort(root)
+    after = tree(root)
+    assert after == before
+
+
+class Crash(BaseException):
+    """A crash between two members of a set (as a kill would leave the journal)."""
+
+
+def crash_at(monkeypatch: pytest.MonkeyPatch, k: int) -> None:
+    real = mover.safe_move
+    calls = [0]
+
+    def move(src: object, dst: object) -> None:
+        calls[0] += 1
+        if calls[0] == k:
+            raise Crash
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mover, "safe_move", move)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("then", ["undo", "recover"])
+def test_a_crash_between_members_never_leaves_a_set_split(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, k: int, then: str
+) -> None:
+    root = tmp_path / "lib"
+    spec, companions = library(root)
+    before = tree(root)
+    crash_at(monkeypatch, k)
+    with pytest.raises(Crash):
+        sort(root, spec, companions)
+    monkeypatch.undo()
+    assert len(tree(root)) == len(before)  # k - 1 members moved, nothing lost
+    if then == "undo":
+        undo_last_sort(root)
+    else:
+        assert recover_incomplete(root)  # what the next sort does first
+        records = read_records(active_journals(root)[-1])
+        assert sum(isinstance(r, Undone) for r in records) == k
+    assert tree(root) == before
+    if then == "recover":  # the next sort moves the set whole; its undo undoes both
+        result = sort(root, spec, companions)
+        assert len(result.moved) == 5 and not result.failed
+        undo_last_sort(root)
+        assert tree(root) == before
+
+
+def test_records_of_sets_read_back_and_old_ones_read_unchanged() -> None:
+    a, b, u = Path("/r/a.MOV"), Path("/r/g/a.MOV"), Path("/r/a.JPG")
+    intent = MoveIntent(a, b, u, "live")
+    data = {"op": "move", "src": str(a), "dst": str(b), "unit": str(u), "role": "live"}
+    assert intent.to_dict() == data and parse_record(data) == intent
+    assert parse_record(SetDone(u).to_dict()) == SetDone(u)
+    assert MoveIntent(a, b).to_dict() == {"op": "move", "src": str(a), "dst": str(b)}
+    assert parse_record({**data, "role": "nonsense"}).to_dict() == {**data, "role": "nonsense"}
+
+
+def test_manifest_companions_field_is_optional() -> None:
+    info = Group(Path("/r/similar/g"), "similar", None, Path("/r/a.JPG"), "r")
+    plain = new_manifest(info, [(Path("/r/a.JPG"), Path("/r/similar/g/a.JPG"))])
+    assert "companions" not in json.loads(plain)
+    assert Manifest.from_dict(json.loads(plain)).companions == ()
+    sets = {Path("/r/similar/g/b.JPG"): [("live", Path("/r/similar/g/b.MOV"))]}
+    grown = grown_manifest(plain, info, [(Path("/r/b.JPG"), Path("/r/similar/g/b.JPG"))], sets)
+    assert grown is not None
+    assert json.loads(grown)["companions"] == {
+        "/r/similar/g/b.JPG": [{"role": "live", "path": "/r/similar/g/b.MOV"}]
+    }
+    assert Manifest.from_dict(json.loads(grown)).companions == (
+        ("/r/similar/g/b.JPG", (("live", "/r/similar/g/b.MOV"),)),
+    )
