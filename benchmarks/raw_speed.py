@@ -42,13 +42,17 @@ def make_dngs(folder: Path, n: int, *, preview: int | None) -> list[Path]:
     sources = sorted(p for p in shared("photos", "images").iterdir() if p.suffix == ".jpg")
     made, cache = [], {}
     for k in range(n):
+        path = folder / f"IMG_{k:04d}.DNG"
+        if path.exists():  # made by an earlier run with --keep
+            made.append(path)
+            continue
         src = sources[k % len(sources)]
         if src not in cache:
             cache[src] = photo_rgb(src, size=SIZE)
         rgb = cache[src]
         if k >= len(sources):  # another picture of the same scene, never the same bytes
             rgb = np.clip(rgb.astype(np.int16) + k // len(sources) * 7, 0, 255).astype(np.uint8)
-        made.append(write_dng(folder / f"IMG_{k:04d}.DNG", rgb, preview=preview))
+        made.append(write_dng(path, rgb, preview=preview))
     return made
 
 
@@ -79,7 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=60, help="DNGs with a preview")
     parser.add_argument("--n-plain", type=int, default=12, help="DNGs without a preview")
-    parser.add_argument("--keep", type=Path, help="make the files here and keep them")
+    parser.add_argument("--keep", type=Path, help="make (or reuse) the files here, and keep them")
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="remedia-raw-"))
     try:

@@ -112,13 +112,15 @@ def read_raw(path: Path, kind: str, *, min_side: int, preview: bool = True) -> R
                 width, height = height, width
             if width < 1 or height < 1:
                 raise UnreadableImage(f"damaged: the {kind} file holds no picture")
-            camera, fields = facts.camera(raw.other.timestamp), facts.fields
+            camera, fields = facts.camera(None), facts.fields
             thumb = _thumb(raw, min_side) if preview else None
             if isinstance(thumb, bytes) and not fields:
                 camera, fields = _preview_exif(thumb, camera)
             developed = None
             if thumb is None:
                 developed = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8)
+                # LibRaw's date (read once the data is unpacked: too slow for the preview).
+                camera = camera if facts.taken else facts.camera(raw.other.timestamp)
     except rawpy.LibRawError as exc:
         raise UnreadableImage(_reason(exc, kind)) from None
     except MemoryError:
