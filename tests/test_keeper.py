@@ -45,7 +45,16 @@ def test_criteria_are_one_table_in_the_documented_order() -> None:
     from remedia_tray.core.keeper import CRITERIA
 
     names = [c.name for c in CRITERIA]
-    assert names == ["original", "resolution", "format", "metadata", "largest", "oldest", "path"]
+    assert names == [
+        "original",
+        "resolution",
+        "set",
+        "format",
+        "metadata",
+        "largest",
+        "oldest",
+        "path",
+    ]
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     for c in CRITERIA:  # the README shows the table as it is
         assert f"| `{c.name}` | {c.means} |" in readme
@@ -79,3 +88,58 @@ def test_no_pixels_are_measured_when_the_metadata_tells() -> None:
     camera = Copy.of(_f("/c/a.jpg", 900_000), ImageInfo(4000, 3000, "JPEG", 40, "Pixel 7"))
     copy = Copy.of(_f("/w/b.jpg", 200_000), ImageInfo(1600, 1200, "JPEG", 0))
     assert upscale_suspects([camera, copy]) is None
+
+
+def test_a_raw_is_kept_over_a_jpeg_rendition_of_it() -> None:
+    from remedia_tray.core.keeper import Copy, choose, upscale_suspects
+
+    raw = Copy.of(_f("/c/IMG_0001.DNG", 25_000_000), ImageInfo(6000, 4000, "DNG", 30, "Canon"))
+    # The camera's JPEG with its EXIF, and an exported JPEG at a larger size: neither wins.
+    jpeg = Copy.of(_f("/c/IMG_0001.JPG", 8_000_000), ImageInfo(6000, 4000, "JPEG", 60, "Canon"))
+    big = Copy.of(_f("/e/IMG_0001.jpg", 12_000_000), ImageInfo(8000, 6000, "JPEG", 60, "Canon"))
+    for other in (jpeg, big):
+        choice = choose([other, raw])
+        assert choice.index == 1 and choice.criterion == "original"
+        assert choice.reason.startswith("camera RAW (DNG; the other copy is a JPEG rendition")
+    # Without make and model a RAW is still the camera's own file.
+    bare = Copy.of(_f("/c/a.nef", 20_000_000), ImageInfo(4000, 3000, "NEF", 0))
+    assert choose([jpeg, bare]).index == 1
+    assert upscale_suspects([bare, jpeg]) is None  # a RAW is never measured as an upscale
+
+
+def test_raw_formats_are_camera_formats() -> None:
+    from remedia_tray.core.keeper import CAMERA_FORMATS, RAW_FORMATS
+
+    assert {"DNG", "CR2", "CR3", "NEF", "ARW", "RAF", "ORF", "RW2"} <= RAW_FORMATS
+    assert RAW_FORMATS <= CAMERA_FORMATS
+
+
+def test_the_copy_carrying_its_set_wins_over_a_bare_copy() -> None:
+    from remedia_tray.core.keeper import Copy, choose
+
+    info = ImageInfo(4032, 3024, "HEIF", 40, "Apple iPhone 13")
+    bare = Copy.of(_f("/backup/IMG_0001.HEIC", 3_000_000, 1), info)
+    full = Copy(_f("/phone/DCIM/IMG_0001.HEIC", 3_000_000, 2), info, info.pixels,
+                companions=("live", "xmp"))  # fmt: skip
+    choice = choose([bare, full])
+    assert choice.index == 1 and choice.criterion == "set"
+    assert choice.reason == "carries its Live video and XMP sidecar, same resolution"
+    # More companions win over fewer.
+    some = Copy(bare.file, info, info.pixels, companions=("json",))
+    choice = choose([some, full])
+    assert choice.index == 1 and "the other copy carries less" in choice.reason
+    one = choose([bare, Copy(full.file, info, info.pixels, companions=("raw",))])
+    assert one.reason.startswith("carries its RAW")
+
+
+def test_resolution_comes_before_the_set_and_the_set_before_the_format() -> None:
+    from remedia_tray.core.keeper import Copy, choose
+
+    small = ImageInfo(1600, 1200, "HEIF", 40)
+    large = ImageInfo(4032, 3024, "PNG", 0)
+    with_set = Copy(_f("/a/IMG_1.HEIC", 900_000), small, small.pixels, companions=("live",))
+    assert choose([with_set, Copy.of(_f("/b/IMG_1.png", 9_000_000), large)]).index == 1
+    same = ImageInfo(1600, 1200, "PNG", 0)
+    png = Copy(_f("/a/IMG_1.png", 900_000), same, same.pixels, companions=("xmp",))
+    jpeg = Copy.of(_f("/b/IMG_1.jpg", 900_000), ImageInfo(1600, 1200, "JPEG", 9))
+    assert choose([jpeg, png]).criterion == "set"

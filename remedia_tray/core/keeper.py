@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .media import ImageInfo, MediaFile
+from .mediasets import RAW_SUFFIXES, Role
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,10 @@ class KeeperChoice:
     criterion: str = ""
 
 
+#: Camera RAW kinds, as `ImageInfo.format` names them ("DNG", "CR2", "CR3", "NEF", ...).
+RAW_FORMATS = frozenset(suffix[1:].upper() for suffix in RAW_SUFFIXES)
 #: What cameras and phones write; PNG, WebP, GIF and BMP copies of a photo are re-saves.
-CAMERA_FORMATS = frozenset({"JPEG", "MPO", "HEIF", "AVIF", "TIFF"})
+CAMERA_FORMATS = frozenset({"JPEG", "MPO", "HEIF", "AVIF", "TIFF"}) | RAW_FORMATS
 #: What screenshots are saved as: their JPEG copies are lossy re-saves.
 LOSSLESS_FORMATS = frozenset({"PNG", "TIFF", "BMP"})
 
@@ -38,6 +41,12 @@ class Copy:
     upscaled: bool = False
     #: A screenshot, page or slide (mostly flat), whose original is lossless, not a photo.
     graphic: bool = False
+    #: The companions this copy's media set carries (its RAW, Live video, sidecars).
+    companions: tuple[Role, ...] = ()
+
+    @property
+    def raw(self) -> bool:
+        return self.info.format in RAW_FORMATS
 
     @classmethod
     def of(cls, file: MediaFile, info: ImageInfo) -> Copy:
@@ -63,12 +72,43 @@ def _size(c: Copy) -> str:
     return f"{c.info.width}x{c.info.height}"
 
 
+def _original(best: Copy, other: Copy) -> str:
+    if best.raw and not other.raw:
+        return f"camera RAW ({best.info.format}; the other copy is a {other.info.format} rendition)"
+    return f"camera original (EXIF: {best.info.camera})"
+
+
+#: How a companion reads in a reason: "carries its Live video and XMP sidecar".
+_CARRIED: dict[Role, str] = {
+    "raw": "RAW",
+    "live": "Live video",
+    "aae": "Apple edits (AAE)",
+    "edited": "edited rendition",
+    "xmp": "XMP sidecar",
+    "json": "Takeout metadata (JSON)",
+    "thm": "camera thumbnail (THM)",
+}
+
+
+def _carried(c: Copy) -> list[str]:
+    return [_CARRIED[role] for role in _CARRIED if role in c.companions]
+
+
+def _carries(best: Copy, other: Copy) -> str:
+    words = _carried(best)
+    text = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+    if other.companions:
+        return f"carries its {text} (the other copy carries less)"
+    return f"carries its {text}"
+
+
 CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "original",
-        "the camera's own metadata (EXIF make, model or date taken)",
-        lambda c: (not c.info.camera,),
-        lambda best, _: f"camera original (EXIF: {best.info.camera})",
+        "the camera's own file: its RAW (DNG, CR2, CR3, NEF, ...) over any JPEG or HEIC "
+        "rendition of it, then the camera's own metadata (EXIF make, model or date taken)",
+        lambda c: (not (c.raw or c.info.camera), not c.raw),
+        _original,
     ),
     Criterion(
         "resolution",
@@ -82,9 +122,15 @@ CRITERIA: tuple[Criterion, ...] = (
         ),
     ),
     Criterion(
+        "set",
+        "the copy that carries its companions (RAW, Live video, sidecars) over a bare copy",
+        lambda c: (-len(set(c.companions)),),
+        _carries,
+    ),
+    Criterion(
         "format",
-        "the format the original was made in: for a photo a camera format (JPEG, HEIC, AVIF, "
-        "TIFF) over a re-save (PNG, WebP, GIF, BMP); for a screenshot, page or slide a "
+        "the format the original was made in: for a photo a camera format (RAW, JPEG, HEIC, "
+        "AVIF, TIFF) over a re-save (PNG, WebP, GIF, BMP); for a screenshot, page or slide a "
         "lossless format (PNG, TIFF, BMP) over a lossy re-save",
         lambda c: (c.info.format not in (LOSSLESS_FORMATS if c.graphic else CAMERA_FORMATS),),
         lambda best, other: (
@@ -147,7 +193,7 @@ def upscale_suspects(copies: Sequence[Copy]) -> tuple[int, int] | None:
     """
     best = choose(copies).index
     top = copies[best]
-    if top.upscaled:
+    if top.upscaled or top.raw:  # a RAW is the camera's own picture, never an upscale
         return None
     smaller = [
         k

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 import warnings
@@ -13,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..core.media import ImageInfo
 from ..errors import UnreadableImage
+from .raw import RawRead, raw_kind, read_raw
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,9 @@ def load_image(path: Path, *, min_side: int) -> LoadedImage:
         raise UnreadableImage(f"cannot read file: {exc.strerror or exc}") from exc
     if size == 0:
         raise UnreadableImage("empty file (0 bytes)")
+    kind = raw_kind(path)
+    if kind is not None:  # TIFF-based RAWs must never reach Pillow's TIFF reader
+        return _load_raw(path, kind, min_side)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -307,16 +312,22 @@ def _jpeg_pixels(im: Image.Image, path: Path, min_side: int) -> Image.Image | No
     Pillow's decoder hides libjpeg's "Corrupt JPEG data" warnings and returns the garbage;
     strict mode turns them into errors.
     """
-    import simplejpeg
-
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableImage(f"cannot read file: {exc.strerror or exc}") from exc
-    width, height = im.size
+    return _strict_jpeg(data, im.size, min_side, cmyk=im.mode == "CMYK", name=path)
+
+
+def _strict_jpeg(
+    data: bytes, size: tuple[int, int], min_side: int, *, cmyk: bool, name: Path
+) -> Image.Image | None:
+    """JPEG bytes of `size` decoded strictly at Pillow's draft size (see _jpeg_pixels)."""
+    import simplejpeg
+
+    width, height = size
     scale = _scale(width, height, min_side)
     min_width, min_height = _reduced_size(width, height, scale)
-    cmyk = im.mode == "CMYK"
     try:
         # simplejpeg takes the smallest libjpeg factor (n/8) that keeps both minimum sides:
         # for Pillow's size exactly, that is 1/scale or one giving the same size. A minimum
@@ -332,16 +343,55 @@ def _jpeg_pixels(im: Image.Image, path: Path, min_side: int) -> Image.Image | No
     except ValueError as exc:
         message = str(exc).split("): ", 1)[-1]  # without "tjDecompress2(): "
         if any(phrase in message for phrase in _JPEG_UNSUPPORTED):
-            log.debug("%s: decoded by Pillow (%s)", path, message)
+            log.debug("%s: decoded by Pillow (%s)", name, message)
             return None
         raise UnreadableImage(_jpeg_reason(message)) from None
     except MemoryError:
         raise UnreadableImage("not enough memory to decode this image") from None
     if cmyk:
         # Pillow reads every CMYK JPEG as Adobe's inverted CMYK; the same here.
-        size = (array.shape[1], array.shape[0])
-        return Image.frombytes("CMYK", size, array.tobytes(), "raw", "CMYK;I")
+        shape = (array.shape[1], array.shape[0])
+        return Image.frombytes("CMYK", shape, array.tobytes(), "raw", "CMYK;I")
     return Image.fromarray(array)
+
+
+def _load_raw(path: Path, kind: str, min_side: int) -> LoadedImage:
+    """A camera RAW through its embedded preview, or developed by LibRaw when it has none
+    large enough (or a damaged one); its size is the sensor's, its format the RAW kind."""
+    read = read_raw(path, kind, min_side=min_side)
+    if read.width * read.height > MAX_PIXELS:
+        raise UnreadableImage(_bomb(f"{read.width}x{read.height} px, "))
+    pixels = _raw_preview(read, path, min_side) if read.preview is not None else None
+    if pixels is None:
+        if read.developed is None:
+            read = read_raw(path, kind, min_side=min_side, preview=False)
+        if read.developed is None:
+            raise UnreadableImage(f"damaged: LibRaw did not develop this {kind} file")
+        pixels = Image.fromarray(read.developed)
+    try:
+        work = _to_rgb(_reduced(pixels, min_side))
+    except MemoryError:
+        raise UnreadableImage("not enough memory to decode this image") from None
+    return LoadedImage(
+        work, ImageInfo(read.width, read.height, kind, read.exif_fields, read.camera)
+    )
+
+
+def _raw_preview(read: RawRead, path: Path, min_side: int) -> Image.Image | None:
+    """The RAW's embedded preview, upright; None when it does not decode (LibRaw develops)."""
+    preview = read.preview
+    try:
+        if isinstance(preview, bytes):
+            with Image.open(io.BytesIO(preview), formats=["JPEG"]) as im:
+                size, cmyk = im.size, im.mode == "CMYK"
+            pixels = _strict_jpeg(preview, size, min_side, cmyk=cmyk, name=path)
+        else:
+            pixels = Image.fromarray(preview) if preview is not None else None
+    except (UnreadableImage, OSError, SyntaxError, ValueError) as exc:
+        log.info("%s: preview not used (%s); developing the RAW", path, exc)
+        return None
+    method = _UPRIGHT.get(read.orientation)
+    return pixels.transpose(method) if pixels is not None and method is not None else pixels
 
 
 def _jpeg_reason(message: str) -> str:
