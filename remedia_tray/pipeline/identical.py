@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..core.media import MediaFile
 
+_Digest = Callable[[MediaFile], str]
 _CHUNK = 1 << 20
+#: The ends read first: files of one size (uncompressed RAWs, screenshots of one phone) mostly
+#: differ within them, so only files whose ends match are read whole.
+_END = 64 << 10
 
 
 def content_digest(f: MediaFile) -> str:
@@ -17,6 +21,28 @@ def content_digest(f: MediaFile) -> str:
         while chunk := fh.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()
+
+
+def ends_digest(f: MediaFile) -> str:
+    """A digest of the first and last 64 KB (the whole file when it is not larger)."""
+    h = hashlib.blake2b(digest_size=20)
+    with open(f.path, "rb") as fh:
+        h.update(fh.read(_END))
+        if f.size > 2 * _END:
+            fh.seek(-_END, 2)
+        h.update(fh.read(_END))
+    return h.hexdigest()
+
+
+def _same(positions: list[int], files: Sequence[MediaFile], digest: _Digest) -> list[list[int]]:
+    """`positions` split by `digest`, sets of two or more; unreadable files are left out."""
+    by_digest: dict[str, list[int]] = defaultdict(list)
+    for pos in positions:
+        try:
+            by_digest[digest(files[pos])].append(pos)
+        except OSError:
+            continue  # the decode step reports unreadable files
+    return [group for group in by_digest.values() if len(group) > 1]
 
 
 def identical_sets(files: Sequence[MediaFile]) -> list[list[int]]:
@@ -29,11 +55,7 @@ def identical_sets(files: Sequence[MediaFile]) -> list[list[int]]:
     for positions in by_size.values():
         if len(positions) < 2:
             continue
-        by_digest: dict[str, list[int]] = defaultdict(list)
-        for pos in positions:
-            try:
-                by_digest[content_digest(files[pos])].append(pos)
-            except OSError:
-                continue  # the decode step reports unreadable files
-        sets.extend(group for group in by_digest.values() if len(group) > 1)
+        for alike in _same(positions, files, ends_digest):
+            whole = files[alike[0]].size <= 2 * _END  # the ends were the whole file
+            sets.extend([alike] if whole else _same(alike, files, content_digest))
     return sorted(sets)
