@@ -31,8 +31,10 @@ from remedia_tray.filing.formats import (
 from remedia_tray.filing.formats.journal import Group, Redone
 from remedia_tray.filing.journal import active_journals, read_records
 from remedia_tray.filing.mover import apply_plan, recover_incomplete, undo_last_sort
-from remedia_tray.layout import DATA_DIR
+from remedia_tray.filing.report import SortReport, save_report
+from remedia_tray.layout import DATA_DIR, data_dir
 from remedia_tray.pipeline.placed import read_placed
+from remedia_tray.review.actions import run_action
 
 from .conftest import photo
 
@@ -346,4 +348,31 @@ def test_a_member_the_user_deleted_does_not_hold_back_the_rest(tmp_path: Path) -
     (gone,) = result.problems
     assert gone.path == root / "duplicates/sunset/IMG_0001.JPG.json"
     del before["Phone/IMG_0001.JPG.json"]
+    assert tree(root) == before
+
+
+@pytest.mark.parametrize("action", ["not-duplicate", "undo-group"])
+def test_a_review_action_takes_a_picture_out_with_its_set(tmp_path: Path, action: str) -> None:
+    root = tmp_path / "lib"
+    spec, companions = library(root)
+    before = tree(root)
+    plan = plan_sort(root, [spec], exists=os.path.lexists, companions=companions)
+    result = apply_plan(plan, root=root)
+    assert not result.failed
+    report = SortReport(
+        folder=root, dry_run=False, strictness=2, engines={}, files_seen=6, images=2,
+        decoded=2, from_cache=0, groups=plan.groups, skipped=(), failed=(),
+        journal=result.journal, seconds=0.0,
+    )  # fmt: skip
+    save_report(report, data_dir(root))
+    path = None if action == "undo-group" else "duplicates/sunset/IMG_0001.JPG"
+    done = run_action(root, action=action, group="duplicates/sunset", path=path)
+    assert not done.problems
+    after = {p: h for p, h in tree(root).items() if not p.endswith("remedia-group.json")}
+    assert after == before  # the picture went back with its companions
+    assert [m.role for m in done.moved] == [None, "live", "aae", "xmp", "json"]
+    assert SetDone(root / "duplicates/sunset/IMG_0001.JPG") in read_records(done.journal)
+    undo_last_sort(root)  # the action: the set goes back into its group whole
+    assert {p.name for p in (root / "duplicates/sunset").iterdir()} == GROUP_FILES
+    undo_last_sort(root)  # the sort
     assert tree(root) == before
