@@ -7,6 +7,7 @@ does not find sets yet here: the tests give `plan_sort` the companions it will p
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from remedia_tray.core.planning import Companions, GroupSpec, plan_sort
-from remedia_tray.filing import mover
+from remedia_tray.filing import mover, moves, sets
 from remedia_tray.filing.formats import (
     Manifest,
     MoveIntent,
@@ -27,11 +28,13 @@ from remedia_tray.filing.formats import (
     parse_record,
     read_manifest,
 )
-from remedia_tray.filing.formats.journal import Group
+from remedia_tray.filing.formats.journal import Group, Redone
 from remedia_tray.filing.journal import active_journals, read_records
 from remedia_tray.filing.mover import apply_plan, recover_incomplete, undo_last_sort
-from remedia_tray.layout import DATA_DIR
+from remedia_tray.filing.report import SortReport, save_report
+from remedia_tray.layout import DATA_DIR, data_dir
 from remedia_tray.pipeline.placed import read_placed
+from remedia_tray.review.actions import run_action
 
 from .conftest import photo
 
@@ -241,3 +244,135 @@ def test_manifest_companions_field_is_optional() -> None:
     assert Manifest.from_dict(json.loads(grown)).companions == (
         ("/r/similar/g/b.JPG", (("live", "/r/similar/g/b.MOV"),)),
     )
+
+
+def sorted_set(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A library whose set the sort moved whole into duplicates/sunset; the tree before."""
+    root = tmp_path / "lib"
+    spec, companions = library(root)
+    before = tree(root)
+    assert not sort(root, spec, companions).failed
+    return root, before
+
+
+GROUP_FILES = {"IMG_0001.AAE", "IMG_0001.JPG", "IMG_0001.JPG.json", "IMG_0001.JPG.xmp",
+               "IMG_0001.MOV", "remedia-group.json"}  # fmt: skip
+
+
+def test_undo_keeps_a_set_whole_while_a_companions_name_is_taken(tmp_path: Path) -> None:
+    root, before = sorted_set(tmp_path)
+    (root / "Phone/IMG_0001.AAE").write_text("the user's own edits\n")  # taken meanwhile
+    result = undo_last_sort(root)
+    group = root / "duplicates/sunset"
+    assert {p.name for p in group.iterdir()} == GROUP_FILES  # whole, in its group
+    assert [p.name for p in (root / "Phone").iterdir()] == ["IMG_0001.AAE"]
+    assert result.restored == 0 and not result.finished
+    (left,) = result.remaining  # the set, once
+    assert left.path == group / "IMG_0001.JPG"
+    assert left.reason == (
+        "the set of 5 files stays together in duplicates/sunset: IMG_0001.AAE: "
+        "another file now has the name IMG_0001.AAE in Phone"
+    )
+    assert (root / "Phone/IMG_0001.AAE").read_text() == "the user's own edits\n"
+    (root / "Phone/IMG_0001.AAE").unlink()  # the user frees the name: undo retries the set
+    assert undo_last_sort(root).finished
+    assert tree(root) == before
+    assert not active_journals(root)
+
+
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EACCES])
+def test_a_member_failing_mid_undo_puts_the_set_forward_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int
+) -> None:
+    root, before = sorted_set(tmp_path)
+    sorted_tree = tree(root)
+    real = moves.safe_move
+    calls = [0]
+
+    def move(src: object, dst: object) -> None:
+        calls[0] += 1
+        if calls[0] == 2:  # the second member of the set on its way back
+            raise OSError(error, os.strerror(error))
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(moves, "safe_move", move)
+    result = undo_last_sort(root)
+    monkeypatch.undo()
+    assert tree(root) == sorted_tree  # the member back already went forward again
+    (left,) = result.remaining
+    assert left.reason.startswith("the set of 5 files stays together in duplicates/sunset: ")
+    assert os.strerror(error) in left.reason
+    records = read_records(active_journals(root)[-1])
+    assert sum(isinstance(r, Redone) for r in records) == 2  # the one back, the one failed
+    assert undo_last_sort(root).finished  # the next undo retries the whole set
+    assert tree(root) == before
+
+
+@pytest.mark.parametrize("at", [1, 2])
+def test_a_crash_while_putting_a_set_forward_is_finished_by_the_next_undo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at: int
+) -> None:
+    root, before = sorted_set(tmp_path)
+    real_back, real_forward = moves.safe_move, sets.safe_move
+    calls = [0]
+
+    def back(src: object, dst: object) -> None:
+        calls[0] += 1
+        if calls[0] == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_back(src, dst)  # type: ignore[arg-type]
+
+    forwards = [0]
+
+    def forward(src: object, dst: object) -> None:
+        forwards[0] += 1
+        if forwards[0] == at:
+            raise Crash
+        real_forward(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(moves, "safe_move", back)
+    monkeypatch.setattr(sets, "safe_move", forward)
+    with pytest.raises(Crash):
+        undo_last_sort(root)
+    monkeypatch.undo()
+    assert len(tree(root)) == len(before) + 1  # split for now, nothing lost (+ manifest)
+    assert undo_last_sort(root).finished
+    assert tree(root) == before
+
+
+def test_a_member_the_user_deleted_does_not_hold_back_the_rest(tmp_path: Path) -> None:
+    root, before = sorted_set(tmp_path)
+    (root / "duplicates/sunset/IMG_0001.JPG.json").unlink()  # the user's choice
+    result = undo_last_sort(root)
+    assert result.finished and result.restored == 4
+    (gone,) = result.problems
+    assert gone.path == root / "duplicates/sunset/IMG_0001.JPG.json"
+    del before["Phone/IMG_0001.JPG.json"]
+    assert tree(root) == before
+
+
+@pytest.mark.parametrize("action", ["not-duplicate", "undo-group"])
+def test_a_review_action_takes_a_picture_out_with_its_set(tmp_path: Path, action: str) -> None:
+    root = tmp_path / "lib"
+    spec, companions = library(root)
+    before = tree(root)
+    plan = plan_sort(root, [spec], exists=os.path.lexists, companions=companions)
+    result = apply_plan(plan, root=root)
+    assert not result.failed
+    report = SortReport(
+        folder=root, dry_run=False, strictness=2, engines={}, files_seen=6, images=2,
+        decoded=2, from_cache=0, groups=plan.groups, skipped=(), failed=(),
+        journal=result.journal, seconds=0.0,
+    )  # fmt: skip
+    save_report(report, data_dir(root))
+    path = None if action == "undo-group" else "duplicates/sunset/IMG_0001.JPG"
+    done = run_action(root, action=action, group="duplicates/sunset", path=path)
+    assert not done.problems
+    after = {p: h for p, h in tree(root).items() if not p.endswith("remedia-group.json")}
+    assert after == before  # the picture went back with its companions
+    assert [m.role for m in done.moved] == [None, "live", "aae", "xmp", "json"]
+    assert SetDone(root / "duplicates/sunset/IMG_0001.JPG") in read_records(done.journal)
+    undo_last_sort(root)  # the action: the set goes back into its group whole
+    assert {p.name for p in (root / "duplicates/sunset").iterdir()} == GROUP_FILES
+    undo_last_sort(root)  # the sort
+    assert tree(root) == before

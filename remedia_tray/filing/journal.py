@@ -7,11 +7,15 @@ interrupted ends, once the next sort has tidied it, with {"op": "end", "recovere
 next sort that moves files continues its run (same "run" in its "begin"), so one undo reverts
 both. An undo marks each record it has reverted with {"op": "undone", "n": INDEX} and renames
 the journal to *.undone.jsonl once nothing is left, so an undo cut short can be finished.
+A media set that could not go back whole is put forward again, each of its files marked
+{"op": "redone", "n": INDEX} first (its "undone" mark withdrawn: the next undo retries).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,7 +24,10 @@ from typing import Any
 
 from ..layout import journal_dir
 from .formats import Begin, End, MoveIntent, Record, Undone, as_records, parse_record, sort_name
+from .formats.journal import Redone
 from .formats.naming import PREFIX
+
+log = logging.getLogger(__name__)
 
 _ACTIVE = ".jsonl"
 _UNDONE = ".undone.jsonl"
@@ -164,5 +171,54 @@ def resumable(records: Records) -> bool:
 
 
 def undone(records: Records) -> set[int]:
-    """Indexes (in `records`) of the records an undo has reverted already."""
-    return {r.n for r in as_records(records) if isinstance(r, Undone)}
+    """Indexes (in `records`) of the records an undo has reverted already (and not put
+    forward again since: see Redone)."""
+    found: set[int] = set()
+    for r in as_records(records):
+        if isinstance(r, Undone):
+            found.add(r.n)
+        elif isinstance(r, Redone):
+            found.discard(r.n)
+    return found
+
+
+def ever_undone(records: Records) -> set[int]:
+    """Indexes of the records an undo has touched (marked undone, maybe redone since)."""
+    return {r.n for r in as_records(records) if isinstance(r, (Undone, Redone))}
+
+
+class Marks:
+    """Appends {"op": "undone", "n": INDEX} to a journal as an undo reverts its records (and
+    {"op": "redone", ...} as it puts a set forward again).
+
+    Plain marks are not synced one by one: a mark lost in a crash costs only a second look
+    at a record, which finds the file back already (every step of an undo can be run again).
+    A journal that cannot be written only loses the marks (logged).
+    """
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._journal: Journal | None = Journal(path)
+        except OSError:
+            log.warning("cannot mark progress in %s", path, exc_info=True)
+            self._journal = None
+
+    def add(self, n: int, *, sync: bool = False) -> None:
+        self._write(Undone(n), sync=sync)
+
+    def redo(self, n: int) -> None:
+        """Record n's move stands again: journaled (synced) before the file goes forward."""
+        self._write(Redone(n), sync=True)
+
+    def _write(self, record: Record, *, sync: bool) -> None:
+        if self._journal is not None:
+            try:
+                self._journal.add(record, sync=sync)
+            except OSError:
+                log.warning("cannot mark progress in %s", self._journal.path, exc_info=True)
+
+    def close(self) -> None:
+        if self._journal is not None:
+            with contextlib.suppress(OSError):
+                self._journal.sync()
+            self._journal.close()

@@ -488,8 +488,9 @@ def apply_moves(root: Path, moves: list[Move], *, record: Review) -> ApplyResult
 
     The journal is a sort's, so `remedia undo` reverts it; `record` (what the user asked for)
     is journaled first as {"op": "review", ...}. Like apply_plan: never overwrites (a taken
-    destination gets a free name), a failure skips that file only, and a destination with a
-    symlink on the way raises OutsideFolder before anything moves.
+    destination gets a free name), a failure skips that file only (a media set, moves with
+    one `unit`, goes whole to its exact names or stays), and a destination with a symlink
+    on the way raises OutsideFolder before anything moves.
     """
     confined = Confined(root)
     _refuse_outside(confined, {m.dst.parent for m in moves})
@@ -498,12 +499,17 @@ def apply_moves(root: Path, moves: list[Move], *, record: Review) -> ApplyResult
     failed: list[Skipped] = []
     try:
         journal.add(record)
-        for move in moves:
-            dst = _move_one(confined, move, journal)
+        for unit in _units(moves):
+            if unit[0].unit is not None:  # a media set: whole, to its exact names, or not
+                done, problem = _move_unit(confined, unit, journal, [], None)
+                moved += done
+                failed += [problem] if problem is not None else []
+                continue
+            dst = _move_one(confined, unit[0], journal)
             if isinstance(dst, Skipped):
                 failed.append(dst)
             else:
-                moved.append(Move(move.src, dst))
+                moved.append(Move(unit[0].src, dst))
         with contextlib.suppress(OSError):
             journal.add(End())
     finally:

@@ -13,9 +13,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Literal
 
+from ..core.media import Skipped
+from ..core.planning import free_name
 from ..errors import OutsideFolder
-from .confined import Confined, Place
+from .confined import Confined, Folder, Place
 from .journal import _fsync_dir
 
 PART_SUFFIX = ".remedia-part"
@@ -143,3 +146,49 @@ def remove_ours(confined: Confined, path: Path) -> None:
     with contextlib.suppress(OSError, OutsideFolder), confined.open(path.parent) as parent:
         ours = parent / path.name
         os.unlink(ours.arg, dir_fd=ours.dir_fd)
+
+
+Outcome = Literal["restored", "done", "left"]
+
+
+def put_back(confined: Confined, src: Path, dst: Path) -> tuple[Outcome, Skipped | None]:
+    """Revert one journaled move: "restored", "done" (nothing left to do: back already, or
+    gone) or "left" (the note says why; the next undo tries again)."""
+    try:
+        with contextlib.ExitStack() as stack:
+            there = open_existing(stack, confined, dst.parent)
+            home = open_existing(stack, confined, src.parent)
+            moved = there / dst.name if there is not None else None
+            original = home / src.name if home is not None else None
+            if moved is not None and original is not None:
+                settle_half_move(original, moved)
+            if moved is None or not moved.lexists():
+                if original is not None and original.lexists():
+                    return "done", None
+                return "done", Skipped(dst, "no longer there (moved by someone else); left alone")
+            if home is None:  # the original's folder is gone: made again (not journaled)
+                home = stack.enter_context(confined.open(src.parent, create=lambda _: None))
+                original = home / src.name
+            assert original is not None
+            if not original.lexists():
+                safe_move(moved, original)
+                return "restored", None
+            if original.is_file() and same_bytes(original, moved):
+                os.unlink(moved.arg, dir_fd=moved.dir_fd)  # a verified copy; original was kept
+                return "done", None
+            name = free_name(src.name, lambda n: (home / n).lexists())
+            safe_move(moved, home / name)
+            return "restored", Skipped(src, f"another file now has this name; restored as {name}")
+    except OutsideFolder as exc:
+        return "left", Skipped(dst, f"{exc.short}; left where it is")
+    except OSError as exc:
+        return "left", Skipped(dst, f"could not move back: {exc.strerror or exc}")
+
+
+def open_existing(
+    stack: contextlib.ExitStack[Any], confined: Confined, folder: Path
+) -> Folder | None:
+    try:
+        return stack.enter_context(confined.open(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return None

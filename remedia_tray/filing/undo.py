@@ -3,30 +3,20 @@ the sort, with the folder locked)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
 from ..atomicfile import write_atomic
 from ..core.media import Skipped
-from ..core.planning import free_name
 from ..errors import OutsideFolder
 from ..layout import OUTPUT_DIRS
-from .confined import Confined, Folder
-from .formats import (
-    Begin,
-    ManifestMade,
-    ManifestUpdated,
-    Mkdir,
-    MoveIntent,
-    Record,
-    Undone,
-)
-from .journal import Journal, mark_undone, undone
-from .moves import remove_ours, rmdir_made, safe_move, same_bytes, settle_half_move, why
+from .confined import Confined
+from .formats import Begin, ManifestMade, ManifestUpdated, Mkdir, MoveIntent, Record
+from .journal import Marks, ever_undone, mark_undone, undone
+from .moves import put_back, remove_ours, rmdir_made, why
+from .sets import sets_moved, undo_set
 
 log = logging.getLogger(__name__)
 
@@ -49,53 +39,18 @@ class UndoResult:
         return not self.remaining
 
 
-_Outcome = Literal["restored", "done", "left"]
-
-
 def revert(root: Path, sort: list[tuple[Path, list[Record]]]) -> UndoResult:
     """Revert the journals of one sort, newest first: its moves, then each group manifest
     once the last file of its group is back, then the folders it made. Each reverted record
     is marked; a journal with nothing left is marked undone, the others stay for next time."""
     roots = [r[0].root for _, r in sort if r and isinstance(r[0], Begin) and r[0].root]
     confined = Confined(root, aliases=roots)
-    restored = 0
-    problems: list[Skipped] = []
-    remaining: list[Skipped] = []
-    waiting: set[Path] = set()  # group folders with a file of this journal, or a newer one, left
+    tally = _Tally()
     for path, records in sort:
-        marks = _Marks(path)
-        done = undone(records)
-        left: list[tuple[Path, Path]] = []
+        marks = Marks(path)
         try:
-            for n in reversed(range(len(records))):
-                r = records[n]
-                if not isinstance(r, MoveIntent) or n in done:
-                    continue
-                src, dst = r.src, r.dst
-                outcome, note = put_back(confined, src, dst)
-                if outcome == "left":
-                    left.append((src, dst))
-                    waiting.add(dst.parent)
-                    remaining.append(note or Skipped(dst, "could not move back"))
-                    continue
-                restored += outcome == "restored"
-                if note is not None:
-                    problems.append(note)
-                marks.add(n)
-            for n in reversed(range(len(records))):
-                r = records[n]
-                if not isinstance(r, (ManifestMade, ManifestUpdated)) or n in done:
-                    continue
-                manifest = r.path
-                if manifest.parent in waiting:
-                    continue  # a manifest goes only with the last file of its group
-                if isinstance(r, ManifestMade):
-                    remove_ours(confined, manifest)
-                else:
-                    problem = _restore_manifest(confined, manifest, r.old)
-                    if problem is not None:
-                        problems.append(problem)
-                marks.add(n)
+            left = _revert_moves(confined, records, marks, tally)
+            _revert_manifests(confined, records, marks, tally)
             for r in reversed(records):
                 if isinstance(r, Mkdir):
                     rmdir_made(confined, r.path)
@@ -106,78 +61,90 @@ def revert(root: Path, sort: list[tuple[Path, list[Record]]]) -> UndoResult:
         else:
             mark_undone(path)
     paths = tuple(p for p, _ in sort)
-    return UndoResult(paths[0], restored, tuple(problems), tuple(remaining), paths)
+    return UndoResult(
+        paths[0], tally.restored, tuple(tally.problems), tuple(tally.remaining), paths
+    )
 
 
-class _Marks:
-    """Appends {"op": "undone", "n": INDEX} to a journal as its records are reverted.
-
-    Not synced one by one: a mark lost in a crash costs only a second look at a record,
-    which finds the file back already (every step of an undo can be run again).
-    """
-
-    def __init__(self, path: Path) -> None:
-        try:
-            self._journal: Journal | None = Journal(path)
-        except OSError:
-            log.warning("cannot mark progress in %s", path, exc_info=True)
-            self._journal = None
-
-    def add(self, n: int) -> None:
-        if self._journal is not None:
-            try:
-                self._journal.add(Undone(n), sync=False)
-            except OSError:
-                log.warning("cannot mark progress in %s", self._journal.path, exc_info=True)
-
-    def close(self) -> None:
-        if self._journal is not None:
-            with contextlib.suppress(OSError):
-                self._journal.sync()
-            self._journal.close()
+@dataclass
+class _Tally:
+    restored: int = 0
+    problems: list[Skipped] = field(default_factory=list)
+    remaining: list[Skipped] = field(default_factory=list)
+    #: Group folders with a file of this journal, or a newer one, left.
+    waiting: set[Path] = field(default_factory=set)
 
 
-def put_back(confined: Confined, src: Path, dst: Path) -> tuple[_Outcome, Skipped | None]:
-    """Revert one journaled move: "restored", "done" (nothing left to do: back already, or
-    gone) or "left" (the note says why; the next undo tries again)."""
-    try:
-        with contextlib.ExitStack() as stack:
-            there = _open_existing(stack, confined, dst.parent)
-            home = _open_existing(stack, confined, src.parent)
-            moved = there / dst.name if there is not None else None
-            original = home / src.name if home is not None else None
-            if moved is not None and original is not None:
-                settle_half_move(original, moved)
-            if moved is None or not moved.lexists():
-                if original is not None and original.lexists():
-                    return "done", None
-                return "done", Skipped(dst, "no longer there (moved by someone else); left alone")
-            if home is None:  # the original's folder is gone: made again (not journaled)
-                home = stack.enter_context(confined.open(src.parent, create=lambda _: None))
-                original = home / src.name
-            assert original is not None
-            if not original.lexists():
-                safe_move(moved, original)
-                return "restored", None
-            if original.is_file() and same_bytes(original, moved):
-                os.unlink(moved.arg, dir_fd=moved.dir_fd)  # a verified copy; original was kept
-                return "done", None
-            name = free_name(src.name, lambda n: (home / n).lexists())
-            safe_move(moved, home / name)
-            return "restored", Skipped(src, f"another file now has this name; restored as {name}")
-    except OutsideFolder as exc:
-        return "left", Skipped(dst, f"{exc.short}; left where it is")
-    except OSError as exc:
-        return "left", Skipped(dst, f"could not move back: {exc.strerror or exc}")
+def _revert_moves(
+    confined: Confined, records: list[Record], marks: Marks, tally: _Tally
+) -> list[tuple[Path, Path]]:
+    """The moves of one journal, newest first; a media set's as one (filing/sets.py).
+    What could not go back yet (src, dst)."""
+    done = undone(records)
+    sets = sets_moved(records)
+    ours = ever_undone(records)
+    seen: set[Path] = set()
+    left: list[tuple[Path, Path]] = []
+    for n in reversed(range(len(records))):
+        r = records[n]
+        if not isinstance(r, MoveIntent):
+            continue
+        if r.unit is not None and r.unit in sets:
+            if r.unit not in seen:
+                seen.add(r.unit)
+                left += _revert_set(confined, sets[r.unit], marks, tally, (done, ours))
+            continue
+        if n in done:
+            continue
+        outcome, note = put_back(confined, r.src, r.dst)
+        if outcome == "left":
+            left.append((r.src, r.dst))
+            tally.waiting.add(r.dst.parent)
+            tally.remaining.append(note or Skipped(r.dst, "could not move back"))
+            continue
+        tally.restored += outcome == "restored"
+        if note is not None:
+            tally.problems.append(note)
+        marks.add(n)
+    return left
 
 
-def _open_existing(
-    stack: contextlib.ExitStack[Any], confined: Confined, folder: Path
-) -> Folder | None:
-    try:
-        return stack.enter_context(confined.open(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+def _revert_set(
+    confined: Confined,
+    members: list[tuple[int, MoveIntent]],
+    marks: Marks,
+    tally: _Tally,
+    marked: tuple[set[int], set[int]],
+) -> list[tuple[Path, Path]]:
+    done, ours = marked
+    got = undo_set(confined, members, marks, done=done, ours=ours)
+    tally.restored += got.restored
+    tally.problems += got.problems
+    if got.left is None:
+        return []
+    tally.remaining.append(got.left)  # once for the set, on its picture
+    tally.waiting.update(m.dst.parent for _, m in members)
+    return [(m.src, m.dst) for _, m in members if os.path.lexists(m.dst)]
+
+
+def _revert_manifests(
+    confined: Confined, records: list[Record], marks: Marks, tally: _Tally
+) -> None:
+    done = undone(records)
+    for n in reversed(range(len(records))):
+        r = records[n]
+        if not isinstance(r, (ManifestMade, ManifestUpdated)) or n in done:
+            continue
+        manifest = r.path
+        if manifest.parent in tally.waiting:
+            continue  # a manifest goes only with the last file of its group
+        if isinstance(r, ManifestMade):
+            remove_ours(confined, manifest)
+        else:
+            problem = _restore_manifest(confined, manifest, r.old)
+            if problem is not None:
+                tally.problems.append(problem)
+        marks.add(n)
 
 
 def _restore_manifest(confined: Confined, manifest: Path, old: str) -> Skipped | None:

@@ -22,10 +22,12 @@ from ..core.planning import Move
 from ..errors import FolderBusy, OutsideFolder, RemediaError
 from ..filing import decisions
 from ..filing.confined import Confined, check_own_folders
-from ..filing.formats import ReportGroup, Review
+from ..filing.formats import MoveIntent, ReportGroup, Review
+from ..filing.journal import active_journals, read_records, undone
 from ..filing.locking import folder_lock
 from ..filing.mover import apply_moves
 from ..layout import lock_path
+from ..pipeline.placed import read_placed
 from .state import ACTIONS, Action, Member, ReviewState, load_state, members_now
 
 log = logging.getLogger(__name__)
@@ -93,10 +95,10 @@ def _plan(
     members = members_now(state.sort, group)
     folder = group.folder
     if action == "undo-group":
-        moves = [Move(m.now, m.original) for m in members if m.now != m.original]
-        if not moves:
+        backs = [Move(m.now, m.original) for m in members if m.now != m.original]
+        if not backs:
             raise Refused(409, "nothing of this group is left to put back")
-        return moves, None, group
+        return _with_companions(state.root, folder, backs), None, group
     member = next((m for m in members if m.now == photo), None)
     if member is None:
         raise Refused(409, "not a member of this group where it is now (already changed?)")
@@ -104,13 +106,45 @@ def _plan(
         raise Refused(409, "this photo is not in the group's folder; nothing to change")
     back = Move(member.now, member.original)
     if action == "not-duplicate":
-        return [back], member, group
+        return _with_companions(state.root, folder, [back]), member, group
     if group.kind != "duplicates":
         raise Refused(400, "keep applies to duplicates groups")
     old = next((m for m in members if m.kept), None)
     if old is None or old.now != old.original:
         raise Refused(409, "the kept copy is no longer in place (moved on with a similar group?)")
-    return [back, Move(old.now, folder / old.now.name)], member, group
+    keep = Move(old.now, folder / old.now.name)
+    return [*_with_companions(state.root, folder, [back]), keep], member, group
+
+
+def _with_companions(root: Path, folder: Path, backs: list[Move]) -> list[Move]:
+    """Pictures going back out of `folder`, each with the companions it came with (the
+    manifest lists them; the sort's journals say where each was): one unit, as the sort
+    moved it. A companion no journal knows stays where it is."""
+    placed = read_placed(root, folders=[folder])
+    if not placed or not placed[0].companions:
+        return backs
+    origins = _companion_origins(root)
+    moves: list[Move] = []
+    for back in backs:
+        unit = [  # a unit is named by its picture's path before the move, as in a sort
+            Move(now, origins[now][0], back.src, role)
+            for role, now in placed[0].companions_of(back.src)
+            if now in origins and origins[now][1] == back.dst  # this picture's own set
+        ]
+        moves += [Move(back.src, back.dst, back.src), *unit] if unit else [back]
+    return moves
+
+
+def _companion_origins(root: Path) -> dict[Path, tuple[Path, Path]]:
+    """Companion where a sort put it -> (where it was, its set's picture where it was)."""
+    found: dict[Path, tuple[Path, Path]] = {}
+    for path in active_journals(root):
+        records = read_records(path)
+        done = undone(records)
+        for n, r in enumerate(records):
+            if isinstance(r, MoveIntent) and r.role is not None and r.unit and n not in done:
+                found[r.dst] = (r.src, r.unit)
+    return found
 
 
 _serial = threading.Lock()  # one action at a time in this process (the file lock is per folder)
@@ -161,7 +195,9 @@ def _run_locked(root: Path, action: Action, key: str, photo: Path | None) -> Act
             home = landed[member.now]
             if action == "keep":
                 decisions.remember_keeper(root, home, journal=result.journal)
-                into_group = [(m.src, m.dst) for m in result.moved if m.src != member.now]
+                into_group = [
+                    (m.src, m.dst) for m in result.moved if m.src != member.now and m.unit is None
+                ]
                 decisions.note_placements(root, result.journal, into_group)
             else:
                 decisions.remember_not_duplicate(root, home, journal=result.journal)

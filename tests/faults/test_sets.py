@@ -203,3 +203,86 @@ def test_a_set_in_a_read_only_folder(
     (root / "Phone").chmod(0o755)
     assert tree(root) == before
     snap.check(restored=True)
+
+
+# Undo takes a set back whole, or leaves it whole in its group.
+
+
+def sorted_library(
+    tmp_path: Path, guard: Callable[..., Snapshot], case: str = ""
+) -> tuple[Path, dict[str, str], Snapshot]:
+    """The set library, sorted (the set moved whole); the tree before the sort, and its
+    snapshot."""
+    root = set_library(tmp_path / "lib")
+    snap = guard(root, case)
+    before = tree(root)
+    assert failures(set_sort(root)) == {}
+    assert where_is_the_set(root) == {GROUP}
+    return root, before, snap
+
+
+STAYS = "the set of 5 files stays together in duplicates/sunset: "
+
+
+def test_undo_while_a_companions_name_is_taken(
+    tmp_path: Path, guard: Callable[..., Snapshot]
+) -> None:
+    root, before, snap = sorted_library(tmp_path, guard)
+    mine = b"<plist>the user's own edits</plist>\n"
+    ours = (root / f"{GROUP}/{STEM}.AAE").read_bytes()
+    (root / f"Phone/{STEM}.AAE").write_bytes(mine)
+    snap.expect(f"Phone/{STEM}.AAE", mine)
+    done = run_cli("undo", root)
+    assert done.returncode == 1, done.stderr
+    assert f"{STAYS}{STEM}.AAE: another file now has the name {STEM}.AAE in Phone" in done.stdout
+    assert where_is_the_set(root, frozenset({f"Phone/{STEM}.AAE"})) == {GROUP}
+    assert (root / "Phone/peaks copy.jpg").exists()  # the rest of the sort went back
+    # Nothing lost; the set's AAE counts as "stray" only as the user's file has its name.
+    assert snap.check(strays_allowed=True).stray == (f"{GROUP}/{STEM}.AAE",)
+    (root / f"Phone/{STEM}.AAE").rename(root / "Phone/mine.AAE")  # the user frees the name
+    snap.expect(f"Phone/{STEM}.AAE", ours)  # where the set's own AAE belongs again
+    snap.expect("Phone/mine.AAE", mine)
+    again = run_cli("undo", root)
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    after = tree(root)
+    assert after.pop("Phone/mine.AAE") == hashlib.sha256(mine).hexdigest()
+    assert after == before
+    snap.check(restored=True)
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"), [("ENOSPC", "No space left on device"), ("EACCES", "Permission denied")]
+)
+def test_undo_when_the_second_member_cannot_go_back(
+    tmp_path: Path, guard: Callable[..., Snapshot], error: str, reason: str
+) -> None:
+    root, before, snap = sorted_library(tmp_path, guard, error)
+    done = run_cli("undo", root, oserror=f"link:{error}:2")  # the XMP, after the JSON
+    assert done.returncode == 1, done.stderr
+    assert f"{STAYS}{STEM}.JPG.xmp: could not move back: {reason}" in done.stdout
+    assert where_is_the_set(root) == {GROUP}  # the JSON went forward again
+    assert (root / "Phone/peaks copy.jpg").exists()
+    snap.check()
+    again = run_cli("undo", root)
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    assert tree(root) == before
+    snap.check(restored=True)
+
+
+# The JSON and the XMP go back, the AAE fails (disk full); then each is marked "redone" and
+# put forward: the AAE's mark, the XMP's mark, its link, its unlink, the JSON's mark, ...
+FORWARD_KILLS = ("journal:redone:2", "link:3", "unlink:3", "journal:redone:3", "link:4")
+
+
+@pytest.mark.parametrize("kill", FORWARD_KILLS)
+def test_an_undo_killed_while_putting_a_set_forward(
+    tmp_path: Path, guard: Callable[..., Snapshot], kill: str
+) -> None:
+    root, before, snap = sorted_library(tmp_path, guard, kill)
+    done = run_cli("undo", root, oserror="link:ENOSPC:3", kill_on=kill)
+    assert done.returncode == -9, (done.returncode, done.stdout, done.stderr[-2000:])
+    snap.check(strays_allowed=kill.startswith("link"))  # a link is two names for one file
+    again = run_cli("undo", root)
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    assert tree(root) == before
+    snap.check(restored=True)

@@ -28,6 +28,7 @@ Op = Literal[
     "end",
     "run-end",
     "undone",
+    "redone",
 ]
 #: Records of things done to the folder (an undo reverts them).
 EFFECTS: frozenset[Op] = frozenset({"move", "mkdir", "manifest", "manifest-update"})
@@ -203,6 +204,19 @@ class Undone:
 
 
 @dataclass(frozen=True)
+class Redone:
+    """An undo put the file of record `n` forward again, to where the sort put it, because
+    its media set could not go back whole: the move stands again (the next undo retries).
+    It withdraws every "undone" mark of `n` journaled before it."""
+
+    op: ClassVar[Literal["redone"]] = "redone"
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "n": self.n}
+
+
+@dataclass(frozen=True)
 class Unknown:
     """A record of no type above (or a damaged one), kept as read."""
 
@@ -225,6 +239,7 @@ Record = (
     | End
     | RunEnd
     | Undone
+    | Redone
     | Unknown
 )
 
@@ -281,11 +296,11 @@ def _review(d: Mapping[str, Any]) -> Review:
     )
 
 
-def _undone(d: Mapping[str, Any]) -> Undone:
+def _index(d: Mapping[str, Any]) -> int:
     n = d["n"]
     if not isinstance(n, int):
         raise TypeError("an undone mark points at a record index")
-    return Undone(n)
+    return n
 
 
 _READERS: dict[str, Callable[[Mapping[str, Any]], Record]] = {
@@ -300,7 +315,8 @@ _READERS: dict[str, Callable[[Mapping[str, Any]], Record]] = {
     "review": _review,
     "end": lambda d: End(d.get("recovered") is True),
     "run-end": lambda d: RunEnd(),
-    "undone": _undone,
+    "undone": lambda d: Undone(_index(d)),
+    "redone": lambda d: Redone(_index(d)),
 }
 
 
