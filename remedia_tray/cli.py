@@ -264,7 +264,8 @@ def _cmd_undo(args: argparse.Namespace) -> int:
     for p in result.problems:
         print(f"  {shown(p.path)}: {p.reason}")
     if result.remaining:
-        print(f"Not back yet, {plural(len(result.remaining), 'file')} (this sort stays undoable):")
+        left = max(result.files_left, len(result.remaining))
+        print(f"Not back yet, {plural(left, 'file')} (this sort stays undoable):")
         for p in result.remaining:
             print(f"  {shown(p.path)}: {p.reason}")
         print(f"Fix that, then run `remedia undo {_quoted(folder)}` again to put back the rest.")

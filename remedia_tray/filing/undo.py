@@ -33,6 +33,8 @@ class UndoResult:
     remaining: tuple[Skipped, ...] = ()
     #: Every journal of the sort: an interrupted sort's and the one that resumed it.
     journals: tuple[Path, ...] = ()
+    #: How many files are still out: a media set that stays is one entry in `remaining`.
+    files_left: int = 0
 
     @property
     def finished(self) -> bool:
@@ -46,10 +48,12 @@ def revert(root: Path, sort: list[tuple[Path, list[Record]]]) -> UndoResult:
     roots = [r[0].root for _, r in sort if r and isinstance(r[0], Begin) and r[0].root]
     confined = Confined(root, aliases=roots)
     tally = _Tally()
+    files_left = 0
     for path, records in sort:
         marks = Marks(path)
         try:
             left = _revert_moves(confined, records, marks, tally)
+            files_left += len(left)
             _revert_manifests(confined, records, marks, tally)
             for r in reversed(records):
                 if isinstance(r, Mkdir):
@@ -62,7 +66,7 @@ def revert(root: Path, sort: list[tuple[Path, list[Record]]]) -> UndoResult:
             mark_undone(path)
     paths = tuple(p for p, _ in sort)
     return UndoResult(
-        paths[0], tally.restored, tuple(tally.problems), tuple(tally.remaining), paths
+        paths[0], tally.restored, tuple(tally.problems), tuple(tally.remaining), paths, files_left
     )
 
 

@@ -235,6 +235,7 @@ def test_undo_while_a_companions_name_is_taken(
     done = run_cli("undo", root)
     assert done.returncode == 1, done.stderr
     assert f"{STAYS}{STEM}.AAE: another file now has the name {STEM}.AAE in Phone" in done.stdout
+    assert "Not back yet, 5 files" in done.stdout  # the whole set, said once
     assert where_is_the_set(root, frozenset({f"Phone/{STEM}.AAE"})) == {GROUP}
     assert (root / "Phone/peaks copy.jpg").exists()  # the rest of the sort went back
     # Nothing lost; the set's AAE counts as "stray" only as the user's file has its name.
