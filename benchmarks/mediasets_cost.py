@@ -13,7 +13,7 @@ Timed in the same run, warm page cache for both:
 - the scan: `remedia sort FOLDER --engine hash --dry-run --no-cache` as a fresh process (the
   CLI a user runs; its own set finding included), best of `--runs`.
 
-    python benchmarks/mediasets_cost.py [--n 10000] [--runs 2] [--workers 2]
+    python benchmarks/mediasets_cost.py [--n 10000] [--runs 1] [--workers 2]
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def time_scan(root: Path, workers: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10_000)
-    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="remedia-sets-"))
