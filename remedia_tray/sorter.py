@@ -31,6 +31,7 @@ from .kinds.library import group_library
 from .layout import data_dir, lock_path, thumbs_dir
 from .pipeline.discovery import is_ignored, iter_files
 from .pipeline.library_index import LibraryIndex, extend_index, load_index, save_index
+from .pipeline.mediasets import FoundSets, find_media_sets, with_companions
 from .pipeline.placed import PlacedGroup, group_folder_of, read_placed
 
 if TYPE_CHECKING:
@@ -209,16 +210,17 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
 
     clock = _Stages()
     skipped: list[Skipped] = []
-    files = sorted(iter_files(run.root, skipped=skipped), key=lambda f: str(f.path))
-    files = run.decisions.without_kept(files, run.notes)
+    walked = sorted(iter_files(run.root, skipped=skipped), key=lambda f: str(f.path))
+    loose = {f.path for f in run.decisions.without_kept(walked, run.notes)}
+    taken_back = {f.path for f in walked} - loose
     # Photos an earlier sort placed are members of the library's groups (issue 13).
     placed = read_placed(run.root, skipped=skipped)
-    files = sorted([*files, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
-    if run.options.exclude is not None:
-        files = [f for f in files if not run.options.exclude(f.path)]
+    files = sorted([*walked, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
+    # Only each media set's picture is read; its companions go with it (issue 23).
+    sets = _sets_of(run, files, taken_back=taken_back)
     clock.lap("discovery")
     scan = extract_features(
-        files,
+        sets.primaries,
         run.engines,
         cache=run.cache,
         workers=run.workers,
@@ -226,6 +228,7 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
         # The review page's previews come from this decode, not from a second one.
         previews=run.previews,
     )
+    scan = with_companions(scan, sets)
     skipped.extend(scan.skipped)
     clock.lap("features")
     settled = None if index is None else index.held(scan.files)
@@ -245,7 +248,7 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     return _finish(
         run, clock,
         scan=scan, specs=specs, existing=existing, skipped=skipped,
-        files_seen=len(files), images=len(scan.files), save=save, mode="walk",
+        files_seen=sets.count, images=len(scan.files), save=save, mode="walk",
     )  # fmt: skip
 
 
@@ -257,15 +260,19 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     clock = _Stages()
     skipped: list[Skipped] = []
     arrived = run.decisions.without_kept(_arrivals(run, index, skipped), run.notes)
+    # The batch's sets, with their members already in the folder (issue 23).
+    sets = _sets_of(run, arrived, look_around=True)
     clock.lap("discovery")
     new = extract_features(
-        arrived, run.engines, cache=run.cache, workers=run.workers, progress=run.progress,
+        sets.primaries, run.engines, cache=run.cache, workers=run.workers, progress=run.progress,
         previews=run.previews,
     )  # fmt: skip
     skipped.extend(new.skipped)
     clock.lap("features")
     near = _neighbourhood(run, index, new.files, new.features, skipped)
-    scan = extract_features(near.files, run.engines, cache=run.cache)
+    near_sets = find_media_sets(near.files, look_around=True)
+    scan = extract_features(near_sets.primaries, run.engines, cache=run.cache)
+    scan = with_companions(scan, near_sets, sets)
     skipped.extend(scan.skipped)
     fresh = {f.path for f in new.files}
     specs = _group(run, clock, scan, near.placed, settled=[f.path not in fresh for f in scan.files])
@@ -290,6 +297,22 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
         files_seen=len(index) + len(arrived), images=images, save=save, mode="batch",
         decoded=new.decoded,
     )  # fmt: skip
+
+
+def _sets_of(
+    run: _Run,
+    files: Sequence[MediaFile],
+    *,
+    look_around: bool = False,
+    taken_back: frozenset[Path] | set[Path] = frozenset(),
+) -> FoundSets:
+    """The media sets among `files`; a set with a member still being copied (`exclude`) or
+    taken back by the user waits as a whole."""
+    exclude = run.options.exclude
+    found = find_media_sets(files, look_around=look_around)
+    if exclude is None and not taken_back:
+        return found
+    return found.without(lambda p: p in taken_back or (exclude is not None and exclude(p)))
 
 
 def _arrivals(run: _Run, index: LibraryIndex, skipped: list[Skipped]) -> list[MediaFile]:

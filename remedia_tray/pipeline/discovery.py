@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..core.media import MediaFile, Skipped
-from ..layout import DATA_DIR, OUTPUT_DIRS
+from ..layout import DATA_DIR, MANIFEST_NAME, OUTPUT_DIRS
 
 # Names of files that are still being written by browsers, sync tools and phones.
 TEMP_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download", ".!sync")
@@ -102,3 +102,24 @@ def iter_files(root: Path, *, skipped: list[Skipped] | None = None) -> Iterator[
     """
     for path, st in walk(root, skipped=skipped):
         yield MediaFile.from_stat(path, st)
+
+
+def folder_files(folder: Path) -> list[MediaFile]:
+    """The regular files directly in `folder` that the walk would keep (no descent; an
+    unreadable folder has none). A batch looks here for the companions of what arrived."""
+    found: list[MediaFile] = []
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return found
+    for entry in entries:
+        if is_temporary_name(entry.name) or entry.name == MANIFEST_NAME:
+            continue
+        try:
+            if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                continue
+            found.append(MediaFile.from_stat(Path(entry.path), entry.stat(follow_symlinks=False)))
+        except OSError:
+            continue  # vanished since the listing
+    return found

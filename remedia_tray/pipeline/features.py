@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +16,7 @@ import numpy as np
 from .._platform import resolve_workers
 from .._platform import usable_cores as usable_cores
 from ..core.media import ImageInfo, MediaFile, Skipped
+from ..core.mediasets import Role
 from ..core.progress import ProgressFactory, null_progress
 from ..errors import UnreadableImage
 from .identical import identical_sets
@@ -50,6 +51,11 @@ class ScanResult:
     decoded: int = 0
     from_cache: int = 0
     models: dict[str, str] = field(default_factory=dict)
+    #: Each read picture's companions (pipeline/mediasets.py): carried with it, never read,
+    #: never skipped.
+    companions: Mapping[Path, tuple[tuple[Role, MediaFile], ...]] = field(default_factory=dict)
+    #: A batch's companions of a picture already in their folder: its path -> them.
+    joining: Mapping[Path, tuple[tuple[Role, MediaFile], ...]] = field(default_factory=dict)
 
 
 def media_from_paths(items: Sequence[Path | MediaFile]) -> tuple[list[MediaFile], list[Skipped]]:
