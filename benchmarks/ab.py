@@ -381,7 +381,13 @@ def judge(name: str, base: Sequence[Run], head: Sequence[Run]) -> Verdict:
             if diff:
                 verdict.status = "UNSTABLE"
                 verdict.details += diff
-    diff = differences(outcomes["base"][0], outcomes["head"][0], "base vs head")
+    diff = [  # a few from each part: the printed figures, the sorts, the linkages, the pairs
+        line
+        for part in outcomes["base"][0]
+        for line in differences(
+            outcomes["base"][0][part], outcomes["head"][0][part], f"base vs head: {part}", 4
+        )
+    ]
     if diff:
         verdict.status = "DIFFERENT"
         verdict.details = diff + verdict.details
