@@ -408,8 +408,13 @@ def _finish(
     decoded: int | None = None,
 ) -> SortReport:
     """Plan, move, journal, remember the library, report: the same for a walk and a batch."""
+    companions = {
+        picture: tuple((role, f.path) for role, f in members)
+        for picture, members in scan.companions.items()
+    }
     plan = note_keepers_moving_on(plan_sort(run.root, specs, exists=os.path.lexists,
-                                            existing_groups=existing))  # fmt: skip
+                                            existing_groups=existing,
+                                            companions=companions))  # fmt: skip
     failed: tuple[Skipped, ...] = ()
     journal = None
     plan_groups = plan.groups
@@ -417,7 +422,10 @@ def _finish(
         moved: dict[Path, Path] = {}
         if plan.moves:
             # Files that changed since they were read (a phone still copying) stay in place.
-            result = apply_plan(plan, root=run.root, expected={f.path: f for f in scan.files})
+            expected = {f.path: f for f in scan.files}
+            # A companion changed since the walk (still being copied) holds its set back too.
+            expected.update((f.path, f) for ms in scan.companions.values() for _, f in ms)
+            result = apply_plan(plan, root=run.root, expected=expected)
             failed, journal = result.failed, result.journal
             run.decisions.note_placements(result.journal, result.moved)
             moves = {m.src: m for m in result.moved}

@@ -172,6 +172,10 @@ def copies(lib: Library, pool: Sequence[Member]) -> list[Copy]:
         dataclasses.replace(
             Copy.of(lib.scan.files[k], lib.scan.infos[k]),
             graphic=check is not None and check.graphic(k),
+            # A set carrying its RAW, Live video or sidecars is the better copy (issue 23).
+            companions=tuple(
+                role for role, _ in lib.scan.companions.get(lib.scan.files[k].path, ())
+            ),
         )
         for k in pool
     ]
