@@ -41,7 +41,7 @@ RULES: tuple[CompanionRule, ...] = (
     CompanionRule(
         "live", "Live",
         f"`STEM.MOV` or `STEM.MP4` beside `STEM.HEIC`/`STEM.JPG`, at most {LIVE_MAX_SECONDS:g} s "
-        "long or with the picture's content identifier (any other video is a video)",
+        "long by its movie header (any other video is a video of its own)",
     ),
     CompanionRule("aae", "AAE", "Apple's edit sidecars `STEM.AAE` and `IMG_O1234.AAE`"),
     CompanionRule("edited", "Edited", "Apple's edited rendition `IMG_E1234.*` of `IMG_1234.*`"),
