@@ -12,7 +12,7 @@ import html
 
 from .._version import __version__
 from ..core.wording import shown
-from .view import FileRow, Form, GroupView, MemberView, PageView, SectionView, Served
+from .view import FileRow, Form, GroupView, MemberView, PageView, SectionView, Served, SetBadge
 
 __all__ = ["SERVED_CSP", "Served", "render_page"]
 
@@ -85,6 +85,10 @@ figure.best{border-color:var(--best)}
 padding:2px 9px;border-radius:999px;text-transform:uppercase;letter-spacing:.03em}
 .kept .badge{background:var(--kept)}
 .best .badge{background:var(--best)}
+.sets{position:absolute;top:10px;right:10px;display:flex;gap:3px;flex-wrap:wrap;
+justify-content:flex-end;max-width:70%}
+.set{background:rgba(20,23,28,.78);color:#fff;font-size:10px;font-weight:700;padding:1px 6px;
+border-radius:4px;letter-spacing:.03em;cursor:help}
 figcaption{font-size:12px;color:var(--mute);margin-top:6px;overflow-wrap:anywhere}
 figcaption .name{color:var(--fg);font-weight:600}
 figcaption span{display:block}
@@ -173,6 +177,20 @@ def _form(form: Form) -> str:
     return f'<form class="act" method="post" action="{_u(form.url)}">{fields}{buttons}</form>'
 
 
+def _sets(badges: tuple[SetBadge, ...]) -> str:
+    """The badges of a picture's media set (its companions are in their titles)."""
+    if not badges:
+        return ""
+    return (
+        '<span class="sets">'
+        + "".join(
+            f'<span class="set" data-role="{_t(b.role)}" title="{_t(b.title)}">{_t(b.label)}</span>'
+            for b in badges
+        )
+        + "</span>"
+    )
+
+
 def _member(m: MemberView) -> str:
     if m.thumb is not None:
         picture = f'<img src="{_u(m.thumb)}" alt="{_t(m.name)}" loading="lazy" decoding="async">'
@@ -186,6 +204,7 @@ def _member(m: MemberView) -> str:
         + (' data-new="1"' if m.new else "")
         + ">"
         + (f'<span class="badge">{m.badge}</span>' if m.badge else "")
+        + _sets(m.sets)
         + f'<a class="thumb" href="{_u(m.href)}" target="_blank" rel="noopener" '
         f'title="Open {_t(m.name)}">{picture}</a>'
         f'<figcaption><span class="name">{_t(m.name)}</span><span>{_t(m.facts)}</span>'
