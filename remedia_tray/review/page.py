@@ -85,9 +85,8 @@ figure.best{border-color:var(--best)}
 padding:2px 9px;border-radius:999px;text-transform:uppercase;letter-spacing:.03em}
 .kept .badge{background:var(--kept)}
 .best .badge{background:var(--best)}
-.sets{position:absolute;top:10px;right:10px;display:flex;gap:3px;flex-wrap:wrap;
-justify-content:flex-end;max-width:70%}
-.set{background:rgba(20,23,28,.78);color:#fff;font-size:10px;font-weight:700;padding:1px 6px;
+.sets{display:flex;gap:4px;flex-wrap:wrap;margin-top:6px}
+.set{background:var(--mute);color:var(--card);font-size:10px;font-weight:700;padding:1px 6px;
 border-radius:4px;letter-spacing:.03em;cursor:help}
 figcaption{font-size:12px;color:var(--mute);margin-top:6px;overflow-wrap:anywhere}
 figcaption .name{color:var(--fg);font-weight:600}
@@ -204,10 +203,10 @@ def _member(m: MemberView) -> str:
         + (' data-new="1"' if m.new else "")
         + ">"
         + (f'<span class="badge">{m.badge}</span>' if m.badge else "")
-        + _sets(m.sets)
         + f'<a class="thumb" href="{_u(m.href)}" target="_blank" rel="noopener" '
         f'title="Open {_t(m.name)}">{picture}</a>'
-        f'<figcaption><span class="name">{_t(m.name)}</span><span>{_t(m.facts)}</span>'
+        + _sets(m.sets)
+        + f'<figcaption><span class="name">{_t(m.name)}</span><span>{_t(m.facts)}</span>'
         + (f"<span>{_t(m.more)}</span>" if m.more else "")
         + (f'<span class="mark">{_t(m.new)}</span>' if m.new else "")
         + f"{where}</figcaption>"
