@@ -301,3 +301,41 @@ def test_an_older_report_reads_with_the_values_its_page_always_showed(tmp_path: 
     assert report.finished == "" and report.engines == {} and report.notes == ()
     (g,) = report.groups
     assert g.reason == "" and g.verified is None and g.kept is None and g.moves == ()
+
+
+def test_a_report_names_each_members_companions_where_they_are_now(tmp_path: Path) -> None:
+    a, b = tmp_path / "IMG_1.HEIC", tmp_path / "b" / "IMG_1.HEIC"
+    folder = tmp_path / "duplicates" / "IMG_1"
+    kept_set = (("live", tmp_path / "IMG_1.MOV"), ("aae", tmp_path / "IMG_1.AAE"))
+    copy_set = (("live", tmp_path / "b" / "IMG_1.MOV"),)
+    dup = PlannedGroup(
+        "duplicates", folder, a, a, "its set is whole", (a, b),
+        (Move(b, folder / "IMG_1.HEIC", unit=b),
+         Move(tmp_path / "b" / "IMG_1.MOV", folder / "IMG_1.MOV", unit=b, role="live")),
+        "byte-identical", companions=((a, kept_set), (b, copy_set)),
+    )  # fmt: skip
+    report = _sort_report(tmp_path, groups=(dup,), details={})
+    assert report.duplicates_moved == 1  # a set counts once, as its picture
+    saved = report.to_dict()["groups"][0]
+    assert saved["companions"] == {
+        str(a): [{"role": "live", "path": str(tmp_path / "IMG_1.MOV")},
+                 {"role": "aae", "path": str(tmp_path / "IMG_1.AAE")}],
+        str(b): [{"role": "live", "path": str(folder / "IMG_1.MOV")}],  # moved with it
+    }  # fmt: skip
+    again = Report.from_dict(json.loads(formats.json_bytes(report.to_dict(), indent=1)))
+    (group,) = again.groups
+    assert group.companions_of(b) == (("live", folder / "IMG_1.MOV"),)
+    assert group.companions_of(a) == kept_set
+    assert again.to_dict() == report.to_dict()
+
+
+def test_a_group_without_sets_writes_no_companions_and_odd_ones_are_passed_over() -> None:
+    group = Report.from_dict(json.loads(REPORTS[0].read_bytes())).groups[0]
+    assert group.companions == () and "companions" not in group.to_dict()
+    data = {**group.to_dict(), "companions": {
+        "/p/a.jpg": [{"role": "hologram", "path": "/p/a.holo"}, {"role": "xmp"}, 7,
+                     {"role": "xmp", "path": "/p/a.jpg.xmp"}],
+        "/p/b.jpg": "not a list",
+    }}  # fmt: skip
+    read = type(group).from_dict(data)
+    assert read.companions == ((Path("/p/a.jpg"), (("xmp", Path("/p/a.jpg.xmp")),)),)

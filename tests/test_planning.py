@@ -137,3 +137,21 @@ def test_no_member_of_a_set_takes_the_manifests_name() -> None:
         "g.jpg", ["g.json"], lambda n: n in {"g.json", "g (2).jpg"} or n == MANIFEST_NAME
     )
     assert names == ("g (3).jpg", "g (3).json")
+
+
+def test_each_group_knows_its_members_companions_kept_copy_included() -> None:
+    root = Path("/r")
+    kept, copy = root / "IMG_1.HEIC", root / "b/IMG_1.HEIC"
+    sets = {
+        kept: (("live", root / "IMG_1.MOV"), ("edited", root / "IMG_E1.JPG")),
+        copy: (("live", root / "b/IMG_1.MOV"),),
+        root / "elsewhere.jpg": (("xmp", root / "elsewhere.jpg.xmp"),),  # in no group
+    }
+    (group,) = plan_sort(root, [_dup_spec(root, "IMG_1.HEIC", "b/IMG_1.HEIC")],
+                         exists=lambda p: False, companions=sets).groups  # fmt: skip
+    # Named where the scan found them; the moves say where they went.
+    assert group.companions == ((kept, sets[kept]), (copy, sets[copy]))
+    assert group.companions_of(kept) == sets[kept] and group.companions_of(root / "x") == ()
+    assert (root / "b/IMG_1.MOV", root / "duplicates/IMG_1/IMG_1.MOV") in {
+        (m.src, m.dst) for m in group.moves
+    }

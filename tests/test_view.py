@@ -246,3 +246,90 @@ def test_a_group_no_report_knows_is_still_shown_from_the_disk() -> None:
     z = facts.groups[-1]
     assert Path(z.folder).name == "z" and z.reason == "" and z.members[0].detail is not None
     assert z.members[0].detail.bytes == 7 and z.change is None
+
+
+# ---------------------------------------------------------------- media sets
+
+
+def _live_sets() -> dict[str, Any]:
+    """A kept Live Photo with its edits and rendition, and a copy that moved with its video."""
+    group = _dups("IMG_1", ["b/IMG_1.HEIC"], kept="/p/IMG_1.HEIC")
+    group["moves"] = [
+        {"from": "/p/b/IMG_1.HEIC", "to": "/p/duplicates/IMG_1/IMG_1.HEIC"},
+        {"from": "/p/b/IMG_1.MOV", "to": "/p/duplicates/IMG_1/IMG_1.MOV"},
+        {"from": "/p/b/IMG_1.AAE", "to": "/p/duplicates/IMG_1/IMG_1.AAE"},
+    ]
+    group["companions"] = {
+        "/p/IMG_1.HEIC": [  # not in the order of the table: the badges are
+            {"role": "edited", "path": "/p/IMG_E1.JPG"},
+            {"role": "aae", "path": "/p/IMG_1.AAE"},
+            {"role": "live", "path": "/p/IMG_1.MOV"},
+            {"role": "aae", "path": "/p/IMG_O1.AAE"},
+        ],
+        "/p/b/IMG_1.HEIC": [
+            {"role": "live", "path": "/p/duplicates/IMG_1/IMG_1.MOV"},
+            {"role": "aae", "path": "/p/duplicates/IMG_1/IMG_1.AAE"},
+        ],
+    }
+    return group
+
+
+def test_a_media_set_is_one_tile_with_a_badge_per_kind_of_companion() -> None:
+    facts = facts_of(_report(_live_sets()))
+    kept, copy = facts.groups[0].members
+    assert ("live", "/p/IMG_1.MOV") in kept.companions and len(kept.companions) == 4
+    assert copy.companions == (
+        ("live", "/p/duplicates/IMG_1/IMG_1.MOV"),
+        ("aae", "/p/duplicates/IMG_1/IMG_1.AAE"),
+    )
+    group = page_view(facts, page_dir=PAGE_DIR, thumbs={}).sections[0].groups[0]
+    assert [m.rel for m in group.members] == ["IMG_1.HEIC", "duplicates/IMG_1/IMG_1.HEIC"]
+    kept_view, copy_view = group.members
+    assert [b.label for b in kept_view.sets] == ["Live", "AAE", "Edited"]  # RULES order
+    assert [b.title for b in kept_view.sets] == [
+        "Live: IMG_1.MOV", "AAE: IMG_1.AAE, IMG_O1.AAE", "Edited: IMG_E1.JPG",
+    ]  # fmt: skip
+    assert [b.label for b in copy_view.sets] == ["Live", "AAE"]
+    assert kept_view.where == "stays at IMG_1.HEIC + 4 companions"
+    assert copy_view.where == "from b/IMG_1.HEIC + 2 companions"
+    assert group.sub.startswith("2 copies · 1 moved")  # companions are no copies
+    assert "img_1.mov" in group.names  # the filter finds a set by its companions' names too
+    html = render_page(page_view(facts, page_dir=PAGE_DIR, thumbs={}))
+    assert html.count("<figure") == 2
+    assert '<span class="set" data-role="live" title="Live: IMG_1.MOV">Live</span>' in html
+
+
+def test_a_report_without_sets_shows_no_badges_and_the_same_page() -> None:
+    data = _report(_dups("a", ["a copy.jpg"]))
+    facts = facts_of(data)
+    assert all(m.companions == () for g in facts.groups for m in g.members)
+    html = render_page(page_view(facts, page_dir=PAGE_DIR, thumbs={}))
+    assert 'class="sets"' not in html and "companion" not in html
+
+
+def test_hostile_companion_names_are_escaped() -> None:
+    group = _live_sets()
+    evil = '/p/<img src=x onerror="alert(1)">.MOV'
+    group["companions"]["/p/IMG_1.HEIC"] = [{"role": "live", "path": evil}]
+    html = render_page(page_view(facts_of(_report(group)), page_dir=PAGE_DIR, thumbs={}))
+    assert "<img src=x" not in html
+    assert 'title="Live: &lt;img src=x onerror=&quot;alert(1)&quot;&gt;.MOV"' in html
+
+
+def test_the_folder_page_shows_sets_from_the_manifests_and_the_reports() -> None:
+    sort = facts_of(_report(_live_sets(), duplicates_moved=1))  # a set counts once
+    folder = Path("/p/duplicates/IMG_1")
+    placed = PlacedGroup(
+        "duplicates", folder, (MediaFile(folder / "IMG_1.HEIC", 10, 0, 0, 0),),
+        kept=Path("/p/IMG_1.HEIC"), best=Path("/p/IMG_1.HEIC"),
+        companions=((folder / "IMG_1.HEIC",
+                     (("live", folder / "IMG_1.MOV"), ("aae", folder / "IMG_1.AAE"))),),
+    )  # fmt: skip
+    # A first sort: the folder is what it made, sets included (the space the duplicates take
+    # is summed from the pictures there: their companions are not read).
+    assert folder_facts([placed], [sort]) == replace(sort, duplicate_bytes=10)
+    # The user took the video out of the group folder: the disk says so.
+    alone = replace(placed, companions=((folder / "IMG_1.HEIC", (("aae", folder / "IMG_1.AAE"),)),))
+    kept, copy = folder_facts([alone], [sort]).groups[0].members
+    assert copy.companions == (("aae", str(folder / "IMG_1.AAE")),)
+    assert len(kept.companions) == 4  # the kept copy's set, from the report

@@ -43,6 +43,13 @@ class PlannedGroup:
     members: tuple[Path, ...]  # original paths, best first
     moves: tuple[Move, ...]
     verified: Verification | None = None  # duplicates only
+    #: (member, its companions) of each member that has some, kept copy included. The
+    #: companions are named where the scan found them: `moves` say where they went (a set
+    #: that did not move, or was held back, is still there).
+    companions: tuple[tuple[Path, Companions], ...] = ()
+
+    def companions_of(self, member: Path) -> Companions:
+        return next((c for m, c in self.companions if m == member), ())
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,7 @@ def plan_sort(
                 members=spec.members,
                 moves=tuple(moves),
                 verified=spec.verified,
+                companions=tuple((m, companions[m]) for m in spec.members if companions.get(m)),
             )
         )
     return SortPlan(root, tuple(groups))

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..atomicfile import write_atomic
 from ..core.media import ImageInfo, MediaFile, Skipped
-from ..core.planning import PlannedGroup
+from ..core.planning import Companions, PlannedGroup
 from ..layout import REPORTS_DIR
 from .formats import MemberDetail, Report, ReportGroup, ReportMove, SortMode, json_bytes, sort_name
 
@@ -65,11 +65,12 @@ class SortReport:
 
     @property
     def duplicates_moved(self) -> int:
-        return sum(len(g.moves) for g in self.duplicate_groups)
+        """Copies moved into duplicates/: a media set counts once, as its picture."""
+        return sum(m.role is None for g in self.duplicate_groups for m in g.moves)
 
     @property
     def similar_moved(self) -> int:
-        return sum(len(g.moves) for g in self.similar_groups)
+        return sum(m.role is None for g in self.similar_groups for m in g.moves)
 
     @property
     def duplicate_bytes(self) -> int:
@@ -88,6 +89,15 @@ class SortReport:
     def to_dict(self) -> dict[str, Any]:
         """The saved report's JSON object (see formats.Report)."""
         return self.saved().to_dict()
+
+    def _companions_now(self, group: PlannedGroup) -> tuple[tuple[Path, Companions], ...]:
+        """`group`'s sets with each companion where it is now (the moves made say where; a
+        kept copy's set may have moved on with its series)."""
+        where = {m.src: m.dst for g in self.groups for m in g.moves}
+        return tuple(
+            (member, tuple((role, where.get(c, c)) for role, c in found))
+            for member, found in group.companions
+        )
 
     def saved(self) -> Report:
         """This report as it is saved: counts summed, times rounded."""
@@ -121,6 +131,7 @@ class SortReport:
                     members=tuple(g.members),
                     moves=tuple(ReportMove(m.src, m.dst) for m in g.moves),
                     details=tuple(self.details.get(p) for p in g.members),
+                    companions=self._companions_now(g),
                 )
                 for g in self.groups
             ),

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
+from ..core.mediasets import Role
 from ..core.planning import SortKind
 from ..filing.formats import MemberDetail, Report, ReportGroup
 
@@ -39,6 +41,9 @@ class MemberFacts:
     not_moved: str | None  # why a planned move did not happen
     detail: Detail | None
     new: bool = False  # moved in by the newest sort, into a group that was there before
+    #: Its companions (Live video, sidecars, RAW ...), each with where it is now: the member
+    #: and they are one media set, shown as one tile.
+    companions: tuple[tuple[Role, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ def _group(g: ReportGroup, failed: Mapping[str, str], everywhere: Mapping[str, s
                 moved=path in own,
                 not_moved=failed.get(path) if path not in moves and path != kept else None,
                 detail=_detail(g.details[k]) if k < len(g.details) else None,
+                companions=tuple((role, str(c)) for role, c in g.companions_of(Path(path))),
             )
             for k, path in enumerate(members)
         ),

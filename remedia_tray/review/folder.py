@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..core.mediasets import Role
 from ..errors import RemediaError
 from ..filing.formats import Report, read_json, saved_reports
 from ..pipeline.placed import PlacedGroup, read_placed
@@ -38,12 +39,14 @@ class _Known:
     origin: Mapping[str, str]  # where a moved file is now -> where it was
     details: Mapping[str, Detail]  # by where the file is now
     newest: int  # the index of the newest sort
+    companions: Mapping[str, tuple[tuple[Role, str], ...]]  # by where the picture is now
 
 
 def _known(sorts: Sequence[PageFacts]) -> _Known:
     entries: dict[str, list[tuple[int, int, GroupFacts]]] = {}
     origin: dict[str, str] = {}
     details: dict[str, Detail] = {}
+    companions: dict[str, tuple[tuple[Role, str], ...]] = {}
     for s, sort in enumerate(sorts):
         for k, g in enumerate(sort.groups):
             entries.setdefault(g.folder, []).append((s, k, g))
@@ -52,7 +55,17 @@ def _known(sorts: Sequence[PageFacts]) -> _Known:
                     origin[m.now] = m.original
                 if m.detail is not None:
                     details[m.now] = m.detail
-    return _Known(entries, origin, details, len(sorts) - 1)
+                if m.companions:
+                    companions[m.now] = m.companions
+    return _Known(entries, origin, details, len(sorts) - 1, companions)
+
+
+def _companions(p: PlacedGroup, now: str, known: _Known) -> tuple[tuple[Role, str], ...]:
+    """A member's companions: in the group folder, those its manifest lists still beside it
+    (read_placed checks the disk); elsewhere (a kept copy's set), those the reports name."""
+    if os.path.dirname(now) == str(p.folder):
+        return tuple((role, str(c)) for role, c in p.companions_of(Path(now)))
+    return known.companions.get(now, ())
 
 
 def _order(
@@ -105,6 +118,7 @@ def _group(p: PlacedGroup, known: _Known) -> GroupFacts:
             not_moved=None,  # on disk now, wherever a move of it failed
             detail=known.details.get(now) or sizes.get(now),
             new=now in newest_moves,
+            companions=_companions(p, now, known),
         )
         for now in _order(p, kept, entries)
     )

@@ -12,7 +12,7 @@ import html
 
 from .._version import __version__
 from ..core.wording import shown
-from .view import FileRow, Form, GroupView, MemberView, PageView, SectionView, Served
+from .view import FileRow, Form, GroupView, MemberView, PageView, SectionView, Served, SetBadge
 
 __all__ = ["SERVED_CSP", "Served", "render_page"]
 
@@ -85,6 +85,9 @@ figure.best{border-color:var(--best)}
 padding:2px 9px;border-radius:999px;text-transform:uppercase;letter-spacing:.03em}
 .kept .badge{background:var(--kept)}
 .best .badge{background:var(--best)}
+.sets{display:flex;gap:4px;flex-wrap:wrap;margin-top:6px}
+.set{background:var(--mute);color:var(--card);font-size:10px;font-weight:700;padding:1px 6px;
+border-radius:4px;letter-spacing:.03em;cursor:help}
 figcaption{font-size:12px;color:var(--mute);margin-top:6px;overflow-wrap:anywhere}
 figcaption .name{color:var(--fg);font-weight:600}
 figcaption span{display:block}
@@ -173,6 +176,20 @@ def _form(form: Form) -> str:
     return f'<form class="act" method="post" action="{_u(form.url)}">{fields}{buttons}</form>'
 
 
+def _sets(badges: tuple[SetBadge, ...]) -> str:
+    """The badges of a picture's media set (its companions are in their titles)."""
+    if not badges:
+        return ""
+    return (
+        '<span class="sets">'
+        + "".join(
+            f'<span class="set" data-role="{_t(b.role)}" title="{_t(b.title)}">{_t(b.label)}</span>'
+            for b in badges
+        )
+        + "</span>"
+    )
+
+
 def _member(m: MemberView) -> str:
     if m.thumb is not None:
         picture = f'<img src="{_u(m.thumb)}" alt="{_t(m.name)}" loading="lazy" decoding="async">'
@@ -188,7 +205,8 @@ def _member(m: MemberView) -> str:
         + (f'<span class="badge">{m.badge}</span>' if m.badge else "")
         + f'<a class="thumb" href="{_u(m.href)}" target="_blank" rel="noopener" '
         f'title="Open {_t(m.name)}">{picture}</a>'
-        f'<figcaption><span class="name">{_t(m.name)}</span><span>{_t(m.facts)}</span>'
+        + _sets(m.sets)
+        + f'<figcaption><span class="name">{_t(m.name)}</span><span>{_t(m.facts)}</span>'
         + (f"<span>{_t(m.more)}</span>" if m.more else "")
         + (f'<span class="mark">{_t(m.new)}</span>' if m.new else "")
         + f"{where}</figcaption>"

@@ -65,8 +65,20 @@ def load_state(root: Path) -> ReviewState:
     return ReviewState(root, sort, latest.path, replayed)
 
 
+def _move_companion(groups: list[ReportGroup], src: Path, dst: Path) -> None:
+    """Record that a companion now at `src` is at `dst`, in every set that names it."""
+    for i, g in enumerate(groups):
+        if any(c == src for _, found in g.companions for _, c in found):
+            sets = tuple(
+                (member, tuple((role, dst if c == src else c) for role, c in found))
+                for member, found in g.companions
+            )
+            groups[i] = replace(g, companions=sets)
+
+
 def _move_member(groups: list[ReportGroup], k: int, src: Path, dst: Path) -> None:
     """Record that the member now at `src` is at `dst` (its original path when it went back)."""
+    _move_companion(groups, src, dst)
     for i, g in enumerate(groups):
         j = next((j for j, m in enumerate(g.moves) if m.dst == src), None)
         if j is None:
@@ -89,6 +101,7 @@ def _without(group: ReportGroup, path: Path) -> ReportGroup:
         details=group.details[:k] + group.details[k + 1 :],
         kept=None if group.kept == path else group.kept,
         moves=tuple(m for m in group.moves if m.src != path),
+        companions=tuple((m, found) for m, found in group.companions if m != path),
     )
 
 

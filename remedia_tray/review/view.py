@@ -19,6 +19,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from .._platform import IS_WINDOWS
+from ..core.mediasets import RULES
 from ..core.planning import SortKind
 from ..core.strictness import level_name
 from ..core.wording import megabytes, plural, verification_words
@@ -152,6 +153,15 @@ class Form:
 
 
 @dataclass(frozen=True)
+class SetBadge:
+    """One kind of companion a picture carries: "Live", "AAE", "Edited", "XMP", ..."""
+
+    role: str
+    label: str
+    title: str  # the tooltip: the companion files it stands for
+
+
+@dataclass(frozen=True)
 class MemberView:
     name: str
     rel: str  # the member's path in the folder, "/"-separated (data-path)
@@ -166,6 +176,10 @@ class MemberView:
     failed: bool  # `where` says why it was not moved
     new: str  # the new-member mark, or ""
     form: Form | None
+    #: The picture's media set: one badge per kind of companion, in `RULES` order. The
+    #: companions are no tiles of their own: they go wherever the picture goes.
+    sets: tuple[SetBadge, ...] = ()
+    companions: tuple[str, ...] = ()  # their file names
 
 
 @dataclass(frozen=True)
@@ -291,6 +305,21 @@ def _role(
     return "", "", f"from {shown_path(m.original, folder)}"
 
 
+def set_badges(m: MemberFacts) -> tuple[SetBadge, ...]:
+    """One badge per kind of companion `m` carries, in the order of the table of kinds."""
+    badges = []
+    for rule in RULES:
+        names = [os.path.basename(c) for role, c in m.companions if role == rule.role]
+        if names:
+            badges.append(SetBadge(rule.role, rule.badge, f"{rule.badge}: {', '.join(names)}"))
+    return tuple(badges)
+
+
+def _with_companions(where: str, m: MemberFacts) -> str:
+    n = len(m.companions)
+    return f"{where} + {plural(n, 'companion')}" if n else where
+
+
 def _member(m: MemberFacts, g: GroupFacts, title: str, ctx: _Context) -> MemberView:
     words = KINDS[g.kind]
     rel = _rel_path(m.now, ctx.folder)
@@ -316,10 +345,12 @@ def _member(m: MemberFacts, g: GroupFacts, title: str, ctx: _Context) -> MemberV
         badge=badge,
         facts=facts,
         more=more,
-        where=f"not moved: {m.not_moved}" if m.not_moved else where,
+        where=f"not moved: {m.not_moved}" if m.not_moved else _with_companions(where, m),
         failed=bool(m.not_moved),
         new=NEW_MEMBER_WORDS if m.new else "",
         form=form,
+        sets=set_badges(m),
+        companions=tuple(os.path.basename(c) for _, c in m.companions),
     )
 
 
@@ -340,7 +371,7 @@ def _group(g: GroupFacts, idx: int, ctx: _Context) -> GroupView:
     title = f"{g.kind}/{os.path.basename(g.folder)}"
     members = tuple(_member(m, g, title, ctx) for m in g.members)
     lead = next((m for m in g.members if getattr(m, words.lead)), g.members[0])
-    names = " ".join(m.name for m in members)
+    names = " ".join(" ".join((m.name, *m.companions)) for m in members)
     undo = None
     if ctx.served is not None and any(m.now != m.original for m in g.members):
         undo = Form(

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from ...core.media import Skipped
-from ...core.planning import SortKind
+from ...core.mediasets import RULES, Role
+from ...core.planning import Companions, SortKind
 from ...core.strictness import DEFAULT_LEVEL, LEVELS
 from ...layout import reports_dir
 from .jsonfile import read_json
@@ -82,6 +83,12 @@ class ReportGroup:
     members: tuple[Path, ...]  # where each member was when the sort read it
     moves: tuple[ReportMove, ...]
     details: tuple[MemberDetail | None, ...] = ()  # one per member (None: not known)
+    #: (member as in `members`, its companions where they are now) of each member that has
+    #: some; written only when there are any, so reports without media sets stay as they were.
+    companions: tuple[tuple[Path, Companions], ...] = ()
+
+    def companions_of(self, member: Path) -> Companions:
+        return next((c for m, c in self.companions if m == member), ())
 
     @property
     def key(self) -> str:
@@ -89,7 +96,7 @@ class ReportGroup:
         return f"{self.kind}/{os.path.basename(str(self.folder))}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "kind": self.kind,
             "folder": str(self.folder),
             "kept": str(self.kept) if self.kept else None,
@@ -100,6 +107,12 @@ class ReportGroup:
             "moves": [m.to_dict() for m in self.moves],
             "details": [d.to_dict() if d is not None else None for d in self.details],
         }
+        if self.companions:
+            data["companions"] = {
+                str(member): [{"role": role, "path": str(path)} for role, path in found]
+                for member, found in self.companions
+            }
+        return data
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ReportGroup:
@@ -119,7 +132,27 @@ class ReportGroup:
                 MemberDetail.from_dict(x) if isinstance(x, Mapping) else None
                 for x in d.get("details", ())
             ),
+            companions=_companions(d.get("companions")),
         )
+
+
+_ROLES: dict[str, Role] = {r.role: r.role for r in RULES}
+
+
+def _companions(raw: object) -> tuple[tuple[Path, Companions], ...]:
+    """The "companions" of a report group; a role this version does not know is left out."""
+    if not isinstance(raw, Mapping):
+        return ()
+    found = []
+    for member, entries in raw.items():
+        listed = tuple(
+            (_ROLES[c["role"]], Path(c["path"]))
+            for c in (entries if isinstance(entries, list) else ())
+            if isinstance(c, Mapping) and c.get("role") in _ROLES and isinstance(c.get("path"), str)
+        )
+        if listed:
+            found.append((Path(member), listed))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
