@@ -376,3 +376,37 @@ def test_a_review_action_takes_a_picture_out_with_its_set(tmp_path: Path, action
     assert {p.name for p in (root / "duplicates/sunset").iterdir()} == GROUP_FILES
     undo_last_sort(root)  # the sort
     assert tree(root) == before
+
+
+def test_keep_moves_the_old_kept_copy_into_the_group_with_its_set(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    root.mkdir()
+    shutil.copy2(photo("sunset"), root / "sunset.jpg")
+    phone = root / "Phone"
+    companions = {phone / "IMG_0001.JPG": live_set(phone)}
+    spec = GroupSpec(
+        "duplicates", phone / "IMG_0001.JPG", "carries its Live video",
+        (phone / "IMG_0001.JPG", root / "sunset.jpg"), True,
+    )  # fmt: skip
+    before = tree(root)
+    plan = plan_sort(root, [spec], exists=os.path.lexists, companions=companions)
+    result = apply_plan(plan, root=root)
+    assert not result.failed and (phone / "IMG_0001.MOV").exists()
+    report = SortReport(
+        folder=root, dry_run=False, strictness=2, engines={}, files_seen=6, images=2,
+        decoded=2, from_cache=0, groups=plan.groups, skipped=(), failed=(),
+        journal=result.journal, seconds=0.0,
+    )  # fmt: skip
+    save_report(report, data_dir(root))
+    done = run_action(
+        root, action="keep", group="duplicates/IMG_0001", path="duplicates/IMG_0001/sunset.jpg"
+    )
+    assert not done.problems
+    # The chosen copy is back in place; the old kept copy went into the group with its set.
+    assert (root / "sunset.jpg").exists() and not (phone / "IMG_0001.JPG").exists()
+    group = {p.name for p in (root / "duplicates/IMG_0001").iterdir()}
+    assert {"IMG_0001.JPG", "IMG_0001.MOV", "IMG_0001.AAE", "IMG_0001.JPG.xmp"} <= group
+    assert not any(phone.iterdir())  # nothing of the set left behind
+    undo_last_sort(root)  # the action
+    undo_last_sort(root)  # the sort
+    assert tree(root) == before

@@ -112,8 +112,27 @@ def _plan(
     old = next((m for m in members if m.kept), None)
     if old is None or old.now != old.original:
         raise Refused(409, "the kept copy is no longer in place (moved on with a similar group?)")
-    keep = Move(old.now, folder / old.now.name)
-    return [*_with_companions(state.root, folder, [back]), keep], member, group
+    return (
+        [*_with_companions(state.root, folder, [back]), *_kept_set_in(group, old, folder)],
+        member,
+        group,
+    )
+
+
+def _kept_set_in(group: ReportGroup, old: Member, folder: Path) -> list[Move]:
+    """The old kept copy going into the group's folder, with the companions still beside it
+    (one unit, so its Live video and sidecars keep pairing with it by name)."""
+    beside = [
+        (role, path)
+        for role, path in group.companions_of(old.original)
+        if path.parent == old.now.parent
+    ]
+    if not beside:
+        return [Move(old.now, folder / old.now.name)]
+    return [
+        Move(old.now, folder / old.now.name, old.now),
+        *(Move(path, folder / path.name, old.now, role) for role, path in beside),
+    ]
 
 
 def _with_companions(root: Path, folder: Path, backs: list[Move]) -> list[Move]:
