@@ -1,8 +1,9 @@
 """RAW reading speed: DNGs of a realistic size, with and without an embedded preview.
 
 Makes N DNGs (a 4000 x 3000 RGGB mosaic, 12 bits, of the shared photos; each file its own
-picture) with a 1024 px JPEG preview as cameras embed it, and fewer without a preview (LibRaw
-develops those). Times, for each folder:
+picture: mirrored, turned upside down or cropped once the photos run out; the scan groups
+only the shared photos' one photo at two sizes, Elephants) with a 1024 px JPEG preview as
+cameras embed it, and fewer without a preview (LibRaw develops those). Times, for each folder:
 - the scan through the CLI a user runs, start-up included:
   `remedia sort FOLDER --engine hash --dry-run --no-cache --workers 2`;
 - the per-file decode in this process (`load_image` at the scan's size), one core.
@@ -15,6 +16,7 @@ for DNGs with a preview.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -37,6 +39,28 @@ PREVIEW = 1024
 SIDE = 128
 
 
+def variant(rgb: np.ndarray, v: int) -> np.ndarray:
+    """Picture `v` of a photo, each its own picture (a scan groups none of them): the photo
+    (0), mirrored (1), upside down (2), both (3); from 4 on, a crop window of it (60 % of
+    each side, its own position) brought back to the mosaic's size."""
+    if v >= 4:
+        from PIL import Image
+
+        h, w = rgb.shape[:2]
+        ch, cw = h * 3 // 5, w * 3 // 5
+        spots = ((0, 0), (1, 1), (0, 1), (1, 0), (0.5, 0.5))
+        fy, fx = spots[(v - 4) % len(spots)]
+        y, x = round((h - ch) * fy), round((w - cw) * fx)
+        crop = Image.fromarray(rgb[y : y + ch, x : x + cw])
+        rgb = np.asarray(crop.resize((w, h), Image.Resampling.BICUBIC))
+        v = (v - 4) // len(spots)
+    if v & 1:
+        rgb = rgb[:, ::-1]
+    if v & 2:
+        rgb = rgb[::-1]
+    return np.ascontiguousarray(rgb)
+
+
 def make_dngs(folder: Path, n: int, *, preview: int | None) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     sources = sorted(p for p in shared("photos", "images").iterdir() if p.suffix == ".jpg")
@@ -49,10 +73,7 @@ def make_dngs(folder: Path, n: int, *, preview: int | None) -> list[Path]:
         src = sources[k % len(sources)]
         if src not in cache:
             cache[src] = photo_rgb(src, size=SIZE)
-        rgb = cache[src]
-        if k >= len(sources):  # another picture of the same scene, never the same bytes
-            rgb = np.clip(rgb.astype(np.int16) + k // len(sources) * 7, 0, 255).astype(np.uint8)
-        made.append(write_dng(path, rgb, preview=preview))
+        made.append(write_dng(path, variant(cache[src], k // len(sources)), preview=preview))
     return made
 
 
@@ -60,12 +81,19 @@ def cli_rate(folder: Path, n: int) -> tuple[float, float]:
     """(seconds, RAW/s) of a dry-run hash scan through the CLI, start-up included."""
     env = {**os.environ, "XDG_CACHE_HOME": str(folder.parent / "cache")}
     cmd = [sys.executable, "-m", "remedia_tray", "sort", str(folder), "--engine", "hash"]
-    cmd += ["--dry-run", "--no-cache", "--workers", "2"]
+    cmd += ["--dry-run", "--no-cache", "--workers", "2", "--json"]
     started = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     seconds = time.perf_counter() - started
-    if result.returncode != 0 or " 0 files skipped" not in result.stdout:
-        print(result.stdout, result.stderr, file=sys.stderr)
+    report = json.loads(result.stdout) if result.returncode == 0 else {}
+    if report.get("decoded") != n or report.get("skipped"):
+        print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
+    else:
+        stages = ", ".join(f"{k} {v:.2f} s" for k, v in report["stages"].items())
+        print(
+            f"  {folder.name}: {len(report['groups'])} groups; scan {report['seconds']:.2f} s "
+            f"of {seconds:.2f} s ({stages})"
+        )
     return seconds, n / seconds
 
 
