@@ -150,6 +150,19 @@ def test_any_companion_name_holds_its_picture_ignoring_case(tmp_path: Path, comp
     assert picture in [p for _, p in s.due(5.0)]
 
 
+def test_a_picture_found_by_a_scan_waits_only_for_companions_seen_arriving(
+    tmp_path: Path,
+) -> None:
+    heic, mov = _files(tmp_path, "IMG_0006.HEIC", "IMG_0006.MOV")
+    s = Settler(1.0, companion_wait=3.0)
+    s.touch(tmp_path, heic, now=0.0, arrived=False)  # the start-up scan: there already
+    assert s.due(1.0) == [(tmp_path, heic)]
+    s.touch(tmp_path, heic, now=2.0, arrived=False)
+    s.touch(tmp_path, mov, now=2.0)  # but its MOV is being copied in now
+    assert s.due(3.0) == [(tmp_path, mov)]
+    assert s.due(5.0) == [(tmp_path, heic)]
+
+
 def test_without_companion_wait_a_picture_goes_once_settled(tmp_path: Path) -> None:
     (heic,) = _files(tmp_path, "IMG_0005.HEIC")
     s = Settler(1.0)

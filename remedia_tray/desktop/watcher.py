@@ -103,9 +103,11 @@ class Settler:
             return None
         return (st.st_size, st.st_mtime_ns)
 
-    def touch(self, root: Path, path: Path, now: float) -> None:
+    def touch(self, root: Path, path: Path, now: float, *, arrived: bool = True) -> None:
+        """(Re)arm `path`. `arrived=False`: found by a scan, not seen arriving (a file that
+        was there already holds back no picture of its stem)."""
         self._armed[path] = _Armed(root, now, self._sig(path))
-        if self.companion_wait > 0:
+        if arrived and self.companion_wait > 0:
             self._stem_at[stem_key(path)] = now
 
     def _awaits_companions(self, path: Path, now: float) -> bool:
@@ -333,13 +335,13 @@ class FolderWatcher:
             pass
 
     # -- events -----------------------------------------------------------------------
-    def touch(self, root: Path, path: Path) -> None:
+    def touch(self, root: Path, path: Path, *, arrived: bool = True) -> None:
         if is_ignored(root, path):
             return
         with self._cond:
             if root not in self._roots:
                 return
-            self._settler.touch(root, path, self._clock())
+            self._settler.touch(root, path, self._clock(), arrived=arrived)
             self._cond.notify_all()
 
     def drop(self, path: Path, *, tree: bool = False) -> None:
@@ -373,7 +375,7 @@ class FolderWatcher:
             # ctime moves on create, copy-in, rename and link: "arrived since".
             if changed_since is not None and max(st.st_ctime, st.st_mtime) < changed_since:
                 continue
-            self.touch(root, path)
+            self.touch(root, path, arrived=False)  # there already: no companion wait
             count += 1
         return count
 
