@@ -31,8 +31,15 @@ from .kinds.library import group_library
 from .layout import data_dir, lock_path, thumbs_dir
 from .pipeline.discovery import is_ignored, iter_files
 from .pipeline.library_index import LibraryIndex, extend_index, load_index, save_index
-from .pipeline.mediasets import FoundSets, find_media_sets, with_companions
-from .pipeline.placed import PlacedGroup, group_folder_of, read_placed
+from .pipeline.mediasets import (
+    Follower,
+    FoundSets,
+    find_followers,
+    find_media_sets,
+    with_companions,
+    with_followers,
+)
+from .pipeline.placed import PlacedGroup, group_folder_of, moved_pictures, read_placed
 
 if TYPE_CHECKING:
     import numpy as np
@@ -217,7 +224,7 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     placed = read_placed(run.root, skipped=skipped)
     files = sorted([*walked, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
     # Only each media set's picture is read; its companions go with it (issue 23).
-    sets = _sets_of(run, files, taken_back=taken_back)
+    sets, followers = _sets_of(run, files, taken_back=taken_back)
     clock.lap("discovery")
     scan = extract_features(
         sets.primaries,
@@ -248,7 +255,8 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     return _finish(
         run, clock,
         scan=scan, specs=specs, existing=existing, skipped=skipped,
-        files_seen=sets.count, images=len(scan.files), save=save, mode="walk",
+        files_seen=sets.count + len(followers), images=len(scan.files), save=save, mode="walk",
+        followers=followers,
     )  # fmt: skip
 
 
@@ -261,7 +269,7 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     skipped: list[Skipped] = []
     arrived = run.decisions.without_kept(_arrivals(run, index, skipped), run.notes)
     # The batch's sets, with their members already in the folder (issue 23).
-    sets = _sets_of(run, arrived, look_around=True)
+    sets, followers = _sets_of(run, arrived, look_around=True)
     clock.lap("discovery")
     new = extract_features(
         sets.primaries, run.engines, cache=run.cache, workers=run.workers, progress=run.progress,
@@ -295,7 +303,7 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
         run, clock,
         scan=scan, specs=specs, existing=existing, skipped=skipped,
         files_seen=len(index) + len(arrived), images=images, save=save, mode="batch",
-        decoded=new.decoded,
+        decoded=new.decoded, followers=followers,
     )  # fmt: skip
 
 
@@ -305,14 +313,15 @@ def _sets_of(
     *,
     look_around: bool = False,
     taken_back: frozenset[Path] | set[Path] = frozenset(),
-) -> FoundSets:
+) -> tuple[FoundSets, tuple[Follower, ...]]:
     """The media sets among `files`; a set with a member still being copied (`exclude`) or
-    taken back by the user waits as a whole."""
+    taken back by the user waits as a whole. And the lone companions whose picture an
+    earlier sort moved into a group folder: they follow it there."""
     exclude = run.options.exclude
     found = find_media_sets(files, look_around=look_around)
-    if exclude is None and not taken_back:
-        return found
-    return found.without(lambda p: p in taken_back or (exclude is not None and exclude(p)))
+    if exclude is not None or taken_back:
+        found = found.without(lambda p: p in taken_back or (exclude is not None and exclude(p)))
+    return find_followers(found, lambda: moved_pictures(run.root))
 
 
 def _arrivals(run: _Run, index: LibraryIndex, skipped: list[Skipped]) -> list[MediaFile]:
@@ -406,6 +415,7 @@ def _finish(
     save: Callable[[dict[Path, Path], set[Path], tuple[PlannedGroup, ...]], None],
     mode: SortMode,
     decoded: int | None = None,
+    followers: Sequence[Follower] = (),
 ) -> SortReport:
     """Plan, move, journal, remember the library, report: the same for a walk and a batch."""
     companions = {
@@ -415,6 +425,8 @@ def _finish(
     plan = note_keepers_moving_on(plan_sort(run.root, specs, exists=os.path.lexists,
                                             existing_groups=existing,
                                             companions=companions))  # fmt: skip
+    plan, left = with_followers(plan, followers, exists=os.path.lexists)
+    skipped = [*skipped, *left]
     failed: tuple[Skipped, ...] = ()
     journal = None
     plan_groups = plan.groups
@@ -425,6 +437,7 @@ def _finish(
             expected = {f.path: f for f in scan.files}
             # A companion changed since the walk (still being copied) holds its set back too.
             expected.update((f.path, f) for ms in scan.companions.values() for _, f in ms)
+            expected.update((f.file.path, f.file) for f in followers)
             result = apply_plan(plan, root=run.root, expected=expected)
             failed, journal = result.failed, result.journal
             run.decisions.note_placements(result.journal, result.moved)

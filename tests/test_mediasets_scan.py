@@ -72,8 +72,10 @@ def test_no_companion_is_skipped_by_a_sort(backup: Path, tmp_path: Path) -> None
     report = sort_folder(root, SortOptions(engine="hash", workers=1, dry_run=True))
     assert sorted(s.path.name for s in report.skipped) == ["IMG_0005.MOV", "notes.txt"]
     assert report.files_seen == 18 and report.images == 6
-    # Sets are grouped by their pictures: only pictures are planned to move (for now).
-    assert {m.src.name for g in report.groups for m in g.moves} <= set(PRIMARIES[:6])
+    # Sets are grouped by their pictures; a companion moves only with its picture.
+    moves = [m for g in report.groups for m in g.moves]
+    assert {m.src.name for m in moves if m.role is None} <= set(PRIMARIES[:6])
+    assert {m.unit for m in moves if m.role is not None} <= {m.src for m in moves}
 
 
 def test_a_lone_raw_is_a_picture_and_two_videos_are_videos(tmp_path: Path) -> None:
@@ -133,3 +135,66 @@ def test_a_tray_batch_never_reports_companions_as_skipped(tmp_path: Path) -> Non
     )
     assert report.mode == "batch" and report.decoded == 1
     assert [s.path for s in report.skipped] == [long]
+
+
+# A companion that arrives after its picture was sorted into a group folder follows it there.
+
+
+def _two_sorted_copies(root: Path) -> Path:
+    """Phone/IMG_0001.HEIC with its AAE stays; two bare backups of it moved into one
+    duplicates folder (the second renamed "IMG_0001 (2).HEIC"). The group folder."""
+    heic(photo("cat"), root / "Phone" / "IMG_0001.HEIC")
+    (root / "Phone" / "IMG_0001.AAE").write_text("<plist/>")
+    for name in ("Backup", "Backup2"):
+        (root / name).mkdir()
+        shutil.copy2(root / "Phone" / "IMG_0001.HEIC", root / name / "IMG_0001.HEIC")
+    report = sort_folder(root, SortOptions(engine="hash", workers=1))
+    (group,) = report.groups
+    assert sorted(m.dst.name for m in group.moves) == ["IMG_0001 (2).HEIC", "IMG_0001.HEIC"]
+    return group.folder
+
+
+@pytest.mark.parametrize("mode", ["walk", "batch"])
+def test_a_late_companion_joins_its_picture_in_its_group_folder(tmp_path: Path, mode: str) -> None:
+    from remedia_tray.filing.formats import read_manifest
+    from remedia_tray.filing.mover import undo_last_sort
+    from remedia_tray.pipeline.placed import moved_pictures, read_placed
+
+    from .conftest import read_tree
+
+    root = tmp_path / "photos"
+    group = _two_sorted_copies(root)
+    where = moved_pictures(root)
+    picture_now = where[root / "Backup2" / "IMG_0001.HEIC"]
+    before = read_tree(root)
+    mov = video(photo("cat"), root / "Backup2" / "img_0001.mov", seconds=2.0, fps=5, side=160)
+    before["Backup2/img_0001.mov"] = read_tree(root)["Backup2/img_0001.mov"]
+    arrived = (mov,) if mode == "batch" else None
+    report = sort_folder(root, SortOptions(engine="hash", workers=1, arrived=arrived))
+    assert report.mode == mode and report.skipped == () and report.failed == ()
+    dst = group / f"{picture_now.stem}.mov"  # the picture's stem, the MOV's own suffix
+    assert [(m.src, m.dst) for g in report.groups for m in g.moves] == [(mov, dst)]
+    assert dst.exists() and not mov.exists()
+    # The manifest lists it with its picture: the next sort carries it, never reads it.
+    manifest = read_manifest(group)
+    assert manifest is not None and (str(mov), str(dst)) in manifest.moved
+    (placed,) = read_placed(root)
+    assert placed.companions_of(picture_now) == (("live", dst),)
+    assert dst not in {m.path for m in placed.members}
+    again = sort_folder(root, SortOptions(engine="hash", workers=1))
+    assert again.skipped == () and again.groups == ()
+    undo_last_sort(root)
+    assert read_tree(root) == before  # the manifest too
+
+
+def test_a_late_companion_whose_name_is_taken_stays_and_says_why(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    group = _two_sorted_copies(root)
+    (group / "IMG_0001.AAE").write_text("<plist>mine</plist>")
+    (root / "Backup" / "IMG_0001.AAE").write_text("<plist/>")
+    report = sort_folder(root, SortOptions(engine="hash", workers=1))
+    assert report.groups == ()
+    assert [(s.path.name, s.reason) for s in report.skipped] == [
+        ("IMG_0001.AAE", f"its picture is in duplicates/{group.name}, where IMG_0001.AAE is "
+         "taken; left in place")
+    ]  # fmt: skip

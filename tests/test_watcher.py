@@ -102,6 +102,75 @@ def test_settler_retries_a_file_that_cannot_be_opened(tmp_path: Path) -> None:
     assert s.due(2.0) == [(tmp_path, f)]
 
 
+def _files(folder: Path, *names: str) -> list[Path]:
+    for name in names:
+        (folder / name).write_bytes(b"x" * 10)
+    return [folder / name for name in names]
+
+
+def test_a_picture_waits_for_companions_arriving_after_it(tmp_path: Path) -> None:
+    # The HEIC arrives, its MOV a second later: the HEIC settles at 1.0 but is held until
+    # COMPANION_WAIT after the MOV's event, so both are handed on together (one batch).
+    heic, mov = _files(tmp_path, "IMG_0001.HEIC", "IMG_0001.MOV")
+    s = Settler(1.0, companion_wait=3.0)
+    s.touch(tmp_path, heic, now=0.0)
+    assert s.due(1.5) == []  # settled, but its set may still be arriving
+    s.touch(tmp_path, mov, now=1.0)
+    assert s.due(2.0) == [(tmp_path, mov)]  # a companion waits for nothing
+    assert s.due(3.5) == [] and s.is_pending(heic)  # 2.5 s since the MOV
+    assert s.due(4.0) == [(tmp_path, heic)]
+    assert s.pending() == 0
+
+
+def test_only_pictures_of_the_same_folder_and_stem_wait(tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    jpg, png, txt = _files(tmp_path, "IMG_0002.jpg", "IMG_0003.png", "notes.txt")
+    (elsewhere,) = _files(tmp_path / "other", "IMG_0003.MOV")
+    s = Settler(1.0, companion_wait=3.0)
+    for path in (jpg, png, txt):
+        s.touch(tmp_path, path, now=0.0)
+    s.touch(tmp_path, elsewhere, now=2.0)  # same stem, another folder: no companion
+    # A picture waits COMPANION_WAIT from its own arrival; a text file only settles.
+    assert sorted(p.name for _, p in s.due(2.0)) == ["notes.txt"]
+    assert sorted(p.name for _, p in s.due(3.0)) == ["IMG_0002.jpg", "IMG_0003.MOV",
+                                                     "IMG_0003.png"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "companion",
+    ["img_0004.mov", "IMG_0004.AAE", "IMG_O0004.AAE", "IMG_E0004.JPG", "IMG_0004.JPG.xmp",
+     "IMG_0004.JPG.supplemental-metadata.json", "IMG_0004.DNG", "IMG_0004(1).jpg"],
+)  # fmt: skip
+def test_any_companion_name_holds_its_picture_ignoring_case(tmp_path: Path, companion: str) -> None:
+    picture, other = _files(tmp_path, "IMG_0004.JPG", companion)
+    s = Settler(0.5, companion_wait=3.0)
+    s.touch(tmp_path, picture, now=0.0)
+    s.touch(tmp_path, other, now=2.0)
+    assert picture not in [p for _, p in s.due(4.9)]
+    assert picture in [p for _, p in s.due(5.0)]
+
+
+def test_a_picture_found_by_a_scan_waits_only_for_companions_seen_arriving(
+    tmp_path: Path,
+) -> None:
+    heic, mov = _files(tmp_path, "IMG_0006.HEIC", "IMG_0006.MOV")
+    s = Settler(1.0, companion_wait=3.0)
+    s.touch(tmp_path, heic, now=0.0, arrived=False)  # the start-up scan: there already
+    assert s.due(1.0) == [(tmp_path, heic)]
+    s.touch(tmp_path, heic, now=2.0, arrived=False)
+    s.touch(tmp_path, mov, now=2.0)  # but its MOV is being copied in now
+    assert s.due(3.0) == [(tmp_path, mov)]
+    assert s.due(5.0) == [(tmp_path, heic)]
+
+
+def test_without_companion_wait_a_picture_goes_once_settled(tmp_path: Path) -> None:
+    (heic,) = _files(tmp_path, "IMG_0005.HEIC")
+    s = Settler(1.0)
+    s.touch(tmp_path, heic, now=0.0)
+    assert s.due(1.0) == [(tmp_path, heic)]
+    assert wm.COMPANION_WAIT == 3.0  # the wait the watcher uses and the README states
+
+
 def test_mount_table_parsing_picks_the_deepest_mount() -> None:
     mounts = (
         "/dev/sda1 / ext4 rw 0 0\n"

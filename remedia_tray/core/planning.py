@@ -25,12 +25,15 @@ Companions = tuple[tuple[Role, Path], ...]
 @dataclass(frozen=True)
 class Move:
     """One file's move. The moves of a media set share `unit` (the picture's src), the
-    picture's first, then its companions' (each with its `role`): they move as one."""
+    picture's first, then its companions' (each with its `role`): they move as one. A
+    companion that arrived after an earlier sort moved its picture moves on its own (no
+    `unit`) and `joins` that picture where it is now (the manifest lists it with it)."""
 
     src: Path
     dst: Path
     unit: Path | None = None  # None: a file on its own
     role: Role | None = None  # a companion's; None for the picture itself
+    joins: Path | None = None  # a late companion's picture, already in the group folder
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,11 @@
 Events are hints (they are lost in overflows, missing on network shares, and a temp name
 renamed into place gives no "created"), so every event only (re)arms a path in the
 `Settler`; a file is handed on when it has been quiet for the settle time, its size and
-mtime match what the last event saw, it is not empty and it opens. A reconcile scan feeds
-the same settler at start, after a queue overflow and whenever the service asks.
+mtime match what the last event saw, it is not empty and it opens. A picture that can have
+companions (a Live Photo's video, sidecars, a RAW: core/mediasets.py) also waits until
+`COMPANION_WAIT` seconds passed since the last event of a file with its stem in its folder,
+so that a set copied in pieces (the HEIC, then its MOV) is sorted as one. A reconcile scan
+feeds the same settler at start, after a queue overflow and whenever the service asks.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import threading
 import time
 from collections import defaultdict
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..core.mediasets import PRIMARY_SUFFIXES
 from ..pipeline.discovery import is_ignored, walk
 from .fsinfo import count_dirs, inotify_budget, is_network_path, watch_limit_advice
 
@@ -33,6 +38,21 @@ Stat = Callable[[Path], os.stat_result]
 MAX_RETRIES = 4
 POLL_INTERVAL = 10.0  # seconds between scans of a network folder
 TICK = 0.25  # how often the settler looks at quiet files while any are pending
+#: A picture that can have companions is handed on only once no file with its stem arrived
+#: in its folder for this many seconds: phones and sync tools copy a Live Photo's video, its
+#: AAE or a RAW right after the picture, and the set is then sorted as one.
+COMPANION_WAIT = 3.0
+
+_APPLE_MARK = re.compile(r"^(img_)[eo](\d+)$")
+_COPY_NUMBER = re.compile(r"\(\d+\)$")
+
+
+def stem_key(path: Path) -> tuple[Path, str]:
+    """The folder and the lower-case stem the files of one media set share: `IMG_1.HEIC`,
+    `IMG_1.MOV`, `IMG_1.jpg.xmp`, `IMG_1.jpg.json`, `IMG_E1.JPG`, `IMG_O1.AAE` and Takeout's
+    numbered copy `IMG_1(1).jpg` alike."""
+    stem = _COPY_NUMBER.sub("", path.name.split(".", 1)[0].lower())
+    return path.parent, _APPLE_MARK.sub(r"\1\2", stem)
 
 
 def _can_open(path: Path) -> bool:
@@ -54,19 +74,27 @@ class _Armed:
 
 
 class Settler:
-    """Pure bookkeeping of pending paths; the caller supplies the clock."""
+    """Pure bookkeeping of pending paths; the caller supplies the clock.
+
+    `companion_wait`: a picture that can have companions (`PRIMARY_SUFFIXES`) is due only
+    once this many seconds passed since the last event of a file with its stem (`stem_key`)
+    too; 0 hands it on as soon as it settled.
+    """
 
     def __init__(
         self,
         settle: float,
         *,
+        companion_wait: float = 0.0,
         stat: Stat = os.stat,
         can_open: Callable[[Path], bool] = _can_open,
     ) -> None:
         self.settle = settle
+        self.companion_wait = companion_wait
         self._stat = stat
         self._can_open = can_open
         self._armed: dict[Path, _Armed] = {}
+        self._stem_at: dict[tuple[Path, str], float] = {}  # last event per folder and stem
 
     def _sig(self, path: Path) -> tuple[int, int] | None:
         try:
@@ -75,8 +103,19 @@ class Settler:
             return None
         return (st.st_size, st.st_mtime_ns)
 
-    def touch(self, root: Path, path: Path, now: float) -> None:
+    def touch(self, root: Path, path: Path, now: float, *, arrived: bool = True) -> None:
+        """(Re)arm `path`. `arrived=False`: found by a scan, not seen arriving (a file that
+        was there already holds back no picture of its stem)."""
         self._armed[path] = _Armed(root, now, self._sig(path))
+        if arrived and self.companion_wait > 0:
+            self._stem_at[stem_key(path)] = now
+
+    def _awaits_companions(self, path: Path, now: float) -> bool:
+        """A picture whose set may still be arriving: a file of its stem had an event lately."""
+        if self.companion_wait <= 0 or path.suffix.lower() not in PRIMARY_SUFFIXES:
+            return False
+        at = self._stem_at.get(stem_key(path))
+        return at is not None and now - at < self.companion_wait
 
     def drop(self, path: Path) -> None:
         self._armed.pop(path, None)
@@ -100,7 +139,7 @@ class Settler:
         """(root, path) of files that are complete now; unstable ones are re-armed."""
         ready: list[tuple[Path, Path]] = []
         for path, armed in list(self._armed.items()):
-            if now - armed.at < self.settle:
+            if now - armed.at < self.settle or self._awaits_companions(path, now):
                 continue
             sig = self._sig(path)
             if sig is None:  # gone (or unreadable) since: nothing to sort
@@ -112,6 +151,8 @@ class Settler:
                 ready.append((armed.root, path))
             else:
                 self._armed[path] = _Armed(armed.root, now, sig, armed.retries + 1)
+        for key in [k for k, at in self._stem_at.items() if now - at >= self.companion_wait]:
+            del self._stem_at[key]
         return ready
 
 
@@ -154,8 +195,9 @@ class FolderWatcher:
         budget: Callable[[], int | None] = inotify_budget,
         is_network: Callable[[Path], bool] = is_network_path,
         clock: Callable[[], float] = time.monotonic,
+        companion_wait: float = COMPANION_WAIT,
     ) -> None:
-        self._settler = Settler(settle)
+        self._settler = Settler(settle, companion_wait=companion_wait)
         self._on_ready = on_ready
         self._on_problem = on_problem
         self._on_overflow = on_overflow
@@ -293,13 +335,13 @@ class FolderWatcher:
             pass
 
     # -- events -----------------------------------------------------------------------
-    def touch(self, root: Path, path: Path) -> None:
+    def touch(self, root: Path, path: Path, *, arrived: bool = True) -> None:
         if is_ignored(root, path):
             return
         with self._cond:
             if root not in self._roots:
                 return
-            self._settler.touch(root, path, self._clock())
+            self._settler.touch(root, path, self._clock(), arrived=arrived)
             self._cond.notify_all()
 
     def drop(self, path: Path, *, tree: bool = False) -> None:
@@ -333,7 +375,7 @@ class FolderWatcher:
             # ctime moves on create, copy-in, rename and link: "arrived since".
             if changed_since is not None and max(st.st_ctime, st.st_mtime) < changed_since:
                 continue
-            self.touch(root, path)
+            self.touch(root, path, arrived=False)  # there already: no companion wait
             count += 1
         return count
 

@@ -5,6 +5,7 @@ Undo is in undo.py; the file-level steps both use, in moves.py."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import logging
 import os
@@ -169,7 +170,7 @@ def _move_unit(
                 return [], dst
             left = roll_back(confined, done, journal)
             return [], _set_problem(unit, move, dst.reason, left)
-        done.append((journal.count - 1, Move(move.src, dst, move.unit, move.role)))
+        done.append((journal.count - 1, dataclasses.replace(move, dst=dst)))
         with contextlib.suppress(OSError):  # a note for people; undo needs only "move"
             journal.add(Moved(dst), sync=False)
     if is_set:

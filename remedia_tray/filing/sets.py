@@ -82,12 +82,15 @@ def revert_open_sets(confined: Confined, path: Path, records: Sequence[Record]) 
 
 
 def companions_of(moves: Sequence[Move]) -> dict[Path, list[tuple[Role, Path]]]:
-    """Each moved picture's companions, where they all went (for the group manifest)."""
+    """Each moved picture's companions, where they all went (for the group manifest); a
+    late companion that `joins` a picture already in the folder is listed with it."""
     where = {m.src: m.dst for m in moves if m.unit is not None and m.role is None}
     found: dict[Path, list[tuple[Role, Path]]] = {}
     for m in moves:
         if m.unit is not None and m.role is not None and m.unit in where:
             found.setdefault(where[m.unit], []).append((m.role, m.dst))
+        elif m.joins is not None and m.role is not None:
+            found.setdefault(m.joins, []).append((m.role, m.dst))
     return found
 
 

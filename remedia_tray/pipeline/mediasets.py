@@ -7,18 +7,32 @@ Live Photo's motion?) and, for a batch, the names of the folders the batch arriv
 scan reads each set's primary picture; its companions (Live video, AAE, edited rendition,
 XMP, Takeout JSON, THM, the RAW beside a JPEG/HEIC) are carried with it, never read and never
 reported as skipped. A lone RAW is a primary like any picture.
+
+A companion that arrives after an earlier sort moved its picture into a group folder (a
+`Follower`) joins the picture there: the group manifests say where the picture that was
+beside it is now, and it moves beside it under the picture's new stem.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.media import MediaFile
-from ..core.mediasets import LIVE_MAX_SECONDS, Role, find_sets
+from ..core.media import MediaFile, Skipped
+from ..core.mediasets import (
+    BADGES,
+    LIVE_MAX_SECONDS,
+    PRIMARY_SUFFIXES,
+    RAW_SUFFIXES,
+    Role,
+    find_sets,
+    renamed,
+)
+from ..core.planning import Move, PlannedGroup, SortKind, SortPlan
 from .discovery import folder_files
 from .quicktime import movie_seconds
 
@@ -135,3 +149,106 @@ def with_companions(scan: ScanResult, *found: FoundSets) -> ScanResult:
         companions.update((p, m) for p, m in sets.companions.items() if p in read)
         joining.update(sets.joining)
     return dataclasses.replace(scan, companions=companions, joining=joining)
+
+
+@dataclass(frozen=True)
+class Follower:
+    """A companion whose picture an earlier sort moved into a group folder: it goes there."""
+
+    file: MediaFile
+    role: Role
+    picture_was: Path  # the picture's path before that sort (beside the companion)
+    picture_now: Path  # in FOLDER/duplicates/<g>/ or FOLDER/similar/<g>/
+
+    @property
+    def dst(self) -> Path:
+        """Beside its picture, renamed with it so that they still pair by name."""
+        name = renamed(self.file.path.name, self.picture_was.name, self.picture_now.name)
+        return self.picture_now.parent / name
+
+
+_EDITED = re.compile(r"^IMG_E\d", re.IGNORECASE)
+
+
+def _could_follow(sets: FoundSets) -> list[MediaFile]:
+    """Primaries without companions that could be a companion: anything but a picture
+    (an edited rendition `IMG_E…` and a RAW included)."""
+    return [
+        f for f in sets.primaries
+        if f.path not in sets.companions
+        and (f.path.suffix.lower() not in PRIMARY_SUFFIXES or _EDITED.match(f.path.name))
+    ]  # fmt: skip
+
+
+def find_followers(
+    sets: FoundSets,
+    moved: Callable[[], Mapping[Path, Path]],
+    *,
+    live_ok: Callable[[Path], bool] = is_live_video,
+) -> tuple[FoundSets, tuple[Follower, ...]]:
+    """The companions among `sets`' lone primaries whose picture an earlier sort moved away
+    from their folder, and the sets without them (they are not read, and never skipped).
+
+    `moved()`: where each file moved into a group folder is now, by its path before
+    (placed.moved_pictures); asked only when a lone file could be a companion.
+    """
+    lone = _could_follow(sets)
+    if not lone:
+        return sets, ()
+    where = moved()
+    by_folder: dict[Path, dict[str, MediaFile]] = {}
+    for f in lone:
+        by_folder.setdefault(f.path.parent, {})[f.path.name] = f
+    left: dict[Path, list[Path]] = {}  # folder -> pictures moved away from it
+    for was in where:
+        if was.parent in by_folder and _is_picture(was.name):
+            left.setdefault(was.parent, []).append(was)
+    followers: list[Follower] = []
+    for folder, here in by_folder.items():
+        gone = {was.name: was for was in left.get(folder, ()) if was.name not in here}
+        if not gone:
+            continue
+        for s in find_sets([*here, *gone], live_ok=_by_name(folder, live_ok)):
+            if s.primary not in gone:
+                continue
+            was = gone[s.primary]
+            followers += [Follower(here[n], role, was, where[was]) for role, n in s.companions]
+    taken = {f.file.path for f in followers}
+    rest = dataclasses.replace(
+        sets, primaries=tuple(f for f in sets.primaries if f.path not in taken)
+    )
+    return rest, tuple(followers)
+
+
+def _is_picture(name: str) -> bool:
+    return Path(name).suffix.lower() in (*PRIMARY_SUFFIXES, *RAW_SUFFIXES)
+
+
+def with_followers(
+    plan: SortPlan, followers: Sequence[Follower], *, exists: Callable[[Path], bool]
+) -> tuple[SortPlan, tuple[Skipped, ...]]:
+    """The plan with each follower's move into its picture's group folder (in the group
+    this plan has for that folder, or one of its own); a follower whose name there is taken
+    stays where it is, reported."""
+    claimed = {m.dst for m in plan.moves}
+    groups = {g.folder: g for g in plan.groups}
+    problems: list[Skipped] = []
+    for f in followers:
+        dst = f.dst
+        if dst in claimed or exists(dst):
+            where = f"{dst.parent.parent.name}/{dst.parent.name}"
+            problems.append(Skipped(f.file.path, f"its picture is in {where}, where {dst.name} "
+                                    "is taken; left in place"))  # fmt: skip
+            continue
+        claimed.add(dst)
+        move = Move(f.file.path, dst, role=f.role, joins=f.picture_now)
+        group = groups.get(dst.parent)
+        if group is None:
+            kind: SortKind = "duplicates" if dst.parent.parent.name == "duplicates" else "similar"
+            group = PlannedGroup(
+                kind=kind, folder=dst.parent, keeper=None, best=f.picture_now,
+                reason=f"{BADGES[f.role]} of {f.picture_now.name} joins it here",
+                members=(f.picture_now,), moves=(),
+            )  # fmt: skip
+        groups[dst.parent] = dataclasses.replace(group, moves=(*group.moves, move))
+    return dataclasses.replace(plan, groups=tuple(groups.values())), tuple(problems)

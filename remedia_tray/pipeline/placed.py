@@ -135,6 +135,25 @@ def _sets(
     return tuple(found)
 
 
+def moved_pictures(root: Path) -> dict[Path, Path]:
+    """Where the files earlier sorts moved into group folders are now, by where they were
+    before (their manifests' "moved" records, followed through later moves): "where is the
+    picture that was at X now". Only files still in a group folder, whose old path is free."""
+    root = Path(root)
+    moved_to: dict[str, str] = {}
+    for folder in _group_folders(root):
+        manifest = read_manifest(folder)
+        if manifest is not None:
+            moved_to.update(manifest.moved)
+    found: dict[Path, Path] = {}
+    for was in moved_to:
+        now = _where_now(moved_to[was], moved_to)
+        if now is None or group_folder_of(root, now) is None or os.path.lexists(was):
+            continue
+        found[Path(was)] = now
+    return found
+
+
 def _kind(name: str) -> SortKind:
     if name == "duplicates":
         return "duplicates"

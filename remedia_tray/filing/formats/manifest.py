@@ -135,7 +135,12 @@ def grown_manifest(
     data["moved"] = [*moved, *_moves(moves)]
     if companions:
         known = data["companions"] if isinstance(data.get("companions"), dict) else {}
-        data["companions"] = {**known, **_companions(companions)}
+        for picture, entries in _companions(companions).items():
+            # A late companion joins the companions its picture came with.
+            listed = known.get(picture)
+            had = [c for c in listed if c not in entries] if isinstance(listed, list) else []
+            known[picture] = [*had, *entries]
+        data["companions"] = known
     kept = str(group.kept) if group.kept else None
     if group.kind == "duplicates" and kept and data.get("kept") != kept:
         data.update(kept=kept, best=str(group.best), reason=group.reason)
