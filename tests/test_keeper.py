@@ -48,10 +48,10 @@ def test_criteria_are_one_table_in_the_documented_order() -> None:
     assert names == [
         "original",
         "resolution",
-        "set",
         "format",
         "metadata",
         "largest",
+        "set",
         "oldest",
         "path",
     ]
@@ -132,14 +132,27 @@ def test_the_copy_carrying_its_set_wins_over_a_bare_copy() -> None:
     assert one.reason.startswith("carries its RAW")
 
 
-def test_resolution_comes_before_the_set_and_the_set_before_the_format() -> None:
+def test_resolution_then_format_come_before_the_set() -> None:
     from remedia_tray.core.keeper import Copy, choose
 
     small = ImageInfo(1600, 1200, "HEIF", 40)
     large = ImageInfo(4032, 3024, "PNG", 0)
     with_set = Copy(_f("/a/IMG_1.HEIC", 900_000), small, small.pixels, companions=("live",))
     assert choose([with_set, Copy.of(_f("/b/IMG_1.png", 9_000_000), large)]).index == 1
+    # A sidecar does not make a re-save the original: the camera format stays.
     same = ImageInfo(1600, 1200, "PNG", 0)
     png = Copy(_f("/a/IMG_1.png", 900_000), same, same.pixels, companions=("xmp",))
     jpeg = Copy.of(_f("/b/IMG_1.jpg", 900_000), ImageInfo(1600, 1200, "JPEG", 9))
-    assert choose([jpeg, png]).criterion == "set"
+    choice = choose([png, jpeg])
+    assert choice.index == 1 and choice.criterion == "format"
+    # Nor does a Takeout JSON make a lossy re-save of a screenshot better than the PNG.
+    shot = Copy(_f("/a/Screenshot_1.png", 90_000), same, same.pixels, graphic=True)
+    resave = Copy(
+        _f("/b/Screenshot_1.jpg", 60_000), ImageInfo(1600, 1200, "JPEG", 0), same.pixels,
+        graphic=True, companions=("json",),
+    )  # fmt: skip
+    assert choose([resave, shot]).index == 1
+    # Same format: the set decides.
+    jpeg_set = Copy(_f("/a/IMG_2.jpg", 900_000), ImageInfo(1600, 1200, "JPEG", 9), same.pixels,
+                    companions=("xmp",))  # fmt: skip
+    assert choose([jpeg, jpeg_set]).criterion == "set"

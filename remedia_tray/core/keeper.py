@@ -122,12 +122,6 @@ CRITERIA: tuple[Criterion, ...] = (
         ),
     ),
     Criterion(
-        "set",
-        "the copy that carries its companions (RAW, Live video, sidecars) over a bare copy",
-        lambda c: (-len(set(c.companions)),),
-        _carries,
-    ),
-    Criterion(
         "format",
         "the format the original was made in: for a photo a camera format (RAW, JPEG, HEIC, "
         "AVIF, TIFF) over a re-save (PNG, WebP, GIF, BMP); for a screenshot, page or slide a "
@@ -145,6 +139,12 @@ CRITERIA: tuple[Criterion, ...] = (
         lambda best, _: f"most metadata ({best.info.exif_fields} EXIF fields)",
     ),
     Criterion("largest", "the larger file", lambda c: (-c.file.size,), lambda *_: "largest file"),
+    Criterion(
+        "set",
+        "the copy that carries its companions (RAW, Live video, sidecars) over a bare copy",
+        lambda c: (-len(set(c.companions)),),
+        _carries,
+    ),
     Criterion("oldest", "the older file time", lambda c: (c.file.mtime_ns,), lambda *_: "oldest"),
     Criterion(
         "path",
