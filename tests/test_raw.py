@@ -165,6 +165,10 @@ def test_header_sniffing(tmp_path: Path, rgb: np.ndarray) -> None:
     Image.fromarray(rgb[:32, :32]).save(jpeg)
     assert raw_kind(named("IMG_0001.DNG", jpeg.read_bytes())) is None
     assert load_image(tmp_path / "IMG_0001.DNG", min_side=16).info.format == "JPEG"
+    # A TIFF header cut short is no RAW and no crash (found by the fault suite's random bytes).
+    for cut in (b"II*\x00", b"MM\x00*\x00\x00", b"II*\x00\x08\x00\x00\x00"):
+        assert raw_kind(named("cut.bin", cut)) is None
+        assert raw_kind(named("cut.dng", cut)) == "DNG"  # by its name; reading it says why
 
 
 def test_sort_reads_a_lone_dng_and_keeps_it_over_its_jpeg(tmp_path: Path, rgb: np.ndarray) -> None:

@@ -240,6 +240,8 @@ def _read_tiff(fh: BinaryIO, head: bytes) -> _TiffFacts | None:
     """Walk IFD0, its chain, its SubIFDs and the EXIF IFD; None when they cannot be read."""
     order = "<" if head[:2] == b"II" else ">"
     size = fh.seek(0, 2)
+    if len(head) < 8:
+        return None  # a TIFF header cut short: no IFD to read
     (first,) = struct.unpack(order + "I", head[4:8])
     todo, seen, counted = [first], set[int](), {first}  # IFD0 and the EXIF IFD hold the EXIF
     found: dict[int, str] = {}
