@@ -90,10 +90,12 @@ class SortReport:
         """The saved report's JSON object (see formats.Report)."""
         return self.saved().to_dict()
 
-    def _companions_now(self, group: PlannedGroup) -> tuple[tuple[Path, Companions], ...]:
-        """`group`'s sets with each companion where it is now (the moves made say where; a
-        kept copy's set may have moved on with its series)."""
-        where = {m.src: m.dst for g in self.groups for m in g.moves}
+    @staticmethod
+    def _companions_now(
+        group: PlannedGroup, where: Mapping[Path, Path]
+    ) -> tuple[tuple[Path, Companions], ...]:
+        """`group`'s sets with each companion where it is now (`where`: the moves made, across
+        every group, since a kept copy's set may have moved on with its series)."""
         return tuple(
             (member, tuple((role, where.get(c, c)) for role, c in found))
             for member, found in group.companions
@@ -101,6 +103,8 @@ class SortReport:
 
     def saved(self) -> Report:
         """This report as it is saved: counts summed, times rounded."""
+        # Built once: per group it made saving a sort of n groups quadratic.
+        where = {m.src: m.dst for g in self.groups for m in g.moves}
         return Report(
             folder=self.folder,
             dry_run=self.dry_run,
@@ -131,7 +135,7 @@ class SortReport:
                     members=tuple(g.members),
                     moves=tuple(ReportMove(m.src, m.dst) for m in g.moves),
                     details=tuple(self.details.get(p) for p in g.members),
-                    companions=self._companions_now(g),
+                    companions=self._companions_now(g, where),
                 )
                 for g in self.groups
             ),
