@@ -10,6 +10,7 @@ PyAV and pillow-heif are test dependencies; nothing here is used by the program.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -173,3 +174,40 @@ def phone_backup(folder: Path, photos: Sequence[Path]) -> Path:
     video(b, folder / "IMG_0005.MOV", seconds=10.0, fps=5, side=320)
     (folder / "notes.txt").write_text("holiday notes\n")
     return folder
+
+
+#: The Live Photo a second backup holds again, without its edits (`backups`).
+LIVE = ("IMG_0001.HEIC", "IMG_0001.MOV", "IMG_0001.AAE")
+
+
+def backups(root: Path, photos: Sequence[Path]) -> Path:
+    """A phone backup (`phone_backup` in root/Phone), a second backup of its Live Photo
+    byte for byte without the edits (root/Backup), and a WhatsApp copy of the Live Photo's
+    picture: smaller, re-encoded, no metadata (root/WhatsApp)."""
+    phone_backup(root / "Phone", photos)
+    (root / "Backup").mkdir()
+    for name in LIVE:
+        shutil.copy2(root / "Phone" / name, root / "Backup" / name)
+    with Image.open(photos[0]) as im:
+        small = im.convert("RGB")
+        small.thumbnail((640, 640))
+        (root / "WhatsApp").mkdir()
+        small.save(root / "WhatsApp" / "IMG-20230601-WA0001.jpg", quality=60)
+    return root
+
+
+def media_sets_in(root: Path) -> list[tuple[str, ...]]:
+    """Every media set in the tree with companions, as paths under `root`, picture first
+    (ReMedia's own data left out)."""
+    from remedia_tray.core.mediasets import find_sets
+    from remedia_tray.pipeline.mediasets import is_live_video
+
+    out = []
+    for folder in sorted({p.parent for p in root.rglob("*") if p.is_file()}):
+        if ".remedia" in folder.relative_to(root).parts:
+            continue
+        names = [p.name for p in folder.iterdir() if p.is_file()]
+        rel = folder.relative_to(root)
+        found = find_sets(names, live_ok=lambda n, f=folder: is_live_video(f / n))
+        out += [tuple(str(rel / n) for n in s.names) for s in found if s.companions]
+    return out

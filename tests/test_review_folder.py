@@ -17,22 +17,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
-import pytest
-
 from remedia_tray.cli import main
 from remedia_tray.sorter import SortOptions, sort_folder
 
-from .conftest import photo, shared_data, whatsapp_copy
+from .conftest import chromium, photo, shared_data, whatsapp_copy
 
 HASH = SortOptions(engine="hash", workers=1)
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("Chromium is not installed (apt-get install chromium)")
 
 
 class Dom(HTMLParser):
@@ -117,7 +107,7 @@ def _library(root: Path) -> int:
 
 
 def test_the_folder_page_after_an_incremental_sort_and_an_undo(tmp_path: Path) -> None:
-    browser = _chromium()
+    browser = chromium()
     root = tmp_path / "Photos"
     pairs = _library(root)
     index = root / ".remedia" / "review" / "index.html"

@@ -19,9 +19,9 @@ from remedia_tray.review.page import render_page
 from remedia_tray.review.view import page_view
 from remedia_tray.sorter import SortOptions, sort_folder
 
-from .conftest import photo
+from .conftest import chromium, photo
 from .mediafiles import phone_backup
-from .test_review_folder import Dom, _chromium, rendered
+from .test_review_folder import Dom, rendered
 
 pytest.importorskip("av")
 pytest.importorskip("pillow_heif")
@@ -56,7 +56,7 @@ def library(tmp_path: Path) -> Path:
 
 
 def test_a_live_photo_is_one_tile_with_its_badges(library: Path, tmp_path: Path) -> None:
-    browser = _chromium()
+    browser = chromium()
     report = sort_folder(library, HASH)
     assert report.review_path is not None and report.report_path is not None
     saved = json.loads(report.report_path.read_text("utf-8"))

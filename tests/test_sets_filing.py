@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -32,22 +31,11 @@ from remedia_tray.filing.formats.journal import Group, Redone
 from remedia_tray.filing.journal import active_journals, read_records
 from remedia_tray.filing.mover import apply_plan, recover_incomplete, undo_last_sort
 from remedia_tray.filing.report import SortReport, save_report
-from remedia_tray.layout import DATA_DIR, data_dir
+from remedia_tray.layout import data_dir
 from remedia_tray.pipeline.placed import read_placed
 from remedia_tray.review.actions import run_action
 
-from .conftest import photo
-
-
-def tree(root: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file (ReMedia's own data left out)."""
-    out = {}
-    for dirpath, dirnames, names in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != DATA_DIR]
-        for name in names:
-            p = Path(dirpath) / name
-            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
+from .conftest import photo, read_tree
 
 
 def live_set(folder: Path, stem: str = "IMG_0001", picture: str = "sunset") -> Companions:
@@ -87,7 +75,7 @@ def sort(root: Path, spec: GroupSpec, companions: dict[Path, Companions]) -> mov
 def test_a_set_moves_whole_beside_its_picture_and_undo_is_exact(tmp_path: Path) -> None:
     root = tmp_path / "lib"
     spec, companions = library(root)
-    before = tree(root)
+    before = read_tree(root)
     result = sort(root, spec, companions)
     assert not result.failed
     group = root / "duplicates/sunset"
@@ -112,7 +100,7 @@ def test_a_set_moves_whole_beside_its_picture_and_undo_is_exact(tmp_path: Path) 
         "live", "aae", "xmp", "json",
     ]  # fmt: skip
     undo_last_sort(root)
-    assert tree(root) == before
+    assert read_tree(root) == before
 
 
 def test_a_set_is_renamed_together_when_its_names_are_taken(tmp_path: Path) -> None:
@@ -121,7 +109,7 @@ def test_a_set_is_renamed_together_when_its_names_are_taken(tmp_path: Path) -> N
     group = root / "duplicates/sunset"
     group.mkdir(parents=True)
     (group / "IMG_0001.MOV").write_bytes(b"someone else's video")
-    before = tree(root)
+    before = read_tree(root)
     result = sort(root, dataclasses.replace(spec, folder=group), companions)
     assert not result.failed
     names = sorted(p.name for p in group.iterdir() if p.name.startswith("IMG_0001 (2)"))
@@ -130,7 +118,7 @@ def test_a_set_is_renamed_together_when_its_names_are_taken(tmp_path: Path) -> N
         "IMG_0001 (2).JPG.xmp", "IMG_0001 (2).MOV",
     ]  # fmt: skip
     undo_last_sort(root)
-    assert tree(root) == before
+    assert read_tree(root) == before
 
 
 @pytest.mark.parametrize("which", [1, 3, 4])
@@ -141,9 +129,9 @@ def test_a_member_that_cannot_move_keeps_the_set_whole(tmp_path: Path, which: in
     taken = plan.moves[which].dst  # a file takes a member's name after planning
     taken.parent.mkdir(parents=True)
     taken.write_bytes(b"appeared mid-sort")
-    before = tree(root)
+    before = read_tree(root)
     result = apply_plan(plan, root=root)
-    assert tree(root) == before  # the members moved already went back
+    assert read_tree(root) == before  # the members moved already went back
     (problem,) = result.failed
     assert problem.path == root / "Phone/IMG_0001.JPG"
     assert problem.reason == (
@@ -155,7 +143,7 @@ def test_a_member_that_cannot_move_keeps_the_set_whole(tmp_path: Path, which: in
     assert sum(isinstance(r, Undone) for r in records) == which  # each put back, journaled
     assert not any(isinstance(r, SetDone) for r in records)
     undo_last_sort(root)
-    assert tree(root) == before
+    assert read_tree(root) == before
 
 
 def test_a_set_and_a_lone_file_beside_it_are_independent(tmp_path: Path) -> None:
@@ -167,12 +155,12 @@ def test_a_set_and_a_lone_file_beside_it_are_independent(tmp_path: Path) -> None
     plan = plan_sort(root, [spec], exists=os.path.lexists, companions=companions)
     (plan.moves[2].dst.parent).mkdir(parents=True)
     plan.moves[2].dst.write_bytes(b"taken")
-    before = tree(root)
+    before = read_tree(root)
     result = apply_plan(plan, root=root)
     assert [m.src.name for m in result.moved] == ["copy.jpg"]  # the sort carries on
     assert len(result.failed) == 1
     undo_last_sort(root)
-    after = tree(root)
+    after = read_tree(root)
     assert after == before
 
 
@@ -200,24 +188,24 @@ def test_a_crash_between_members_never_leaves_a_set_split(
 ) -> None:
     root = tmp_path / "lib"
     spec, companions = library(root)
-    before = tree(root)
+    before = read_tree(root)
     crash_at(monkeypatch, k)
     with pytest.raises(Crash):
         sort(root, spec, companions)
     monkeypatch.undo()
-    assert len(tree(root)) == len(before)  # k - 1 members moved, nothing lost
+    assert len(read_tree(root)) == len(before)  # k - 1 members moved, nothing lost
     if then == "undo":
         undo_last_sort(root)
     else:
         assert recover_incomplete(root)  # what the next sort does first
         records = read_records(active_journals(root)[-1])
         assert sum(isinstance(r, Undone) for r in records) == k
-    assert tree(root) == before
+    assert read_tree(root) == before
     if then == "recover":  # the next sort moves the set whole; its undo undoes both
         result = sort(root, spec, companions)
         assert len(result.moved) == 5 and not result.failed
         undo_last_sort(root)
-        assert tree(root) == before
+        assert read_tree(root) == before
 
 
 def test_records_of_sets_read_back_and_old_ones_read_unchanged() -> None:
@@ -250,7 +238,7 @@ def sorted_set(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A library whose set the sort moved whole into duplicates/sunset; the tree before."""
     root = tmp_path / "lib"
     spec, companions = library(root)
-    before = tree(root)
+    before = read_tree(root)
     assert not sort(root, spec, companions).failed
     return root, before
 
@@ -276,7 +264,7 @@ def test_undo_keeps_a_set_whole_while_a_companions_name_is_taken(tmp_path: Path)
     assert (root / "Phone/IMG_0001.AAE").read_text() == "the user's own edits\n"
     (root / "Phone/IMG_0001.AAE").unlink()  # the user frees the name: undo retries the set
     assert undo_last_sort(root).finished
-    assert tree(root) == before
+    assert read_tree(root) == before
     assert not active_journals(root)
 
 
@@ -285,7 +273,7 @@ def test_a_member_failing_mid_undo_puts_the_set_forward_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int
 ) -> None:
     root, before = sorted_set(tmp_path)
-    sorted_tree = tree(root)
+    sorted_tree = read_tree(root)
     real = moves.safe_move
     calls = [0]
 
@@ -298,14 +286,14 @@ def test_a_member_failing_mid_undo_puts_the_set_forward_again(
     monkeypatch.setattr(moves, "safe_move", move)
     result = undo_last_sort(root)
     monkeypatch.undo()
-    assert tree(root) == sorted_tree  # the member back already went forward again
+    assert read_tree(root) == sorted_tree  # the member back already went forward again
     (left,) = result.remaining
     assert left.reason.startswith("the set of 5 files stays together in duplicates/sunset: ")
     assert os.strerror(error) in left.reason
     records = read_records(active_journals(root)[-1])
     assert sum(isinstance(r, Redone) for r in records) == 2  # the one back, the one failed
     assert undo_last_sort(root).finished  # the next undo retries the whole set
-    assert tree(root) == before
+    assert read_tree(root) == before
 
 
 @pytest.mark.parametrize("at", [1, 2])
@@ -335,9 +323,9 @@ def test_a_crash_while_putting_a_set_forward_is_finished_by_the_next_undo(
     with pytest.raises(Crash):
         undo_last_sort(root)
     monkeypatch.undo()
-    assert len(tree(root)) == len(before) + 1  # split for now, nothing lost (+ manifest)
+    assert len(read_tree(root)) == len(before) + 1  # split for now, nothing lost (+ manifest)
     assert undo_last_sort(root).finished
-    assert tree(root) == before
+    assert read_tree(root) == before
 
 
 def test_a_member_the_user_deleted_does_not_hold_back_the_rest(tmp_path: Path) -> None:
@@ -348,14 +336,14 @@ def test_a_member_the_user_deleted_does_not_hold_back_the_rest(tmp_path: Path) -
     (gone,) = result.problems
     assert gone.path == root / "duplicates/sunset/IMG_0001.JPG.json"
     del before["Phone/IMG_0001.JPG.json"]
-    assert tree(root) == before
+    assert read_tree(root) == before
 
 
 @pytest.mark.parametrize("action", ["not-duplicate", "undo-group"])
 def test_a_review_action_takes_a_picture_out_with_its_set(tmp_path: Path, action: str) -> None:
     root = tmp_path / "lib"
     spec, companions = library(root)
-    before = tree(root)
+    before = read_tree(root)
     plan = plan_sort(root, [spec], exists=os.path.lexists, companions=companions)
     result = apply_plan(plan, root=root)
     assert not result.failed
@@ -368,14 +356,14 @@ def test_a_review_action_takes_a_picture_out_with_its_set(tmp_path: Path, action
     path = None if action == "undo-group" else "duplicates/sunset/IMG_0001.JPG"
     done = run_action(root, action=action, group="duplicates/sunset", path=path)
     assert not done.problems
-    after = {p: h for p, h in tree(root).items() if not p.endswith("remedia-group.json")}
+    after = {p: h for p, h in read_tree(root).items() if not p.endswith("remedia-group.json")}
     assert after == before  # the picture went back with its companions
     assert [m.role for m in done.moved] == [None, "live", "aae", "xmp", "json"]
     assert SetDone(root / "duplicates/sunset/IMG_0001.JPG") in read_records(done.journal)
     undo_last_sort(root)  # the action: the set goes back into its group whole
     assert {p.name for p in (root / "duplicates/sunset").iterdir()} == GROUP_FILES
     undo_last_sort(root)  # the sort
-    assert tree(root) == before
+    assert read_tree(root) == before
 
 
 def test_keep_moves_the_old_kept_copy_into_the_group_with_its_set(tmp_path: Path) -> None:
@@ -388,7 +376,7 @@ def test_keep_moves_the_old_kept_copy_into_the_group_with_its_set(tmp_path: Path
         "duplicates", phone / "IMG_0001.JPG", "carries its Live video",
         (phone / "IMG_0001.JPG", root / "sunset.jpg"), True,
     )  # fmt: skip
-    before = tree(root)
+    before = read_tree(root)
     plan = plan_sort(root, [spec], exists=os.path.lexists, companions=companions)
     result = apply_plan(plan, root=root)
     assert not result.failed and (phone / "IMG_0001.MOV").exists()
@@ -409,4 +397,4 @@ def test_keep_moves_the_old_kept_copy_into_the_group_with_its_set(tmp_path: Path
     assert not any(phone.iterdir())  # nothing of the set left behind
     undo_last_sort(root)  # the action
     undo_last_sort(root)  # the sort
-    assert tree(root) == before
+    assert read_tree(root) == before

@@ -26,7 +26,7 @@ from urllib.parse import unquote_to_bytes, urlparse
 import pytest
 
 from remedia_tray.sorter import SortOptions, sort_folder
-from tests.conftest import shared_data
+from tests.conftest import chromium, shared_data
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
@@ -36,14 +36,6 @@ CONTROL_HOST = "remedia-control.invalid"
 CONTROL_URL = f"http://{CONTROL_HOST}/probe.png"
 
 pytestmark = pytest.mark.slow
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("Chromium is not installed (apt-get install chromium)")
 
 
 class DevTools:
@@ -257,7 +249,7 @@ def _page_requests_in_net_log(net_log: Path) -> list[str]:
 def test_review_page_in_headless_chromium(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    browser = _chromium()
+    browser = chromium()
     root = tmp_path / "Photos"
     originals = _build_library(root)
 

@@ -27,8 +27,7 @@ from remedia_tray.desktop.settings import Settings, save
 from remedia_tray.desktop.watcher import COMPANION_WAIT
 from remedia_tray.sorter import SortOptions, sort_folder
 from tests.conftest import photo, read_tree
-from tests.mediafiles import aae, heic, phone_backup, video
-from tests.test_mediasets_sort import LIVE, _sets
+from tests.mediafiles import LIVE, aae, backups, heic, media_sets_in, video
 
 pytest.importorskip("av")
 pytest.importorskip("pillow_heif")
@@ -86,9 +85,9 @@ def _undo(root: Path) -> None:
 def test_a_phone_backup_copied_in_is_sorted_as_remedia_sort_sorts_it(
     tmp_path: Path, notify_server: NotifyServer, tray: _Tray
 ) -> None:
-    staged = _backups(tmp_path / "staging")
+    staged = backups(tmp_path / "staging", [photo("cat"), photo("peaks"), photo("ridge")])
     root = tmp_path / "Pictures"
-    before_sets = len(_sets(staged))
+    before_sets = len(media_sets_in(staged))
     tray.start()
     # Copied in as a whole (a backup tool's rename of its finished folder).
     os.rename(staged, root / "Backup-2023")
@@ -111,31 +110,14 @@ def test_a_phone_backup_copied_in_is_sorted_as_remedia_sort_sorts_it(
     # The WhatsApp copy of the Live Photo's picture goes to duplicates/ beside it.
     assert Path(rel["WhatsApp/IMG-20230601-WA0001.jpg"]).parent == Path(dests[0]).parent
     # Every set is still a set, beside its picture and sharing its stem; no companion skipped.
-    assert len(_sets(root)) == before_sets
-    for picture, *companions in _sets(root):
+    assert len(media_sets_in(root)) == before_sets
+    for picture, *companions in media_sets_in(root):
         assert all(Path(c).parent == Path(picture).parent for c in companions)
     assert sorted(s.path.name for s in report.skipped) == ["IMG_0005.MOV", "notes.txt"]
     assert report.failed == () and batch.notified
     tray.stop()
     _undo(root)
     assert read_tree(root) == before
-
-
-def _backups(root: Path) -> Path:
-    """tests/test_mediasets_sort.py's library: a phone backup, a second backup of its Live
-    Photo without the edits, and a WhatsApp copy of the Live Photo's picture."""
-    from PIL import Image
-
-    phone_backup(root / "Phone", [photo("cat"), photo("peaks"), photo("ridge")])
-    (root / "Backup").mkdir()
-    for name in LIVE:
-        shutil.copy2(root / "Phone" / name, root / "Backup" / name)
-    with Image.open(photo("cat")) as im:
-        small = im.convert("RGB")
-        small.thumbnail((640, 640))
-        (root / "WhatsApp").mkdir()
-        small.save(root / "WhatsApp" / "IMG-20230601-WA0001.jpg", quality=60)
-    return root
 
 
 def _library_with_a_live_photo(root: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from remedia_tray.layout import DATA_DIR
+from tests.conftest import read_tree
 
 from ._guard import Snapshot
 from .conftest import REPO, cli_env, run_cli
@@ -28,17 +27,6 @@ from .test_environment import unprivileged  # noqa: F401  (a fixture)
 
 SET = (f"{STEM}.JPG", *(name for _, name in COMPANIONS))
 GROUP = "duplicates/sunset"
-
-
-def tree(root: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file, ReMedia's own data left out."""
-    out = {}
-    for dirpath, dirnames, names in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != DATA_DIR]
-        for name in names:
-            p = Path(dirpath) / name
-            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
 
 
 def set_sort(
@@ -90,7 +78,7 @@ def test_a_crash_between_two_members_of_a_set(
 ) -> None:
     root = set_library(tmp_path / "lib")
     snap = guard(root, f"{kill} then {then}")
-    before = tree(root)
+    before = read_tree(root)
     done = set_sort(root, kill_on=kill)
     assert done.returncode == -9, (done.returncode, done.stderr)
     assert (root / GROUP / f"{STEM}.JPG").exists()  # killed with the set split on disk
@@ -103,14 +91,14 @@ def test_a_crash_between_two_members_of_a_set(
         assert again.returncode == 0, again.stderr
         # The set cut short went back whole (the lone copy of peaks stays sorted).
         assert where_is_the_set(root) == {"Phone"}
-        assert {p: h for p, h in tree(root).items() if Path(p).name in SET} == {
+        assert {p: h for p, h in read_tree(root).items() if Path(p).name in SET} == {
             p: h for p, h in before.items() if Path(p).name in SET
         }
         assert failures(set_sort(root)) == {}  # then it moves the set whole
         assert where_is_the_set(root) == {GROUP}
         undone = run_cli("undo", root)  # one undo: the crashed sort and the one resuming it
         assert undone.returncode == 0, undone.stderr
-    assert tree(root) == before
+    assert read_tree(root) == before
     assert where_is_the_set(root) == {"Phone"}
     snap.check(restored=True)
 
@@ -118,7 +106,7 @@ def test_a_crash_between_two_members_of_a_set(
 def test_a_companions_name_taken_mid_sort(tmp_path: Path, guard: Callable[..., Snapshot]) -> None:
     root = set_library(tmp_path / "lib")
     snap = guard(root)
-    before = tree(root)
+    before = read_tree(root)
     hold = tmp_path / "hold"
     hold.mkdir()
     proc = subprocess.Popen(
@@ -154,7 +142,7 @@ def test_a_companions_name_taken_mid_sort(tmp_path: Path, guard: Callable[..., S
     snap.check()
     done = run_cli("undo", root)
     assert done.returncode == 0, done.stderr
-    after = tree(root)
+    after = read_tree(root)
     assert (
         after.pop(f"{GROUP}/{STEM}.JPG.xmp")
         == hashlib.sha256(b"the user's own sidecar\n").hexdigest()
@@ -169,7 +157,7 @@ def test_a_companion_that_cannot_move(
 ) -> None:
     root = set_library(tmp_path / "lib")
     snap = guard(root, error)
-    before = tree(root)
+    before = read_tree(root)
     why = failures(set_sort(root, oserror=f"link:{error}:4"))  # the AAE, third of the set
     assert why == {
         f"{STEM}.JPG": f"{STEM}.AAE: {reason}{' denied' if error == 'EACCES' else ''}; "
@@ -179,7 +167,7 @@ def test_a_companion_that_cannot_move(
     snap.check()
     done = run_cli("undo", root)
     assert done.returncode == 0, done.stderr
-    assert tree(root) == before
+    assert read_tree(root) == before
     snap.check(restored=True)
 
 
@@ -191,7 +179,7 @@ def test_a_set_in_a_read_only_folder(
     root = set_library(base / "lib")
     (root / "Phone").chmod(0o555)
     snap = guard(root)
-    before = tree(root)
+    before = read_tree(root)
     why = failures(set_sort(root, env=env, preexec=preexec))
     assert why[f"{STEM}.JPG"] == (
         f"{STEM}.JPG: permission denied; left in place; "
@@ -201,7 +189,7 @@ def test_a_set_in_a_read_only_folder(
     done = run_cli("undo", root, env=env, preexec=preexec)
     assert done.returncode == 0, done.stderr
     (root / "Phone").chmod(0o755)
-    assert tree(root) == before
+    assert read_tree(root) == before
     snap.check(restored=True)
 
 
@@ -215,7 +203,7 @@ def sorted_library(
     snapshot."""
     root = set_library(tmp_path / "lib")
     snap = guard(root, case)
-    before = tree(root)
+    before = read_tree(root)
     assert failures(set_sort(root)) == {}
     assert where_is_the_set(root) == {GROUP}
     return root, before, snap
@@ -245,7 +233,7 @@ def test_undo_while_a_companions_name_is_taken(
     snap.expect("Phone/mine.AAE", mine)
     again = run_cli("undo", root)
     assert again.returncode == 0, (again.stdout, again.stderr)
-    after = tree(root)
+    after = read_tree(root)
     assert after.pop("Phone/mine.AAE") == hashlib.sha256(mine).hexdigest()
     assert after == before
     snap.check(restored=True)
@@ -266,7 +254,7 @@ def test_undo_when_the_second_member_cannot_go_back(
     snap.check()
     again = run_cli("undo", root)
     assert again.returncode == 0, (again.stdout, again.stderr)
-    assert tree(root) == before
+    assert read_tree(root) == before
     snap.check(restored=True)
 
 
@@ -285,5 +273,5 @@ def test_an_undo_killed_while_putting_a_set_forward(
     snap.check(strays_allowed=kill.startswith("link"))  # a link is two names for one file
     again = run_cli("undo", root)
     assert again.returncode == 0, (again.stdout, again.stderr)
-    assert tree(root) == before
+    assert read_tree(root) == before
     snap.check(restored=True)
