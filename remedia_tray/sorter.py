@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ._platform import resolve_workers
 from .core.media import MediaFile, Skipped
-from .core.planning import GroupSpec, Move, PlannedGroup, plan_sort
+from .core.planning import GroupSpec, Move, PlannedGroup, SeriesMode, plan_sort
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
 from .core.wording import plural
@@ -70,6 +70,15 @@ class SortOptions:
     #: The photos that arrived (the tray's batch): only they are read, and the library index
     #: finds their neighbours. None, or no usable index, walks the whole folder.
     arrived: tuple[Path, ...] | None = None
+    #: The keep rules in order (core/keeper.py names, `folder:PATH` included); None: the
+    #: default rules.
+    keep: tuple[str, ...] | None = None
+    #: Reference folders (inside or outside the folder): read, never moved; a group with a
+    #: member there keeps that member.
+    references: tuple[Path, ...] = ()
+    #: Similar photos: the best shot of each series stays in place ("keep-best"), or every
+    #: member moves to similar/ ("move-all").
+    series: SeriesMode = "keep-best"
 
 
 @dataclass(frozen=True)

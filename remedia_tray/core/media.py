@@ -40,6 +40,8 @@ class ImageInfo:
     exif_fields: int
     #: The camera's own EXIF (make and model, date taken), "" when a copy has lost it.
     camera: str = ""
+    #: A video's length in seconds; None for a picture.
+    duration: float | None = None
 
     @property
     def pixels(self) -> int:

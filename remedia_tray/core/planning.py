@@ -16,6 +16,8 @@ from .mediasets import Role, renamed
 SortKind = Literal["duplicates", "similar"]
 #: How a duplicates group's copies were found to be the same (core.wording words them).
 Verification = Literal["byte-identical", "64px", "full-size"]
+#: What happens to a series of similar photos: its best shot stays in place, or all move.
+SeriesMode = Literal["keep-best", "move-all"]
 
 
 #: A picture's companions (Live video, sidecars, RAW ...), as the scan found them beside it.

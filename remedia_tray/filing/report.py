@@ -24,7 +24,9 @@ def member_details(
     """Details of every group member, keyed by its original path."""
     wanted = {p for g in groups for p in g.members}
     return {
-        f.path: MemberDetail(f.size, f.mtime_ns, i.width, i.height, i.format, i.exif_fields)
+        f.path: MemberDetail(
+            f.size, f.mtime_ns, i.width, i.height, i.format, i.exif_fields, i.duration
+        )
         for f, i in zip(files, infos)
         if f.path in wanted
     }

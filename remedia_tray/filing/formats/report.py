@@ -33,9 +33,10 @@ class MemberDetail:
     height: int
     format: str
     exif_fields: int
+    duration: float | None = None  # seconds, for a video
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "bytes": self.size,
             "mtime_ns": self.mtime_ns,
             "width": self.width,
@@ -43,6 +44,9 @@ class MemberDetail:
             "format": self.format,
             "exif_fields": self.exif_fields,
         }
+        if self.duration is not None:
+            d["duration"] = self.duration
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> MemberDetail:
@@ -53,6 +57,7 @@ class MemberDetail:
             int(d.get("height", 0)),
             str(d.get("format", "")),
             int(d.get("exif_fields", 0)),
+            None if d.get("duration") is None else float(d["duration"]),
         )
 
 
