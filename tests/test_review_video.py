@@ -161,6 +161,14 @@ def test_unreadable_videos_say_why(tmp_path: Path) -> None:
             poster_frame(bad)
 
 
+def test_a_poster_has_a_time_limit(tmp_path: Path) -> None:
+    clip = video(photo("cat"), tmp_path / "cat.mp4", seconds=2)
+    assert poster_frame(clip, time_limit=5).size
+    for limit in (0.0, 0.001):  # timed out on opening, and while decoding
+        with pytest.raises(UnreadableImage, match=f"no poster frame within {limit:g} s"):
+            poster_frame(clip, time_limit=limit)
+
+
 def test_where_and_how_a_poster_is_taken() -> None:
     assert poster_time(3.0) == pytest.approx(0.3)
     assert poster_time(90.0) == 1.0 and poster_time(None) == 1.0

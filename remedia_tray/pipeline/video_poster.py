@@ -111,8 +111,10 @@ def _decode_poster(path: Path, time_limit: float) -> Image.Image:
             if blank is None:
                 blank = frame
         fallback = blank if blank is not None else last
+        if fallback is None and time.monotonic() > deadline:
+            raise UnreadableImage(f"no poster frame within {time_limit:g} s")
         if fallback is None:
-            raise UnreadableImage(f"no frame decoded (within {time_limit:g} s)")
+            raise UnreadableImage("a video without a frame that decodes")
         return _image(fallback)  # a black video's poster is black
 
 
@@ -125,6 +127,8 @@ def poster_frame(path: Path, *, time_limit: float = TIME_LIMIT) -> Image.Image:
         raise UnreadableImage("a video, and PyAV (pip install av) is not installed") from exc
     try:
         return _decode_poster(path, time_limit)
+    except av.ExitError as exc:  # a read timed out
+        raise UnreadableImage(f"no poster frame within {time_limit:g} s") from exc
     except av.FFmpegError as exc:
         raise UnreadableImage(f"unreadable video ({exc.strerror or exc})") from exc
     except OSError as exc:
