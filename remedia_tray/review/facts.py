@@ -29,6 +29,7 @@ class Detail:
     height: int | None = None
     format: str | None = None
     exif_fields: int | None = None
+    duration: float | None = None  # seconds: the member is a video
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def current_locations(facts: PageFacts) -> list[str]:
 def _detail(d: MemberDetail | None) -> Detail | None:
     if d is None:
         return None
-    return Detail(d.size, d.mtime_ns, d.width, d.height, d.format, d.exif_fields)
+    return Detail(d.size, d.mtime_ns, d.width, d.height, d.format, d.exif_fields, d.duration)
 
 
 def _group(g: ReportGroup, failed: Mapping[str, str], everywhere: Mapping[str, str]) -> GroupFacts:

@@ -103,6 +103,12 @@ footer{color:var(--mute);font-size:12px;padding:0 28px 28px}
 .act button{font-size:12px;padding:3px 9px}
 .group.new,.group.grown{border-color:var(--accent)}
 .mark{color:var(--accent);font-weight:600;font-size:12px}
+.thumb{position:relative}
+.poster{position:relative;display:inline-block;min-width:0;line-height:0}
+.poster img{max-height:170px}
+.row .poster img{max-height:250px}
+.play{position:absolute;left:6px;bottom:6px;line-height:1.45;background:rgba(0,0,0,.72);color:#fff;font-size:12px;
+font-weight:700;padding:1px 8px;border-radius:4px;font-variant-numeric:tabular-nums}
 """
 
 _JS = """
@@ -190,16 +196,32 @@ def _sets(badges: tuple[SetBadge, ...]) -> str:
     )
 
 
+def _picture(m: MemberView) -> str:
+    """The tile's preview, or why it has none; a video's under its play badge."""
+    video = m.video
+    if video is None:
+        if m.thumb is None:
+            return f'<span class="noprev">no preview<br>{_t(m.no_preview)}</span>'
+        return f'<img src="{_u(m.thumb)}" alt="{_t(m.name)}" loading="lazy" decoding="async">'
+    badge = f'<span class="play" aria-hidden="true">{_t(video.badge)}</span>'
+    if m.thumb is None:  # a placeholder tile that still says "video" to a screen reader
+        label = f"{video.alt}: {m.no_preview}"
+        return (
+            f'<span class="noprev" role="img" aria-label="{_t(label)}">'
+            f"{_t(video.placeholder)}<br>{_t(m.no_preview)}</span>{badge}"
+        )
+    poster = f'<img src="{_u(m.thumb)}" alt="{_t(video.alt)}" loading="lazy" decoding="async">'
+    return f'<span class="poster">{poster}{badge}</span>'  # the badge on the poster's corner
+
+
 def _member(m: MemberView) -> str:
-    if m.thumb is not None:
-        picture = f'<img src="{_u(m.thumb)}" alt="{_t(m.name)}" loading="lazy" decoding="async">'
-    else:
-        picture = f'<span class="noprev">no preview<br>{_t(m.no_preview)}</span>'
+    picture = _picture(m)
     where = (
         f'<span class="fail">{_t(m.where)}</span>' if m.failed else f"<span>{_t(m.where)}</span>"
     )
     return (
         f'<figure class="{m.css}" data-path="{_t(m.rel)}"'
+        + (' data-media="video"' if m.video else "")
         + (' data-new="1"' if m.new else "")
         + ">"
         + (f'<span class="badge">{m.badge}</span>' if m.badge else "")
@@ -224,6 +246,7 @@ def _group(g: GroupView) -> str:
         f'<section class="group {g.kind}{" " + g.change if g.change else ""}" id="{g.anchor}" '
         f'data-group="{_t(g.title)}" data-names="{_t(g.names)}"'
         + (f' data-change="{g.change}"' if g.change else "")
+        + (f' data-media="{g.media}"' if g.media != "photo" else "")
         + f'><h3>{head}</h3>{change}<div class="sub">{_t(g.sub)}</div>'
         f'<div class="why">{_t(g.why)}</div><div class="{g.layout}">'
         + "".join(_member(m) for m in g.members)

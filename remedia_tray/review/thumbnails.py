@@ -13,6 +13,7 @@ from pathlib import Path
 from .._platform import resolve_workers
 from ..core.progress import ProgressFactory, null_progress
 from ..pipeline.previews import THUMB_SIDE, save_preview, thumb_name
+from ..pipeline.video_poster import is_video, poster_frame
 
 __all__ = ["THUMB_SIDE", "ThumbnailSet", "ensure_thumbnails", "make_thumbnail", "thumb_name"]
 
@@ -31,8 +32,11 @@ class ThumbnailSet:
 
 
 def make_thumbnail(src: Path, dst: Path, *, side: int = THUMB_SIDE) -> None:
-    """Write a preview of `src` to `dst` atomically. Raises UnreadableImage with a reason."""
-
+    """Write a preview of `src` to `dst` atomically (a video's: its poster frame). Raises
+    UnreadableImage with a reason."""
+    if is_video(src):  # no image decoder reads a video: its poster frame is the preview
+        save_preview(poster_frame(src), dst, side=side)
+        return
     from ..pipeline.imaging import load_image
 
     # load_image decodes JPEGs at a reduced scale (DCT scaling) and applies EXIF orientation.

@@ -23,6 +23,7 @@ from ..core.mediasets import RULES
 from ..core.planning import SortKind
 from ..core.strictness import level_name
 from ..core.wording import megabytes, plural, verification_words
+from ..pipeline.video_poster import is_video
 from .facts import Change, FileNote, GroupFacts, MemberFacts, PageFacts
 
 # ---------------------------------------------------------------- the kinds of group
@@ -38,6 +39,7 @@ class KindWords:
     empty: str
     layout: Literal["grid", "row"]  # duplicates wrap, a similar series reads left to right
     noun: str  # "3 copies", "3 similar photos"
+    video_noun: str  # the same of a group of videos
     #: Members are copies of one picture: the sub line says the space the moved ones take
     #: and how the copies were verified.
     copies: bool
@@ -57,6 +59,7 @@ KINDS: Mapping[SortKind, KindWords] = {
         empty="No duplicates found.",
         layout="grid",
         noun="copies",
+        video_noun="copies of one video",
         copies=True,
         lead="kept",
         lead_words="Kept",
@@ -71,6 +74,7 @@ KINDS: Mapping[SortKind, KindWords] = {
         empty="No similar groups in this sort.",
         layout="row",
         noun="similar photos",
+        video_noun="similar videos",
         copies=False,
         lead="best",
         lead_words="Best shot",
@@ -85,6 +89,55 @@ _CHANGE_WORDS: Mapping[Change, str] = {
     "grown": "Grown in the latest sort",
 }
 NEW_MEMBER_WORDS = "new in the latest sort"
+
+# ---------------------------------------------------------------- videos
+
+#: A video's tile when no poster frame could be made (the reason follows).
+NO_POSTER_WORDS = "video: no poster frame"
+
+
+@dataclass(frozen=True)
+class VideoMark:
+    """What a video's tile says beyond a photo's."""
+
+    badge: str  # the play badge on the poster: "\u25b6 0:03"
+    alt: str  # the poster's alternative text: "Video: clip.mp4, 0:03"
+    placeholder: str  # the tile's words when it has no poster
+
+
+def duration_words(seconds: float) -> str:
+    """A video's length as players show it: "0:03", "12:05", "1:02:09"."""
+    whole = max(1, int(seconds + 0.5)) if seconds > 0 else 0
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def is_video_member(m: MemberFacts) -> bool:
+    """A video by what the scan read (its length), else by its name (a group no report knows)."""
+    if m.detail is not None and m.detail.duration is not None:
+        return True
+    return is_video(Path(m.now))
+
+
+def video_mark(m: MemberFacts) -> VideoMark | None:
+    """The marks of a member that is a video; None for a photo."""
+    if not is_video_member(m):
+        return None
+    d = m.detail
+    length = duration_words(d.duration) if d is not None and d.duration is not None else ""
+    name = os.path.basename(m.now)
+    return VideoMark(
+        badge="\u25b6 " + (length or "Video"),
+        alt=f"Video: {name}" + (f", {length}" if length else ""),
+        placeholder=NO_POSTER_WORDS,
+    )
+
+
+def group_media(g: GroupFacts) -> Literal["photo", "video"]:
+    """A group of videos says videos where a group of photos says photos."""
+    return "video" if g.members and all(is_video_member(m) for m in g.members) else "photo"
+
 
 # ---------------------------------------------------------------- links
 
@@ -180,6 +233,7 @@ class MemberView:
     #: companions are no tiles of their own: they go wherever the picture goes.
     sets: tuple[SetBadge, ...] = ()
     companions: tuple[str, ...] = ()  # their file names
+    video: VideoMark | None = None  # a video: its play badge and length
 
 
 @dataclass(frozen=True)
@@ -196,6 +250,7 @@ class GroupView:
     change_words: str
     members: tuple[MemberView, ...]
     undo: Form | None
+    media: Literal["photo", "video"] = "photo"
 
 
 @dataclass(frozen=True)
@@ -279,6 +334,8 @@ def _facts_line(m: MemberFacts) -> tuple[str, str]:
     facts = []
     if d.width and d.height:
         facts.append(f"{d.width}\u00d7{d.height}")
+    if d.duration is not None:
+        facts.append(duration_words(d.duration))
     if d.bytes is not None:
         facts.append(megabytes(d.bytes))
     if d.format:
@@ -351,12 +408,14 @@ def _member(m: MemberFacts, g: GroupFacts, title: str, ctx: _Context) -> MemberV
         form=form,
         sets=set_badges(m),
         companions=tuple(os.path.basename(c) for _, c in m.companions),
+        video=video_mark(m),
     )
 
 
 def _sub_line(g: GroupFacts, words: KindWords) -> str:
     moved = [m for m in g.members if m.moved]
-    sub = f"{len(g.members)} {words.noun} · {len(moved)} moved"
+    noun = words.video_noun if group_media(g) == "video" else words.noun
+    sub = f"{len(g.members)} {noun} · {len(moved)} moved"
     if words.copies:
         extra = sum((m.detail.bytes or 0) if m.detail else 0 for m in moved)
         sub += f" · {megabytes(extra)} in duplicates"
@@ -390,6 +449,7 @@ def _group(g: GroupFacts, idx: int, ctx: _Context) -> GroupView:
         change_words=_CHANGE_WORDS[g.change] if g.change else "",
         members=members,
         undo=undo,
+        media=group_media(g),
     )
 
 
