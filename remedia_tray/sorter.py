@@ -40,6 +40,13 @@ from .pipeline.mediasets import (
     with_followers,
 )
 from .pipeline.placed import PlacedGroup, group_folder_of, moved_pictures, read_placed
+from .pipeline.reference import (
+    check_references,
+    in_references,
+    read_outside,
+    reference_notes,
+    with_reference_reasons,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,6 +147,8 @@ def sort_folder(
     if not root.is_dir():
         raise FolderNotFound(f"not a folder: {root}")
     check_own_folders(root)  # before the lock, which lives in FOLDER/.remedia
+    refs = check_references(root, options.references)  # before anything moves
+    options = dataclasses.replace(options, references=refs)
     if options.dry_run:
         check_data_folder(root)  # the real run's lock would refuse it
         return _sort(root, options, progress, started)
@@ -231,7 +240,11 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     taken_back = {f.path for f in walked} - loose
     # Photos an earlier sort placed are members of the library's groups (issue 13).
     placed = read_placed(run.root, skipped=skipped)
-    files = sorted([*walked, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
+    files = sorted(
+        [*walked, *(m for g in placed for m in g.members),
+         *read_outside(run.root, run.options.references, skipped)],
+        key=lambda f: str(f.path),
+    )  # fmt: skip
     # Only each media set's picture is read; its companions go with it (issue 23).
     sets, followers = _sets_of(run, files, taken_back=taken_back)
     clock.lap("discovery")
@@ -402,13 +415,15 @@ def _group(
 ) -> list[GroupSpec]:
     """The groups of one sort, the full-size checks and the user's chosen copies included."""
     check = _pair_check(scan, run.engines, run.workers)
+    refs = run.options.references  # their copies are kept, as the user's chosen ones are
     specs = group_library(
         scan, run.engines, placed, full=run.options.full, settled=settled,
-        preferred=run.decisions.preferred(scan.files), check=check,
+        preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),
+        check=check,
     )  # fmt: skip
     clock.lap("search")
     clock.move("search", "full-size check", 0.0 if check is None else check.seconds)
-    return specs
+    return with_reference_reasons(specs, refs)
 
 
 def _finish(
@@ -433,7 +448,9 @@ def _finish(
     }
     plan = note_keepers_moving_on(plan_sort(run.root, specs, exists=os.path.lexists,
                                             existing_groups=existing,
-                                            companions=companions))  # fmt: skip
+                                            companions=companions,
+                                            references=run.options.references))  # fmt: skip
+    run.notes.extend(reference_notes(plan))
     plan, left = with_followers(plan, followers, exists=os.path.lexists)
     skipped = [*skipped, *left]
     failed: tuple[Skipped, ...] = ()
@@ -548,7 +565,9 @@ def _moved_to(f: MediaFile, moved: dict[Path, Path]) -> MediaFile:
 
 
 def _index_key(engines: Sequence[SimilarityEngine], options: SortOptions) -> str:
-    return "|".join([*(e.cache_key for e in engines), str(options.strictness)])
+    # Other references, other groups: the index of a sort with other references is not used.
+    refs = [f"ref:{p}" for p in options.references]
+    return "|".join([*(e.cache_key for e in engines), str(options.strictness), *refs])
 
 
 def _write_review(

@@ -11,6 +11,7 @@ from typing import Literal
 
 from ..layout import MANIFEST_NAME
 from .mediasets import Role, renamed
+from .reference import reference_of
 
 #: The two folders a sort fills: true duplicates and similar photos.
 SortKind = Literal["duplicates", "similar"]
@@ -52,6 +53,8 @@ class PlannedGroup:
     #: companions are named where the scan found them: `moves` say where they went (a set
     #: that did not move, or was held back, is still there).
     companions: tuple[tuple[Path, Companions], ...] = ()
+    #: Members in a reference folder that stay where they are (never moved, issue 25).
+    stayed: tuple[Path, ...] = ()
 
     def companions_of(self, member: Path) -> Companions:
         return next((c for m, c in self.companions if m == member), ())
@@ -73,6 +76,10 @@ class GroupSpec:
 class SortPlan:
     root: Path
     groups: tuple[PlannedGroup, ...]
+    #: Reference folders: nothing under them moves (the mover checks again before each move).
+    references: tuple[Path, ...] = ()
+    #: Groups the reference folders keep whole: every member that would move is in one.
+    held: tuple[PlannedGroup, ...] = ()
 
     @property
     def moves(self) -> tuple[Move, ...]:
@@ -132,13 +139,16 @@ def plan_sort(
     exists: Callable[[Path], bool],
     existing_groups: Mapping[Path, Path] | None = None,
     companions: Mapping[Path, Companions] | None = None,
+    references: Sequence[Path] = (),
 ) -> SortPlan:
     """Assign each group a folder and each moving member a destination that does not exist.
 
     `existing_groups` maps a best photo to the group folder an earlier sort made for it, so
     new copies of an already sorted photo join that folder. `companions` maps a member (a
     picture) to its companions: they move with it, right after it, renamed together on a
-    clash; a member that stays keeps its companions beside it.
+    clash; a member that stays keeps its companions beside it. A member in one of the
+    `references`, or with a companion there, stays (`PlannedGroup.stayed`); a group where
+    nothing else would move is held whole (`SortPlan.held`).
     """
     companions = companions or {}
     existing_groups = existing_groups or {}
@@ -148,6 +158,7 @@ def plan_sort(
         return p in claimed or exists(p)
 
     groups: list[PlannedGroup] = []
+    held: list[PlannedGroup] = []
     for spec in sorted(specs, key=lambda s: (s.kind, str(s.best))):
         base = root / spec.kind
         earlier = spec.folder or existing_groups.get(spec.best)
@@ -157,13 +168,19 @@ def plan_sort(
             folder = base / free_name(group_folder_name(spec.best), lambda n: taken(base / n))
         claimed.add(folder)
         moves: list[Move] = []
+        stayed: list[Path] = []
         movers = spec.members[1:] if spec.keep_best_in_place else spec.members
         for src in movers:
             if src.parent == folder:
                 continue  # placed there by an earlier sort: it stays
+            if any(reference_of(p, references) for p in _set_of(src, companions)):
+                stayed.append(src)  # a reference folder's file never moves
+                continue
             moves += _member_moves(src, companions.get(src, ()), folder, taken)
             claimed.update(m.dst for m in moves)
-        groups.append(
+        if stayed and not moves:
+            claimed.discard(folder)  # held whole: its folder is not made
+        (held if stayed and not moves else groups).append(
             PlannedGroup(
                 kind=spec.kind,
                 folder=folder,
@@ -174,9 +191,15 @@ def plan_sort(
                 moves=tuple(moves),
                 verified=spec.verified,
                 companions=tuple((m, companions[m]) for m in spec.members if companions.get(m)),
+                stayed=tuple(stayed),
             )
         )
-    return SortPlan(root, tuple(groups))
+    return SortPlan(root, tuple(groups), tuple(references), tuple(held))
+
+
+def _set_of(src: Path, companions: Mapping[Path, Companions]) -> list[Path]:
+    """A member's picture and its companions: the files that move together or not at all."""
+    return [src, *(c for _, c in companions.get(src, ()))]
 
 
 def _member_moves(

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..atomicfile import write_atomic
 from ..core.media import MediaFile, Skipped
 from ..core.planning import Move, PlannedGroup, SortPlan, free_name
+from ..core.reference import never_moved, reference_of
 from ..errors import NothingToUndo, OutsideFolder, RemediaError
 from ..layout import (
     MANIFEST_NAME,
@@ -121,6 +122,10 @@ def apply_plan(
             info = _group_record(group)
             announce: list[Record] = [info]  # until the group's first move
             for unit in _units(group.moves):
+                refused = _in_reference(unit, plan.references)
+                if refused is not None:
+                    failed.append(refused)
+                    continue
                 done, problem = _move_unit(confined, unit, journal, announce, expected)
                 group_moves += done
                 if problem is not None:
@@ -177,6 +182,15 @@ def _move_unit(
         with contextlib.suppress(OSError):  # without it, recovery puts the whole set back
             journal.add(SetDone(unit[0].src), sync=False)
     return [m for _, m in done], None
+
+
+def _in_reference(unit: Sequence[Move], references: Sequence[Path]) -> Skipped | None:
+    """The last check before a move: nothing in a reference folder moves, whatever planned it."""
+    for move in unit:
+        ref = reference_of(move.src, references)
+        if ref is not None:
+            return Skipped(unit[0].src, never_moved(ref))
+    return None
 
 
 def _set_problem(unit: list[Move], member: Move, reason: str, left: int = 0) -> Skipped:
@@ -484,14 +498,16 @@ def read_existing_groups(root: Path) -> dict[Path, Path]:
     return found
 
 
-def apply_moves(root: Path, moves: list[Move], *, record: Review) -> ApplyResult:
+def apply_moves(
+    root: Path, moves: list[Move], *, record: Review, references: Sequence[Path] = ()
+) -> ApplyResult:
     """Carry out a few moves chosen by the user (a review action) as one journaled step.
 
     The journal is a sort's, so `remedia undo` reverts it; `record` (what the user asked for)
     is journaled first as {"op": "review", ...}. Like apply_plan: never overwrites (a taken
     destination gets a free name), a failure skips that file only (a media set, moves with
     one `unit`, goes whole to its exact names or stays), and a destination with a symlink
-    on the way raises OutsideFolder before anything moves.
+    on the way raises OutsideFolder before anything moves. Nothing in `references` moves.
     """
     confined = Confined(root)
     _refuse_outside(confined, {m.dst.parent for m in moves})
@@ -501,6 +517,10 @@ def apply_moves(root: Path, moves: list[Move], *, record: Review) -> ApplyResult
     try:
         journal.add(record)
         for unit in _units(moves):
+            refused = _in_reference(unit, references)
+            if refused is not None:
+                failed.append(refused)
+                continue
             if unit[0].unit is not None:  # a media set: whole, to its exact names, or not
                 done, problem = _move_unit(confined, unit, journal, [], None)
                 moved += done
