@@ -27,9 +27,7 @@ def measure(pixels: np.ndarray, *, original_pixels: int) -> ShotQuality:
     gray = pixels.astype(np.float64)
     if gray.ndim == 3:
         gray = gray.mean(axis=2)
-    lap = (
-        gray[1:-1, :-2] + gray[1:-1, 2:] + gray[:-2, 1:-1] + gray[2:, 1:-1] - 4 * gray[1:-1, 1:-1]
-    )
+    lap = gray[1:-1, :-2] + gray[1:-1, 2:] + gray[:-2, 1:-1] + gray[2:, 1:-1] - 4 * gray[1:-1, 1:-1]
     sharpness = float(lap.var()) if lap.size else 0.0
     return ShotQuality(sharpness, 0.0, 0.0, 0.0, original_pixels, sharpness)
 
