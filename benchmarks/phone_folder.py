@@ -23,6 +23,9 @@ Reported from the JSON report, per level:
   instead there, and every group (with or without its ideal keeper) that kept an upscale or
   a damaged file;
 - damaged files: reported skipped (with a reason), grouped, left alone;
+- files leaving their folder (every move the sort plans, into duplicates/ and similar/), of
+  the images: a series' best shot stays in place since issue 25 (`--series move-all`, or
+  `--commit` of a revision before it, moves whole series);
 - seconds (the report's, and the CLI's wall clock).
 
 The column "working tree" is this checkout as it is, uncommitted edits included. `--commit
@@ -30,6 +33,8 @@ REV` (repeatable) measures REV too, side by side: a temporary `git worktree` at 
 run by this venv's python with the worktree first on sys.path, then removed.
 
     python benchmarks/phone_folder.py [--levels balanced] [--commit HEAD~1] [--engine both]
+    python benchmarks/phone_folder.py --engine both --levels balanced --series move-all \
+        --series keep-best   # files leaving their folder, series moved whole or not
     python benchmarks/phone_folder.py --out /tmp/phone --keep   # keep the folder and truth.csv
 """
 
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -75,6 +81,7 @@ class Code:
     command: tuple[str, ...]
     cwd: Path
     env: Mapping[str, str]
+    series: str | None = None  # the CLI's --series, when asked for
 
 
 def _venv_bin() -> Path:
@@ -114,10 +121,14 @@ def at_commit(rev: str, work: Path) -> Iterator[Code]:
         subprocess.run([*git, "worktree", "prune"], check=False)
 
 
-def sort_dry(code: Code, folder: Path, *, engine: str, level: str) -> tuple[dict[str, Any], float]:
+def sort_dry(
+    code: Code, folder: Path, *, engine: str, level: str, series: str | None = None
+) -> tuple[dict[str, Any], float]:
     """The CLI's JSON report of a dry run, and its wall-clock seconds."""
     argv = [*code.command, "sort", str(folder), "--engine", engine, "--strictness", level,
             "--dry-run", "--json", "--no-cache"]  # fmt: skip
+    if series is not None:
+        argv += ["--series", series]
     t0 = time.perf_counter()
     done = subprocess.run(argv, cwd=code.cwd, env=dict(code.env), capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -207,6 +218,9 @@ def score(report: Mapping[str, Any], folder: PhoneFolder, wall: float) -> dict[s
         "images_skipped": sorted(p for p in images if p in skipped and p not in damaged),
         "similar_groups": len(similar),
         "similar_moved": sum(len(g["moves"]) for g in similar),
+        # Files leaving their folder (issue 25: 417 of 465 images before the best shot stayed).
+        "files_moved": sum(len(g["moves"]) for g in report["groups"]),
+        "images": report["images"],
         "seconds": report["seconds"],
         "wall_seconds": round(wall, 1),
     }
@@ -264,6 +278,8 @@ def render(results: Mapping[str, Mapping[str, Mapping[str, dict[str, Any]]]]) ->
         if engine != "hash":
             rows += [row("similar groups", [c["similar_groups"] for c in cells]),
                      row("  photos moved there", [c["similar_moved"] for c in cells])]  # fmt: skip
+        rows.append(row("files leaving their folder",
+                        [f"{c['files_moved']}/{c['images']}" for c in cells]))  # fmt: skip
         rows += [row("seconds (report)", [f"{c['seconds']:.1f}" for c in cells]),
                  row("seconds (wall)", [f"{c['wall_seconds']:.1f}" for c in cells])]  # fmt: skip
 
@@ -337,6 +353,9 @@ def main() -> None:
                              "engine, hash then AI, also run)")  # fmt: skip
     parser.add_argument("--commit", action="append", default=[], metavar="REV",
                         help="also measure revision REV (repeatable), side by side")  # fmt: skip
+    parser.add_argument("--series", action="append", choices=("keep-best", "move-all"),
+                        help="run the CLI with --series MODE (repeatable: one column each; "
+                             "default: the CLI's own default)")  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON")
     parser.add_argument("--build-only", action="store_true", help="build the folder, no sort")
     parser.add_argument("--reports", type=Path, metavar="DIR",
@@ -364,10 +383,14 @@ def main() -> None:
         with contextlib.ExitStack() as stack:
             codes = [working_tree(), *(stack.enter_context(at_commit(rev, work))
                                        for rev in args.commit)]  # fmt: skip
+            if args.series:  # one column per series mode, of each revision
+                codes = [dataclasses.replace(c, label=f"{c.label}, {mode}", series=mode)
+                         for c in codes for mode in args.series]  # fmt: skip
             for code in codes:
                 for engine in engines:
                     for level in args.levels:
-                        report, wall = sort_dry(code, folder.root, engine=engine, level=level)
+                        report, wall = sort_dry(code, folder.root, engine=engine, level=level,
+                                                series=code.series)  # fmt: skip
                         got = score(report, folder, wall)
                         if args.reports:
                             _save_report(args.reports, report, code, engine, level)

@@ -26,6 +26,7 @@ from .errors import FolderNotFound, RemediaError
 from .filing.confined import check_own_folders
 from .filing.mover import apply_plan, end_resumed_run, read_existing_groups, recover_incomplete
 from .filing.report import SortMode, SortReport, member_details, save_report
+from .kinds.base import Shots
 from .kinds.duplicates import kept_after, kept_copies, note_keepers_moving_on, with_kept
 from .kinds.library import group_library
 from .layout import data_dir, lock_path, thumbs_dir
@@ -414,15 +415,20 @@ def _group(
     settled: Sequence[bool] | None,
 ) -> list[GroupSpec]:
     """The groups of one sort, the full-size checks and the user's chosen copies included."""
+    from .pipeline.shot_quality import shot_qualities
+
     check = _pair_check(scan, run.engines, run.workers)
     refs = run.options.references  # their copies are kept, as the user's chosen ones are
+    # Only the members of similar groups are judged, at the scorer's size, in parallel.
+    shots = Shots(lambda paths: shot_qualities(paths, workers=run.workers))
     specs = group_library(
         scan, run.engines, placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),
-        check=check,
+        check=check, series=run.options.series, shots=shots,
     )  # fmt: skip
     clock.lap("search")
     clock.move("search", "full-size check", 0.0 if check is None else check.seconds)
+    clock.move("search", "best shot", shots.seconds)
     return with_reference_reasons(specs, refs)
 
 

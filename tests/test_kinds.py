@@ -196,8 +196,11 @@ def test_the_users_choice_wins_over_the_criteria() -> None:
     chosen = Library.of(scan, (), preferred=frozenset({ROOT / "b.jpg"}))
     assert kind.keeper(chosen, [0, 1]) == (1, CHOSEN_REASON)
     assert CHOSEN_REASON == "your choice on the review page"
-    # A series has no user choice: its best photo names it.
-    assert SimilarKind().keeper(chosen, [0, 1]) == (0, "most pixels (80x80)")
+    # The best shot of a series is the user's choice too (issue 25) ...
+    assert SimilarKind().keeper(chosen, [0, 1]) == (1, CHOSEN_REASON)
+    # ... but a series that moves whole has none: its best photo names it.
+    moving = Library.of(scan, (), preferred=frozenset({ROOT / "b.jpg"}), series="move-all")
+    assert SimilarKind().keeper(moving, [0, 1]) == (0, "most pixels (80x80)")
 
 
 class _Upscales:
@@ -240,7 +243,7 @@ def test_a_new_duplicates_group_keeps_its_best_copy_in_place() -> None:
 
 def test_a_series_grows_whole_and_is_named_after_its_best_shot() -> None:
     scan = _scan(("similar/s/s1.jpg", 0, 20), ("s2.jpg", 2, 80))
-    lib = Library.of(scan, (_placed(scan, "similar/s"),))
+    lib = Library.of(scan, (_placed(scan, "similar/s"),), series="move-all")
     claims = Claims()
     (spec,) = SimilarKind().grow(lib, Growing(ROOT / "similar/s", [0], joined=[1]), claims)
     assert _names(spec.members) == ["s2.jpg", "similar/s/s1.jpg"]

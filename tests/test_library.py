@@ -28,7 +28,9 @@ _shared_model_cache = ai_support._shared_model_cache
 ai_models = ai_support.ai_models
 
 HASH = SortOptions(engine="hash", workers=1)
-BOTH = SortOptions(workers=1)
+#: Every shot of a series moves (as before issue 25): these tests are about the library;
+#: tests/test_best_shot_sort.py keeps a series' best shot in place.
+BOTH = SortOptions(workers=1, series="move-all")
 
 
 @pytest.fixture(params=["walk", "batch"])

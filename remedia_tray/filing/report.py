@@ -138,6 +138,7 @@ class SortReport:
                     moves=tuple(ReportMove(m.src, m.dst) for m in g.moves),
                     details=tuple(self.details.get(p) for p in g.members),
                     companions=self._companions_now(g, where),
+                    best_reason=g.reason,
                 )
                 for g in self.groups
             ),

@@ -9,8 +9,9 @@ which spec it writes and which copy stays. The loop over kinds and the scopes of
 from __future__ import annotations
 
 import dataclasses
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -19,9 +20,10 @@ import numpy as np
 
 from ..core.grouping import complete_linkage
 from ..core.keeper import Copy, choose
-from ..core.planning import GroupSpec, SortKind, Verification
+from ..core.planning import GroupSpec, SeriesMode, SortKind, Verification
 
 if TYPE_CHECKING:
+    from ..core.bestshot import ShotQuality
     from ..engines.base import Neighbours
     from ..pipeline.features import ScanResult
     from ..pipeline.fullsize_check import PairCheck
@@ -36,12 +38,33 @@ the one place that turns a member into the files that move with it.
 """
 
 
+class Shots:
+    """The quality of the shots of series, each measured once, many at a time (the scorer
+    reads them in parallel: pipeline/shot_quality.shot_qualities)."""
+
+    def __init__(self, measure: Callable[[Sequence[Path]], list[ShotQuality | None]]) -> None:
+        self._measure = measure
+        self._known: dict[Path, ShotQuality | None] = {}
+        self.seconds = 0.0  # spent measuring, for the sort's stages
+
+    def of(self, paths: Sequence[Path]) -> list[ShotQuality | None]:
+        """The quality of each of `paths` (None: unreadable); new ones measured together."""
+        new = list(dict.fromkeys(p for p in paths if p not in self._known))
+        if new:
+            started = time.perf_counter()
+            self._known.update(zip(new, self._measure(new), strict=True))
+            self.seconds += time.perf_counter() - started
+        return [self._known[p] for p in paths]
+
+
 @dataclass(frozen=True)
 class Library:
     """The photos one sort groups: the scan, the groups placed earlier, the user's choices.
 
     `preferred`: copies the user chose to keep on the review page. `check`: reads duplicate
     candidates again at full size, and upscales (None: the engines' own checks only).
+    `series`: a series' best shot stays in place, or every shot moves. `shots`: judges the
+    best shot (None: the keeper criteria choose it).
     """
 
     scan: ScanResult
@@ -49,6 +72,8 @@ class Library:
     preferred: frozenset[Path] = frozenset()
     check: PairCheck | None = None
     position: dict[Path, Member] = field(default_factory=dict, compare=False)
+    series: SeriesMode = "keep-best"
+    shots: Shots | None = field(default=None, compare=False)
 
     @classmethod
     def of(
@@ -58,9 +83,11 @@ class Library:
         *,
         preferred: frozenset[Path] = frozenset(),
         check: PairCheck | None = None,
+        series: SeriesMode = "keep-best",
+        shots: Shots | None = None,
     ) -> Library:
         position = {f.path: k for k, f in enumerate(scan.files)}
-        return cls(scan, tuple(placed), preferred, check, position)
+        return cls(scan, tuple(placed), preferred, check, position, series, shots)
 
     def __len__(self) -> int:
         return len(self.scan.files)
@@ -81,6 +108,13 @@ class Library:
         """Members of any placed group: a sort (other than a full one) never moves them."""
         return {k for g in self.placed for k in self.members_of(g)}
 
+    def kept_of(self, group: PlacedGroup) -> Member | None:
+        """The kept copy of a placed group, outside its folder, where this scan holds it."""
+        kept = group.kept
+        if kept is None or kept.parent == group.folder:
+            return None
+        return self.position.get(kept)
+
 
 @dataclass
 class Growing:
@@ -88,7 +122,7 @@ class Growing:
 
     folder: Path | None  # None: an anchor photo in no group of this kind yet
     members: list[Member]
-    keeper: Member | None = None  # duplicates: the kept copy, outside the folder
+    keeper: Member | None = None  # the kept copy (or best shot), outside the folder
     joined: list[Member] = field(default_factory=list)
 
     @property
@@ -111,8 +145,12 @@ class GroupKind(ABC):
     """One output folder's grouping policy."""
 
     name: ClassVar[SortKind]
-    #: The kept copy stays where it is and the others move (duplicates); else all move.
+    #: The kept copy always stays where it is and the others move (duplicates).
     keeps_best_in_place: ClassVar[bool]
+
+    def in_place(self, lib: Library) -> bool:
+        """Whether this sort leaves a group's kept copy (or best shot) where it is."""
+        return self.keeps_best_in_place
 
     @abstractmethod
     def held(self, lib: Library, claims: Claims) -> list[Growing]:
@@ -136,6 +174,13 @@ class GroupKind(ABC):
         """The engine's pairs this kind trusts (all of them, unless a kind checks again)."""
         return pairs
 
+    def form(
+        self, lib: Library, grown: Sequence[Growing], fresh: Sequence[list[Member]], claims: Claims
+    ) -> list[GroupSpec]:
+        """The specs of the held groups that grew, then of the groups this sort forms."""
+        specs = [s for g in grown for s in self.grow(lib, g, claims)]
+        return specs + [self.new_group(lib, members, claims) for members in fresh]
+
     def new_group(self, lib: Library, members: list[Member], claims: Claims) -> GroupSpec:
         """The spec of a group this sort forms; the kept copy comes first."""
         best, reason = self.keeper(lib, members)
@@ -145,7 +190,7 @@ class GroupKind(ABC):
             best=lib.path(best),
             reason=reason,
             members=lib.paths(ordered),
-            keep_best_in_place=self.keeps_best_in_place,
+            keep_best_in_place=self.in_place(lib),
             verified=self.verified(lib, members),
         )
         self.took(lib, spec, claims)

@@ -46,8 +46,8 @@ class DuplicatesKind(GroupKind):
             Growing(None, [], k)
             for g in lib.placed
             if g.kind == SERIES
-            for k in lib.members_of(g)
-            if k not in kept
+            for k in (*lib.members_of(g), lib.kept_of(g))  # the best shot too, in place
+            if k is not None and k not in kept
         )
         return groups
 
@@ -82,7 +82,11 @@ class DuplicatesKind(GroupKind):
         )
         self.took(lib, spec, claims)
         old = group.keeper
-        if old is None or best == old or not _in_series(lib.path(old)):
+        if old is None or best == old:
+            return [spec]
+        if not _in_series(lib.path(old)):
+            if old in _best_shots(lib):  # the better copy stays, as the series' best shot
+                claims.swapped[old] = best
             return [spec]
         # The better copy takes the old kept copy's place in its series.
         claims.swapped[old] = best
@@ -122,6 +126,10 @@ def _in_series(path: Path) -> bool:
     return path.parent.parent.name == SERIES
 
 
+def _best_shots(lib: Library) -> set[Member | None]:
+    return {lib.kept_of(g) for g in lib.placed if g.kind == SERIES}
+
+
 def _keepers(lib: Library) -> dict[Path, Member]:
     """Duplicates folder -> its kept copy, where this scan holds it."""
     return {
@@ -132,29 +140,23 @@ def _keepers(lib: Library) -> dict[Path, Member]:
 
 
 def kept_copies(placed: Sequence[PlacedGroup]) -> dict[Path, Path]:
-    """Duplicates folder -> its kept copy, as the placed groups tell (where they know it)."""
-    return {
-        g.folder: g.kept for g in placed if g.kind == DuplicatesKind.name and g.kept is not None
-    }
+    """Group folder -> its kept copy (a series': its best shot), as the placed groups tell
+    (where they know it)."""
+    return {g.folder: g.kept for g in placed if g.kept is not None}
 
 
 def with_kept(placed: Sequence[PlacedGroup], kept: Mapping[Path, Path]) -> list[PlacedGroup]:
-    """The placed groups, each duplicates group with its kept copy from `kept` if it has one
-    there (the library index follows kept copies the manifests lost track of)."""
-    return [
-        dataclasses.replace(g, kept=kept.get(g.folder, g.kept))
-        if g.kind == DuplicatesKind.name
-        else g
-        for g in placed
-    ]
+    """The placed groups, each with its kept copy from `kept` if it has one there (the
+    library index follows kept copies the manifests lost track of)."""
+    return [dataclasses.replace(g, kept=kept.get(g.folder, g.kept)) for g in placed]
 
 
 def kept_after(
     kept: Mapping[Path, Path], groups: Sequence[PlannedGroup], moved: Mapping[Path, Path]
 ) -> dict[Path, Path]:
-    """Duplicates folder -> where its kept copy is after this sort's moves."""
+    """Group folder -> where its kept copy (or best shot) is after this sort's moves."""
     out = dict(kept)
-    out.update((g.folder, g.keeper) for g in groups if g.kind == DuplicatesKind.name and g.keeper)
+    out.update((g.folder, g.keeper) for g in groups if g.keeper)
     return {folder: moved.get(k, k) for folder, k in out.items()}
 
 

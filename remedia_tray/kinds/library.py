@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..core.library import attach
-from ..core.planning import GroupSpec, SortKind
-from .base import Claims, GroupKind, Growing, Library, Member, new_groups
+from ..core.planning import GroupSpec, SeriesMode, SortKind
+from .base import Claims, GroupKind, Growing, Library, Member, Shots, new_groups
 from .duplicates import DuplicatesKind
 from .similar import SimilarKind
 
@@ -75,15 +75,18 @@ def group_library(
     settled: Sequence[bool] | None = None,
     preferred: frozenset[Path] = frozenset(),
     check: PairCheck | None = None,
+    series: SeriesMode = "keep-best",
+    shots: Shots | None = None,
 ) -> list[GroupSpec]:
     """Group specs for this sort: existing groups that grow, and new groups.
 
     `full` and `settled` choose the scope (see `Scope`; None: every loose photo is new).
     `preferred`: copies the user chose to keep on the review page; they win over the ranking.
     `check`: reads duplicate candidates again at full size, and upscales (None: the engines'
-    own checks only).
+    own checks only). `series`: a series' best shot stays in place ("keep-best", judged by
+    `shots`; None: by the keeper criteria), or the whole series moves ("move-all").
     """
-    lib = Library.of(scan, placed, preferred=preferred, check=check)
+    lib = Library.of(scan, placed, preferred=preferred, check=check, series=series, shots=shots)
     return group(lib, engines, Scope.of(full=full, settled=settled))
 
 
@@ -142,12 +145,9 @@ def _extend(
         )
         for x, target in sorted(joined.items()):
             held[target].joined.append(x)
-        specs += [s for g in held if g.joined for s in kind.grow(lib, g, claims)]
         rest = [k for k in candidates if k not in joined]
-        specs += [
-            kind.new_group(lib, members, claims)
-            for members in new_groups(lib, rest, pairs, engine.threshold)
-        ]
+        fresh = new_groups(lib, rest, pairs, engine.threshold)
+        specs += kind.form(lib, [g for g in held if g.joined], fresh, claims)
     return _merge_same_folder(specs)
 
 
@@ -195,9 +195,9 @@ def _regroup_all(
         kind = kind_of(engine.kind)
         candidates = kind.candidates(free, [], claims)
         pairs = kind.confirm(lib, _all_pairs(engine, lib, candidates))
-        for members in new_groups(lib, candidates, pairs, engine.threshold):
-            specs.append(kind.new_group(lib, members, claims))
-            was_in.append([home[k][1] for k in members if k in home and home[k][0] == kind.name])
+        fresh = new_groups(lib, candidates, pairs, engine.threshold)
+        specs += kind.form(lib, [], fresh, claims)
+        was_in += [[home[k][1] for k in m if k in home and home[k][0] == kind.name] for m in fresh]
         free = [k for k in free if k not in claims.moving]
     return [
         s if folder is None else dataclasses.replace(s, folder=folder)

@@ -27,7 +27,8 @@ class PlacedGroup:
     kind: SortKind
     folder: Path
     members: tuple[MediaFile, ...]  # the photos inside the folder, by name
-    #: Where the manifest says the kept copy of a duplicates group is now; None if unknown.
+    #: Where the manifest says the group's kept copy (a series': its best shot) is now;
+    #: None if unknown.
     kept: Path | None = None
     best: Path | None = None
     #: (member, its companions) for each member that came with companions (the manifest
@@ -102,7 +103,7 @@ def read_placed(
         moved_to.update(manifest.moved)
     groups = []
     for kind, folder, members, manifest in raw:
-        kept = _where_now(manifest.kept, moved_to) if kind == "duplicates" else None
+        kept = _where_now(manifest.kept, moved_to)  # a series': its best shot (issue 25)
         best = Path(manifest.best) if manifest.best is not None else None
         sets = _sets(folder, members, manifest)
         companions = {c for _, found in sets for _, c in found}

@@ -1,4 +1,5 @@
-"""Review actions: keep this copy, not a duplicate, undo this group. Each is a journaled move.
+"""Review actions: keep this copy (or, in a series, this shot), not a duplicate, undo this
+group. Each is a journaled move.
 
 Every request names a group ("duplicates/NAME") and a photo by its path relative to FOLDER as it
 is now. The path is checked before anything happens: relative, no "..", no symlink anywhere on
@@ -107,9 +108,9 @@ def _plan(
     back = Move(member.now, member.original)
     if action == "not-duplicate":
         return _with_companions(state.root, folder, [back]), member, group
-    if group.kind != "duplicates":
-        raise Refused(400, "keep applies to duplicates groups")
     old = next((m for m in members if m.kept), None)
+    if old is None and group.kind == "similar":  # a series sorted with series="move-all"
+        raise Refused(409, "every photo of this series moved: none stayed in place to swap with")
     if old is None or old.now != old.original:
         raise Refused(409, "the kept copy is no longer in place (moved on with a similar group?)")
     return (

@@ -114,8 +114,10 @@ def apply_action(report: Report, record: Review, moves: Sequence[tuple[Path, Pat
     for src, dst in moves:
         _move_member(groups, k, src, dst)
     group, path = groups[k], record.path
-    if record.action == "keep":
-        group = replace(group, kept=path, reason=CHOSEN_REASON)
+    if record.action == "keep":  # a series' best shot is the one kept (issue 25)
+        best = path if group.kind == "similar" and path is not None else group.best
+        chosen = CHOSEN_REASON
+        group = replace(group, kept=path, best=best, reason=chosen, best_reason=chosen)
     elif record.action == "not-duplicate" and path is not None and path in group.members:
         group = _without(group, path)
     if record.action == "undo-group" or not group.moves:

@@ -47,6 +47,7 @@ class KindWords:
     lead_words: str
     marks_best: bool  # the best member gets its badge
     can_keep: bool  # a member can be chosen as the copy to keep
+    keep_words: str  # its button
     not_member: str  # the button that takes a member out of the group
 
 
@@ -65,12 +66,14 @@ KINDS: Mapping[SortKind, KindWords] = {
         lead_words="Kept",
         marks_best=False,
         can_keep=True,
+        keep_words="Keep this copy",
         not_member="Not a duplicate",
     ),
     "similar": KindWords(
         heading="Similar photos",
         nav="Similar",
-        intro="Photos that belong together, side by side, in similar/.",
+        intro="Photos that belong together, side by side: the best shot stays where it was, "
+        "the others are in similar/.",
         empty="No similar groups in this sort.",
         layout="row",
         noun="similar photos",
@@ -79,7 +82,8 @@ KINDS: Mapping[SortKind, KindWords] = {
         lead="best",
         lead_words="Best shot",
         marks_best=True,
-        can_keep=False,
+        can_keep=True,  # where the best shot stayed in place (issue 25)
+        keep_words="Keep this one",
         not_member="Not similar",
     ),
 }
@@ -356,6 +360,8 @@ def _role(
         where = shown_path(m.now, folder)
         if m.now != m.original:
             return "kept", "Kept", f"kept; now with its series at {where}"
+        if words.marks_best:  # a series' best shot
+            return "best", "Best", f"stays at {where}"
         return "kept", "Kept", f"stays at {where}"
     if m.best and words.marks_best:
         return "best", "Best", f"from {shown_path(m.original, folder)}"
@@ -389,7 +395,8 @@ def _member(m: MemberFacts, g: GroupFacts, title: str, ctx: _Context) -> MemberV
     facts, more = _facts_line(m)
     form = None
     if served is not None and os.path.dirname(m.now) == g.folder and m.now != m.original:
-        keep = (("keep", "Keep this copy"),) if words.can_keep else ()
+        kept = any(x.kept for x in g.members)  # a series that moved whole has none to swap
+        keep = (("keep", words.keep_words),) if words.can_keep and kept else ()
         buttons = (*keep, ("not-duplicate", words.not_member))
         form = Form(served.url("/action"), form_value(title), form_value(rel), buttons)
     return MemberView(

@@ -46,7 +46,7 @@ def test_tray_sorts_a_new_copy_into_the_library(
         w, h = im.size
         im.crop((0, 0, int(w * 0.8), h)).save(root / "Camera" / "seeding-left.jpg", quality=90)
         im.crop((int(w * 0.2), 0, w, h)).save(root / "Camera" / "seeding-right.jpg", quality=90)
-    sort_folder(root, SortOptions(workers=1))
+    sort_folder(root, SortOptions(workers=1, series="move-all"))  # the whole series moves
     assert (root / "similar/seeding/seeding.jpg").exists()
 
     settings_path = tmp_path / "config" / "settings.toml"

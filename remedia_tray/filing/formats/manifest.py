@@ -122,7 +122,7 @@ def grown_manifest(
     moves: Iterable[tuple[Path, Path]],
     companions: SetsMoved | None = None,
 ) -> bytes | None:
-    """`old` with this sort's moves (and sets) added (and a new kept copy of duplicates);
+    """`old` with this sort's moves (and sets) added (and a new kept copy or best shot);
     None when `old` is damaged: it only held hints, and stays as it is. Other fields are
     kept."""
     try:
@@ -142,6 +142,6 @@ def grown_manifest(
             known[picture] = [*had, *entries]
         data["companions"] = known
     kept = str(group.kept) if group.kept else None
-    if group.kind == "duplicates" and kept and data.get("kept") != kept:
+    if kept and data.get("kept") != kept:  # a better copy, or a better shot (issue 25)
         data.update(kept=kept, best=str(group.best), reason=group.reason)
     return json_bytes(data, indent=_INDENT)

@@ -91,6 +91,9 @@ class ReportGroup:
     #: (member as in `members`, its companions where they are now) of each member that has
     #: some; written only when there are any, so reports without media sets stay as they were.
     companions: tuple[tuple[Path, Companions], ...] = ()
+    #: Why `best` is the best (a series' best shot: "sharpest ..."; duplicates: the kept
+    #: copy's reason); None in reports older than issue 25, which lack it.
+    best_reason: str | None = None
 
     def companions_of(self, member: Path) -> Companions:
         return next((c for m, c in self.companions if m == member), ())
@@ -107,6 +110,7 @@ class ReportGroup:
             "kept": str(self.kept) if self.kept else None,
             "best": str(self.best),
             "reason": self.reason,
+            **({} if self.best_reason is None else {"best_reason": self.best_reason}),
             "verified": self.verified,
             "members": [str(p) for p in self.members],
             "moves": [m.to_dict() for m in self.moves],
@@ -138,6 +142,7 @@ class ReportGroup:
                 for x in d.get("details", ())
             ),
             companions=_companions(d.get("companions")),
+            best_reason=_str_or_none(d.get("best_reason")),
         )
 
 
