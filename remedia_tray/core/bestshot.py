@@ -32,6 +32,7 @@ SALIENT = 0.1
 #: quantile of their noise taken (a tile of smooth sky, not of fine texture).
 QUIET = 0.25
 NOISE_QUANTILE = 0.2
+NOISE_MARGIN = 1.5
 #: Mean linear light of a well exposed photo (about middle grey, 0.18, in sRGB 0.46).
 _MID_GREY = 0.18
 #: A mean level this many stops from middle grey is the scene's own (snow, night).
@@ -82,21 +83,46 @@ def _half(grey: np.ndarray) -> np.ndarray:
     """2 x 2 pixels averaged into one; works on the last two axes."""
     h, w = grey.shape[-2] // 2 * 2, grey.shape[-1] // 2 * 2
     g = grey[..., :h, :w]
-    return (g[..., 0::2, 0::2] + g[..., 1::2, 0::2] + g[..., 0::2, 1::2] + g[..., 1::2, 1::2]) * 0.25  # fmt: skip
+    return (
+        g[..., 0::2, 0::2] + g[..., 1::2, 0::2] + g[..., 0::2, 1::2] + g[..., 1::2, 1::2]
+    ) * 0.25
 
 
-def _tensor(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per tile of a stack (n, t, t): the mean of gx^2, gy^2 and gx*gy, where gx and gy are
+def _energy(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per tile of a stack (n, t, t): the mean of gx^2 and of gy^2, where gx and gy are
     differences of neighbouring pixels."""
-    gx = tiles[:, :-1, 1:] - tiles[:, :-1, :-1]
-    gy = tiles[:, 1:, :-1] - tiles[:, :-1, :-1]
-    return (gx * gx).mean(axis=(1, 2)), (gy * gy).mean(axis=(1, 2)), (gx * gy).mean(axis=(1, 2))
+    gx = tiles[:, :, 1:] - tiles[:, :, :-1]
+    gy = tiles[:, 1:, :] - tiles[:, :-1, :]
+    return (gx * gx).mean(axis=(1, 2)), (gy * gy).mean(axis=(1, 2))
 
 
-def _anisotropy(xx: float, yy: float, xy: float) -> float:
-    """How much the gradients lean one way: 0 for every direction alike, 1 for one only."""
-    total = xx + yy
-    return math.sqrt((xx - yy) ** 2 + 4 * xy * xy) / total if total > 1e-9 else 0.0
+def _step(tiles: np.ndarray, dy: int, dx: int) -> float:
+    """Mean squared difference of pixels (dy, dx) apart, in every tile of a stack."""
+    t = tiles.shape[-1]
+    a = tiles[:, dy:, max(dx, 0) : t + min(dx, 0)]
+    b = tiles[:, : t - dy, max(-dx, 0) : t - max(dx, 0)]
+    return float(((a - b) ** 2).mean())
+
+
+#: Directions a shake is looked for in, in perpendicular pairs (a diagonal step is longer
+#: than one across, so only directions of one pair are compared).
+_DIRECTIONS = (((0, 1), (1, 0)), ((1, 1), (1, -1)))
+
+
+def _shake(tiles: np.ndarray, noise_energy: float) -> float:
+    """Motion blur, 0 (none) to 1: in each direction, the contrast between neighbours over
+    that between pixels two apart (about 1/2 across a sharp edge, 1/4 across one smeared
+    over a few pixels); a shake smears one direction, not the one across it."""
+    worst = 0.0
+    for pair in _DIRECTIONS:
+        ratios = []
+        for dy, dx in pair:
+            near = _step(tiles, dy, dx) - noise_energy
+            far = _step(tiles, 2 * dy, 2 * dx) - noise_energy
+            ratios.append(max(near, 0.0) / far if far > 1e-6 else 0.0)
+        if max(ratios) > 0:
+            worst = max(worst, 1.0 - min(ratios) / max(ratios))
+    return worst
 
 
 #: Linear light of each grey level (sRGB, as a power of 2.2).
@@ -149,8 +175,7 @@ def measure(pixels: np.ndarray, *, original_pixels: int) -> ShotQuality:
         raise ValueError(f"picture too small to judge ({grey.shape[1]}x{grey.shape[0]} px)")
     tiles = _tile_stack(grey)
     half = _half(tiles)  # at half size, noise hardly counts: where the detail is, levels
-    coarse = _tensor(half)
-    order = np.argsort(coarse[0] + coarse[1])
+    order = np.argsort(np.add(*_energy(half)))
     salient = order[-max(4, round(SALIENT * order.size)) :]
     level = half.mean(axis=(1, 2))
     # Noise hides in black and white: the quietest tiles between them, unless there are
@@ -159,15 +184,17 @@ def measure(pixels: np.ndarray, *, original_pixels: int) -> ShotQuality:
     if usable.size < 0.1 * order.size:
         usable = order
     noise = _noise(tiles[usable[: max(4, round(QUIET * usable.size))]])
-    noise_energy = 4 * noise * noise  # in the differences of neighbours, for white noise
-    xx, yy, xy = _tensor(tiles[salient])
+    # In gx^2 + gy^2, white noise adds 4 sigma^2; the estimate runs low (a low quantile, and
+    # JPEG keeps less of the finest grain it looks at), so more is taken: never too little.
+    noise_energy = NOISE_MARGIN * 4 * noise * noise
+    detail = tiles[salient]
+    xx, yy = _energy(detail)
     # Noise adds its energy to every tile: without it, what is left is the picture's detail.
     sx = max(float(xx.mean()) - noise_energy / 2, 0.0)
     sy = max(float(yy.mean()) - noise_energy / 2, 0.0)
     enlarge = min(1.0, short / REFERENCE_SIDE)  # a small photo enlarged shows less detail
     sharpness = math.sqrt(sx + sy) * enlarge
-    cx, cy, cxy = (float(c[salient].mean()) for c in coarse)
-    blur = max(0.0, _anisotropy(sx, sy, float(xy.mean())) - _anisotropy(cx, cy, cxy))
+    blur = _shake(detail, noise_energy / 2)
     exposure, brightness = _exposure(half)  # at half size: noise does not lift the shadows
     score = (
         math.log(sharpness + 0.1)
@@ -204,20 +231,20 @@ def _reason(qualities: Sequence[ShotQuality], index: int) -> str:
         "pixels": W_PIXELS * math.log(max(best.pixels, 1) / max(runner.pixels, 1)),
     }
     why = max(leads, key=lambda k: leads[k])
+    sharpest = best.sharpness >= max(q.sharpness for q in others)
     if leads[why] <= 0:
         return f"as good as the next best {of}"
-    if why == "sharp":
-        if best.sharpness >= max(q.sharpness for q in others):
-            ratio = best.sharpness / max(runner.sharpness, 1e-9)
-            return f"sharpest {of} ({_times(ratio)} as sharp as the next best)"
-        return f"sharp and well exposed: the best balance {of}"
-    if why == "blur":
-        return f"least shaken {of} (the next best shows motion blur)"
-    if why == "exposure":
-        return f"best exposed {of} (the next best is {_too(runner, best)})"
-    if why == "noise":
-        return f"least grainy {of} (the next best shows more noise)"
-    return f"most pixels {of} ({best.pixels / 1e6:.1f} MP)"
+    if why == "sharp" and sharpest:
+        ratio = best.sharpness / max(runner.sharpness, 1e-9)
+        return f"sharpest {of} ({_times(ratio)} as sharp as the next best)"
+    words = {
+        "sharp": f"sharp and well exposed: the best balance {of}",
+        "blur": f"least shaken {of} (the next best shows motion blur)",
+        "exposure": f"best exposed {of} (the next best is {_too(runner, best)})",
+        "noise": f"least grainy {of} (the next best shows more noise)",
+        "pixels": f"most pixels {of} ({best.pixels / 1e6:.1f} MP)",
+    }[why]
+    return words + (", and the sharpest" if sharpest and why != "sharp" else "")
 
 
 def _times(ratio: float) -> str:
