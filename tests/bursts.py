@@ -75,45 +75,32 @@ def _crc_half(name: str) -> Half:
     return "tune" if zlib.crc32(name.encode()) % 2 == 0 else "test"
 
 
+#: Each data set: its table, the column naming a scene, and its half for a row.
+_SETS = (
+    ("photos", "manifest.csv", "natural_group"),
+    ("ukbench", "ground_truth.csv", "group_id"),
+    ("holidays", "ground_truth.csv", "group_id"),
+)
+
+
+def _half_of(dataset: str, row: dict[str, str]) -> Half:
+    if dataset == "holidays":
+        return "tune" if row["split"] == "dev" else "test"
+    return _crc_half(row["image"])
+
+
 def sources(shared: Path) -> list[Source]:
     """One photo per scene: each shared/data/photos natural group, each UKBench object and
     each Holidays scene (its first image), in a fixed order."""
     out: list[Source] = []
-    seen: set[str] = set()
-    with open(shared / "photos" / "manifest.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["natural_group"] not in seen:
-                seen.add(row["natural_group"])
-                out.append(
-                    Source(
-                        f"photos/{row['image']}",
-                        shared / "photos" / "images" / row["image"],
-                        _crc_half(row["image"]),
-                    )
-                )
-    with open(shared / "ukbench" / "ground_truth.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["group_id"] not in seen:
-                seen.add(row["group_id"])
-                out.append(
-                    Source(
-                        f"ukbench/{row['image']}",
-                        shared / "ukbench" / "images" / row["image"],
-                        _crc_half(row["image"]),
-                    )
-                )
-    with open(shared / "holidays" / "ground_truth.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if f"h{row['group_id']}" not in seen:
-                seen.add(f"h{row['group_id']}")
-                half: Half = "tune" if row["split"] == "dev" else "test"
-                out.append(
-                    Source(
-                        f"holidays/{row['image']}",
-                        shared / "holidays" / "images" / row["image"],
-                        half,
-                    )
-                )
+    for dataset, table, scene in _SETS:
+        seen: set[str] = set()
+        with open(shared / dataset / table, newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row[scene] not in seen:
+                    seen.add(row[scene])
+                    path = shared / dataset / "images" / row["image"]
+                    out.append(Source(f"{dataset}/{row['image']}", path, _half_of(dataset, row)))
     return out
 
 

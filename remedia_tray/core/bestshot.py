@@ -73,7 +73,8 @@ class BestShot:
 def _grey(pixels: np.ndarray) -> np.ndarray:
     if pixels.ndim == 3:
         rgb = pixels.astype(np.float32)
-        return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+        luma: np.ndarray = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+        return luma
     if pixels.ndim == 2:
         return pixels.astype(np.float32)
     raise ValueError(f"expected H x W or H x W x 3 pixels, got shape {pixels.shape}")
@@ -83,9 +84,10 @@ def _half(grey: np.ndarray) -> np.ndarray:
     """2 x 2 pixels averaged into one; works on the last two axes."""
     h, w = grey.shape[-2] // 2 * 2, grey.shape[-1] // 2 * 2
     g = grey[..., :h, :w]
-    return (
-        g[..., 0::2, 0::2] + g[..., 1::2, 0::2] + g[..., 0::2, 1::2] + g[..., 1::2, 1::2]
-    ) * 0.25
+    out: np.ndarray = (g[..., 0::2, 0::2] + g[..., 1::2, 0::2]) + (
+        g[..., 0::2, 1::2] + g[..., 1::2, 1::2]
+    )
+    return out * 0.25
 
 
 def _energy(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +163,8 @@ def _tile_stack(grey: np.ndarray) -> np.ndarray:
     tile = max(8, TILE * short // REFERENCE_SIDE // 2 * 2)  # an even size, at half size too
     rows, cols = grey.shape[0] // tile, grey.shape[1] // tile
     cut = grey[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile)
-    return cut.swapaxes(1, 2).reshape(rows * cols, tile, tile)
+    stack: np.ndarray = cut.swapaxes(1, 2).reshape(rows * cols, tile, tile)
+    return stack
 
 
 def measure(pixels: np.ndarray, *, original_pixels: int) -> ShotQuality:
