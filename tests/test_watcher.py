@@ -377,16 +377,24 @@ def test_slow_writer_is_handed_on_once_and_complete(watched: tuple) -> None:
     assert c.ready == [(root, root / "slow.jpg", len(data))]
 
 
-def test_a_file_closed_long_after_its_last_write_is_handed_on_once(watched: tuple) -> None:
+def test_a_file_closed_long_after_its_last_write_is_handed_on_once(tmp_path: Path) -> None:
     # The writer stops writing but keeps the file open past the settle time; its close (an
     # inotify close-write event) changes nothing and must not hand it on a second time.
-    _w, c, root = watched
-    data = photo("sunset").read_bytes()
-    with open(root / "open.jpg", "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        assert c.wait(lambda: c.paths() == [root / "open.jpg"])
-    time.sleep(wm.COMPANION_WAIT + SETTLE * 3)  # a picture waits for companions too
+    root = tmp_path / "inbox"
+    root.mkdir()
+    c = Collector()
+    w = FolderWatcher(SETTLE, c.on_ready, companion_wait=0.0)  # no wait for a Live Photo's MOV
+    w.start()
+    try:
+        w.add(root)
+        data = photo("sunset").read_bytes()
+        with open(root / "open.jpg", "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            assert c.wait(lambda: c.paths() == [root / "open.jpg"])
+        time.sleep(SETTLE * 3)
+    finally:
+        w.stop()
     assert c.ready == [(root, root / "open.jpg", len(data))]
 
 
@@ -457,6 +465,24 @@ def test_burst_into_a_new_subfolder_is_handed_on_exactly_once(watched: tuple) ->
     counts = Counter(c.paths())
     assert len(counts) == n and set(counts.values()) == {1}
     assert all(size == 100 + int(p.stem[4:]) for _, p, size in c.ready)
+
+
+def test_stopping_schedules_nothing_again_and_ends_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The settler thread, woken by stop(), used to find the observers' emitters stopping,
+    # take them for dead ones and schedule them again: a KeyError in watchdog ended it.
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    for i in range(10):
+        root = tmp_path / f"nas{i}"
+        root.mkdir()
+        w = FolderWatcher(SETTLE, lambda r, p: None, is_network=lambda p: True, poll_interval=0.1)
+        w.start()
+        w.add(root)
+        time.sleep(0.05)
+        w.stop()
+    assert errors == [] and "starting it again" not in caplog.text
 
 
 def test_reconcile_feeds_files_that_arrived_while_off(tmp_path: Path) -> None:

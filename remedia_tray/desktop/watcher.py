@@ -285,14 +285,16 @@ class FolderWatcher:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
+        # The settler thread goes first: it would take the observers' stopping emitters for
+        # dead ones and schedule them again (a KeyError in watchdog that ended the thread).
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         for obs in (self._native, self._polling):
             if obs is not None:
                 obs.stop()
         for obs in (self._native, self._polling):
             if obs is not None and obs.is_alive():
                 obs.join(timeout=5)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     # -- roots ------------------------------------------------------------------------
     @property
@@ -427,7 +429,8 @@ class FolderWatcher:
                 while not self._stop and self._settler.pending() == 0:
                     # Idle: no timeout except a slow supervision tick, so CPU stays near zero.
                     self._cond.wait(timeout=60.0)
-                    self._supervise_locked()
+                    if not self._stop:
+                        self._supervise_locked()
                 if self._stop:
                     return
             time.sleep(TICK)
