@@ -102,6 +102,131 @@ def test_settler_retries_a_file_that_cannot_be_opened(tmp_path: Path) -> None:
     assert s.due(2.0) == [(tmp_path, f)]
 
 
+def _append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as fh:
+        fh.write(data)
+
+
+@pytest.mark.parametrize("events", [True, False], ids=["events", "no-events"])
+def test_a_file_growing_for_two_minutes_is_handed_on_once_after_it_stops(
+    tmp_path: Path, events: bool
+) -> None:
+    # A video copied over two minutes, a chunk every 0.5 s. Without events (a network share
+    # between polls, missed events) only the settler's own looks see it grow: it must keep
+    # waiting however long that goes on (MAX_RETRIES once handed it on after about 10 s).
+    settle, tick, grow_for = 2.0, wm.TICK, 120.0
+    f = tmp_path / "clip.mp4"
+    s = Settler(settle)
+    s.touch(tmp_path, f, now=0.0)  # created, still empty
+    handed: list[tuple[float, int]] = []
+    now, size = 0.0, 0
+    while now < grow_for + 10 * settle:
+        now += tick
+        if now <= grow_for and now % 0.5 == 0:
+            _append(f, b"v" * 4096)
+            size += 4096
+            if events:
+                s.touch(tmp_path, f, now=now)
+        handed += [(now, p.stat().st_size) for _, p in s.due(now)]
+    assert len(handed) == 1
+    at, handed_size = handed[0]
+    assert handed_size == size == 240 * 4096
+    assert grow_for + settle <= at <= grow_for + 2 * settle + tick  # once quiet, not later
+    assert s.pending() == 0
+
+
+def test_a_file_that_shrinks_waits_a_whole_settle_time_again(tmp_path: Path) -> None:
+    f = tmp_path / "clip.mp4"
+    f.write_bytes(b"v" * 10_000)
+    s = Settler(1.0)
+    s.touch(tmp_path, f, now=0.0)
+    with open(f, "r+b") as fh:  # truncated and being written again, no event seen
+        fh.truncate(100)
+    assert s.due(1.0) == [] and s.is_pending(f)
+    _append(f, b"w" * 50)
+    assert s.due(2.0) == [] and s.is_pending(f)  # changed again since the last look
+    assert s.due(2.9) == []  # quiet, but not for a whole settle time yet
+    assert s.due(3.0) == [(tmp_path, f)]
+
+
+def test_a_file_that_vanishes_while_growing_is_dropped(tmp_path: Path) -> None:
+    grows, goes = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    for f in (grows, goes):
+        f.write_bytes(b"v" * 100)
+    s = Settler(1.0)
+    for f in (grows, goes):
+        s.touch(tmp_path, f, now=0.0)
+    for now in (1.0, 2.0, 3.0):
+        _append(grows, b"v")
+        _append(goes, b"v")
+        assert s.due(now) == []
+    goes.unlink()  # deleted mid-copy (cancelled), no event seen
+    _append(grows, b"v")
+    assert s.due(4.0) == [] and not s.is_pending(goes) and s.is_pending(grows)
+    grows.unlink()  # this time the event says so
+    s.drop(grows)
+    assert s.due(10.0) == [] and s.pending() == 0
+
+
+def test_many_growing_files_are_each_looked_at_once_per_settle_time(tmp_path: Path) -> None:
+    # The watcher calls due() every TICK while files are pending; the work per call must not
+    # grow with how long files keep growing: one stat per file per settle time, not per tick.
+    settle, n, grow_for = 2.0, 200, 30.0
+    files = [tmp_path / f"{i}.mov" for i in range(n)]
+    stats: Counter[Path] = Counter()
+
+    def counted_stat(path: Path) -> os.stat_result:
+        stats[path] += 1
+        return os.stat(path)
+
+    s = Settler(settle, stat=counted_stat)
+    for f in files:
+        f.write_bytes(b"")
+        s.touch(tmp_path, f, now=0.0)
+    handed: list[tuple[float, Path]] = []
+    now = 0.0
+    while now < grow_for + 3 * settle:
+        now += wm.TICK
+        if now <= grow_for and now % 1.0 == 0:
+            for f in files:
+                _append(f, b"v" * 64)
+        handed += [(now, p) for _, p in s.due(now)]
+    assert sorted(p for _, p in handed) == sorted(files)  # each once
+    assert all(at >= grow_for + settle for at, _ in handed)
+    looks = (grow_for + 3 * settle) / settle
+    assert max(stats.values()) <= looks + 2  # not one per tick (4 per second)
+
+
+def test_an_event_that_changes_nothing_hands_nothing_on_again(tmp_path: Path) -> None:
+    # The writer closes the file after a pause, or a network folder's next poll reports the
+    # last growth the settler already saw: the file is unchanged since it was handed on.
+    f = tmp_path / "clip.mp4"
+    f.write_bytes(b"v" * 100)
+    s = Settler(1.0)
+    s.touch(tmp_path, f, now=0.0)
+    assert s.due(1.0) == [(tmp_path, f)]
+    s.touch(tmp_path, f, now=5.0)
+    assert not s.is_pending(f) and s.due(10.0) == []
+    _append(f, b"more")  # but a change is a new arrival
+    s.touch(tmp_path, f, now=11.0)
+    assert s.due(12.0) == [(tmp_path, f)]
+    s.touch(tmp_path, f, now=80.0)  # REMEMBER (60 s) later: forgotten, looked at again
+    assert s.due(81.0) == [(tmp_path, f)]
+
+
+def test_a_handed_on_file_moved_back_in_is_a_new_arrival(tmp_path: Path) -> None:
+    f, away = tmp_path / "a.jpg", tmp_path / "duplicates" / "a.jpg"
+    away.parent.mkdir()
+    f.write_bytes(b"x" * 100)
+    s = Settler(1.0)
+    s.touch(tmp_path, f, now=0.0)
+    assert s.due(1.0) == [(tmp_path, f)]
+    os.rename(f, away)
+    os.rename(away, f)  # same bytes and mtime, but the rename changed its ctime
+    s.touch(tmp_path, f, now=2.0)
+    assert s.due(3.0) == [(tmp_path, f)]
+
+
 def _files(folder: Path, *names: str) -> list[Path]:
     for name in names:
         (folder / name).write_bytes(b"x" * 10)
@@ -154,7 +279,8 @@ def test_a_picture_found_by_a_scan_waits_only_for_companions_seen_arriving(
     tmp_path: Path,
 ) -> None:
     heic, mov = _files(tmp_path, "IMG_0006.HEIC", "IMG_0006.MOV")
-    s = Settler(1.0, companion_wait=3.0)
+    # remember=0: the second scan finds the HEIC anew though it did not change since.
+    s = Settler(1.0, companion_wait=3.0, remember=0.0)
     s.touch(tmp_path, heic, now=0.0, arrived=False)  # the start-up scan: there already
     assert s.due(1.0) == [(tmp_path, heic)]
     s.touch(tmp_path, heic, now=2.0, arrived=False)
@@ -251,6 +377,27 @@ def test_slow_writer_is_handed_on_once_and_complete(watched: tuple) -> None:
     assert c.ready == [(root, root / "slow.jpg", len(data))]
 
 
+def test_a_file_closed_long_after_its_last_write_is_handed_on_once(tmp_path: Path) -> None:
+    # The writer stops writing but keeps the file open past the settle time; its close (an
+    # inotify close-write event) changes nothing and must not hand it on a second time.
+    root = tmp_path / "inbox"
+    root.mkdir()
+    c = Collector()
+    w = FolderWatcher(SETTLE, c.on_ready, companion_wait=0.0)  # no wait for a Live Photo's MOV
+    w.start()
+    try:
+        w.add(root)
+        data = photo("sunset").read_bytes()
+        with open(root / "open.jpg", "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            assert c.wait(lambda: c.paths() == [root / "open.jpg"])
+        time.sleep(SETTLE * 3)
+    finally:
+        w.stop()
+    assert c.ready == [(root, root / "open.jpg", len(data))]
+
+
 def test_temp_name_renamed_into_place_gives_only_the_final_name(watched: tuple) -> None:
     _w, c, root = watched
     tmp = root / ".IMG_0001.jpg.part"
@@ -318,6 +465,24 @@ def test_burst_into_a_new_subfolder_is_handed_on_exactly_once(watched: tuple) ->
     counts = Counter(c.paths())
     assert len(counts) == n and set(counts.values()) == {1}
     assert all(size == 100 + int(p.stem[4:]) for _, p, size in c.ready)
+
+
+def test_stopping_schedules_nothing_again_and_ends_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The settler thread, woken by stop(), used to find the observers' emitters stopping,
+    # take them for dead ones and schedule them again: a KeyError in watchdog ended it.
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    for i in range(10):
+        root = tmp_path / f"nas{i}"
+        root.mkdir()
+        w = FolderWatcher(SETTLE, lambda r, p: None, is_network=lambda p: True, poll_interval=0.1)
+        w.start()
+        w.add(root)
+        time.sleep(0.05)
+        w.stop()
+    assert errors == [] and "starting it again" not in caplog.text
 
 
 def test_reconcile_feeds_files_that_arrived_while_off(tmp_path: Path) -> None:

@@ -3,11 +3,16 @@
 Events are hints (they are lost in overflows, missing on network shares, and a temp name
 renamed into place gives no "created"), so every event only (re)arms a path in the
 `Settler`; a file is handed on when it has been quiet for the settle time, its size and
-mtime match what the last event saw, it is not empty and it opens. A picture that can have
-companions (a Live Photo's video, sidecars, a RAW: core/mediasets.py) also waits until
-`COMPANION_WAIT` seconds passed since the last event of a file with its stem in its folder,
-so that a set copied in pieces (the HEIC, then its MOV) is sorted as one. A reconcile scan
-feeds the same settler at start, after a queue overflow and whenever the service asks.
+times match what the last event saw, it is not empty and it opens. A file that is still
+growing (or shrinks, or is rewritten) waits a whole settle time again after every change
+seen, however long it keeps changing: a video copied over minutes is handed on once, after
+it stopped. A handed-on file is remembered for a while, so an event that changes nothing
+(its writer closing it late, a network folder's next poll) does not hand it on again. A
+picture that can have companions (a Live Photo's video, sidecars, a RAW: core/mediasets.py)
+also waits until `COMPANION_WAIT` seconds passed since the last event of a file with its
+stem in its folder, so that a set copied in pieces (the HEIC, then its MOV) is sorted as
+one. A reconcile scan feeds the same settler at start, after a queue overflow and whenever
+the service asks.
 """
 
 from __future__ import annotations
@@ -32,10 +37,15 @@ log = logging.getLogger(__name__)
 
 WatchMode = Literal["native", "polling"]
 Stat = Callable[[Path], os.stat_result]
+Sig = tuple[int, int, int]  # (size, mtime_ns, ctime_ns): any change means "not finished"
 
-#: A file still empty or unopenable after this many quiet periods is handed on anyway
-#: (the sorter then reports it), so one odd file never holds back a whole batch.
+#: A file still empty or unopenable after this many quiet, unchanged periods is handed on
+#: anyway (the sorter then reports it), so one odd file never holds back a whole batch. A file
+#: that changes between two looks is not odd but still arriving: that never counts here.
 MAX_RETRIES = 4
+#: How long a handed-on file is remembered (seconds, at least three polls of a network
+#: folder): an event in that time that finds it unchanged is not a new arrival.
+REMEMBER = 60.0
 POLL_INTERVAL = 10.0  # seconds between scans of a network folder
 TICK = 0.25  # how often the settler looks at quiet files while any are pending
 #: A picture that can have companions is handed on only once no file with its stem arrived
@@ -68,9 +78,9 @@ def _can_open(path: Path) -> bool:
 @dataclass
 class _Armed:
     root: Path
-    at: float  # time of the last event
-    sig: tuple[int, int] | None  # (size, mtime_ns) seen at the last event
-    retries: int = 0
+    at: float  # time of the last event or of the last change the settler saw
+    sig: Sig | None  # seen then
+    retries: int = 0  # quiet, unchanged looks at a file that was empty or did not open
 
 
 class Settler:
@@ -78,7 +88,9 @@ class Settler:
 
     `companion_wait`: a picture that can have companions (`PRIMARY_SUFFIXES`) is due only
     once this many seconds passed since the last event of a file with its stem (`stem_key`)
-    too; 0 hands it on as soon as it settled.
+    too; 0 hands it on as soon as it settled. `remember`: seconds a handed-on file stays
+    known (`REMEMBER`). Each pending file is looked at (one stat) at most once per settle
+    time, however often `due` is called.
     """
 
     def __init__(
@@ -86,27 +98,37 @@ class Settler:
         settle: float,
         *,
         companion_wait: float = 0.0,
+        remember: float = REMEMBER,
         stat: Stat = os.stat,
         can_open: Callable[[Path], bool] = _can_open,
     ) -> None:
         self.settle = settle
         self.companion_wait = companion_wait
+        self.remember = remember
         self._stat = stat
         self._can_open = can_open
         self._armed: dict[Path, _Armed] = {}
         self._stem_at: dict[tuple[Path, str], float] = {}  # last event per folder and stem
+        # Handed-on files, oldest first: (sig then, when).
+        self._handed: dict[Path, tuple[Sig, float]] = {}
 
-    def _sig(self, path: Path) -> tuple[int, int] | None:
+    def _sig(self, path: Path) -> Sig | None:
         try:
             st = self._stat(path)
         except OSError:
             return None
-        return (st.st_size, st.st_mtime_ns)
+        return (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     def touch(self, root: Path, path: Path, now: float, *, arrived: bool = True) -> None:
         """(Re)arm `path`. `arrived=False`: found by a scan, not seen arriving (a file that
-        was there already holds back no picture of its stem)."""
-        self._armed[path] = _Armed(root, now, self._sig(path))
+        was there already holds back no picture of its stem). A file handed on lately and
+        unchanged since (same size and times; a rename changes ctime) stays handed on."""
+        sig = self._sig(path)
+        handed = self._handed.get(path)
+        if handed is not None and handed[0] == sig and now - handed[1] < self.remember:
+            return  # never armed at the same time: arming forgets it
+        self._handed.pop(path, None)
+        self._armed[path] = _Armed(root, now, sig)
         if arrived and self.companion_wait > 0:
             self._stem_at[stem_key(path)] = now
 
@@ -119,10 +141,12 @@ class Settler:
 
     def drop(self, path: Path) -> None:
         self._armed.pop(path, None)
+        self._handed.pop(path, None)  # gone: whatever comes back under its name is new
 
     def drop_under(self, folder: Path) -> None:
-        for p in [p for p in self._armed if p == folder or folder in p.parents]:
-            del self._armed[p]
+        for known in (self._armed, self._handed):
+            for p in [p for p in known if p == folder or folder in p.parents]:
+                del known[p]
 
     def is_pending(self, path: Path) -> bool:
         return path in self._armed
@@ -136,7 +160,8 @@ class Settler:
         return [p for p, a in self._armed.items() if a.root == root]
 
     def due(self, now: float) -> list[tuple[Path, Path]]:
-        """(root, path) of files that are complete now; unstable ones are re-armed."""
+        """(root, path) of files that are complete now; changing ones wait a settle time
+        more (no limit), empty or unopenable ones up to `MAX_RETRIES` times."""
         ready: list[tuple[Path, Path]] = []
         for path, armed in list(self._armed.items()):
             if now - armed.at < self.settle or self._awaits_companions(path, now):
@@ -144,16 +169,26 @@ class Settler:
             sig = self._sig(path)
             if sig is None:  # gone (or unreadable) since: nothing to sort
                 del self._armed[path]
-                continue
-            complete = sig == armed.sig and sig[0] > 0 and self._can_open(path)
-            if complete or armed.retries >= MAX_RETRIES:
+            elif sig != armed.sig:  # grew, shrank or was rewritten without an event
+                self._armed[path] = _Armed(armed.root, now, sig)
+            elif (sig[0] > 0 and self._can_open(path)) or armed.retries >= MAX_RETRIES:
                 del self._armed[path]
+                self._handed[path] = (sig, now)
                 ready.append((armed.root, path))
             else:
                 self._armed[path] = _Armed(armed.root, now, sig, armed.retries + 1)
         for key in [k for k, at in self._stem_at.items() if now - at >= self.companion_wait]:
             del self._stem_at[key]
+        self._forget_handed(now)
         return ready
+
+    def _forget_handed(self, now: float) -> None:
+        # Oldest first (handed on in order), so this stops at the first one still remembered.
+        while self._handed:
+            path = next(iter(self._handed))
+            if now - self._handed[path][1] < self.remember:
+                return
+            del self._handed[path]
 
 
 # -- the watcher ----------------------------------------------------------------------------
@@ -197,7 +232,10 @@ class FolderWatcher:
         clock: Callable[[], float] = time.monotonic,
         companion_wait: float = COMPANION_WAIT,
     ) -> None:
-        self._settler = Settler(settle, companion_wait=companion_wait)
+        # Remembered for three polls: a network folder's next poll reports the last growth
+        # of a file the settler already handed on.
+        remember = max(REMEMBER, 3 * poll_interval)
+        self._settler = Settler(settle, companion_wait=companion_wait, remember=remember)
         self._on_ready = on_ready
         self._on_problem = on_problem
         self._on_overflow = on_overflow
@@ -247,14 +285,16 @@ class FolderWatcher:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
+        # The settler thread goes first: it would take the observers' stopping emitters for
+        # dead ones and schedule them again (a KeyError in watchdog that ended the thread).
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         for obs in (self._native, self._polling):
             if obs is not None:
                 obs.stop()
         for obs in (self._native, self._polling):
             if obs is not None and obs.is_alive():
                 obs.join(timeout=5)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     # -- roots ------------------------------------------------------------------------
     @property
@@ -389,7 +429,8 @@ class FolderWatcher:
                 while not self._stop and self._settler.pending() == 0:
                     # Idle: no timeout except a slow supervision tick, so CPU stays near zero.
                     self._cond.wait(timeout=60.0)
-                    self._supervise_locked()
+                    if not self._stop:
+                        self._supervise_locked()
                 if self._stop:
                     return
             time.sleep(TICK)
