@@ -135,6 +135,28 @@ def test_a_file_growing_for_two_minutes_is_handed_on_once_after_it_stops(
     assert s.pending() == 0
 
 
+def test_a_long_write_stops_holding_back_its_folders_batch(tmp_path: Path) -> None:
+    # A burst is one batch, so the batch waits while files arrive; but a video copied for
+    # minutes must not hold back the photos beside it: after LONG_WRITE it waits alone.
+    clip, photo_ = tmp_path / "clip.mp4", tmp_path / "a.jpg"
+    s = Settler(2.0)
+    s.touch(tmp_path, clip, now=0.0)
+    now = 0.0
+    while now < wm.LONG_WRITE + 10:
+        now += 0.5
+        _append(clip, b"v" * 1024)
+        s.touch(tmp_path, clip, now=now)  # every write re-arms it
+        assert s.arriving(tmp_path, now) == (now < wm.LONG_WRITE)
+        assert s.is_pending(clip) and s.due(now) == []
+    photo_.write_bytes(b"p" * 10)
+    s.touch(tmp_path, photo_, now=now)  # a new arrival is a burst again
+    assert s.arriving(tmp_path, now)
+    _append(clip, b"v")
+    s.touch(tmp_path, clip, now=now + 1.0)  # still growing
+    assert s.due(now + 2.0) == [(tmp_path, photo_)]
+    assert not s.arriving(tmp_path, now + 2.0) and s.is_pending(clip)
+
+
 def test_a_file_that_shrinks_waits_a_whole_settle_time_again(tmp_path: Path) -> None:
     f = tmp_path / "clip.mp4"
     f.write_bytes(b"v" * 10_000)

@@ -47,6 +47,9 @@ MAX_RETRIES = 4
 #: folder): an event in that time that finds it unchanged is not a new arrival.
 REMEMBER = 60.0
 POLL_INTERVAL = 10.0  # seconds between scans of a network folder
+#: Seconds a file may keep growing while its folder's batch waits for it; then the batch goes
+#: without it (the file still waits until it stops growing, however long).
+LONG_WRITE = 30.0
 TICK = 0.25  # how often the settler looks at quiet files while any are pending
 #: A picture that can have companions is handed on only once no file with its stem arrived
 #: in its folder for this many seconds: phones and sync tools copy a Live Photo's video, its
@@ -81,6 +84,7 @@ class _Armed:
     at: float  # time of the last event or of the last change the settler saw
     sig: Sig | None  # seen then
     retries: int = 0  # quiet, unchanged looks at a file that was empty or did not open
+    since: float = 0.0  # when it was first armed (a re-arm keeps it)
 
 
 class Settler:
@@ -128,7 +132,8 @@ class Settler:
         if handed is not None and handed[0] == sig and now - handed[1] < self.remember:
             return  # never armed at the same time: arming forgets it
         self._handed.pop(path, None)
-        self._armed[path] = _Armed(root, now, sig)
+        before = self._armed.get(path)
+        self._armed[path] = _Armed(root, now, sig, since=now if before is None else before.since)
         if arrived and self.companion_wait > 0:
             self._stem_at[stem_key(path)] = now
 
@@ -159,6 +164,12 @@ class Settler:
     def pending_paths(self, root: Path) -> list[Path]:
         return [p for p, a in self._armed.items() if a.root == root]
 
+    def arriving(self, root: Path, now: float) -> bool:
+        """A file of `root` began arriving less than `LONG_WRITE` seconds ago: a burst the
+        batch waits for. A longer write (a video still copying) holds no batch back; it
+        stays pending and joins a later one."""
+        return any(a.root == root and now - a.since < LONG_WRITE for a in self._armed.values())
+
     def due(self, now: float) -> list[tuple[Path, Path]]:
         """(root, path) of files that are complete now; changing ones wait a settle time
         more (no limit), empty or unopenable ones up to `MAX_RETRIES` times."""
@@ -170,13 +181,13 @@ class Settler:
             if sig is None:  # gone (or unreadable) since: nothing to sort
                 del self._armed[path]
             elif sig != armed.sig:  # grew, shrank or was rewritten without an event
-                self._armed[path] = _Armed(armed.root, now, sig)
+                self._armed[path] = _Armed(armed.root, now, sig, since=armed.since)
             elif (sig[0] > 0 and self._can_open(path)) or armed.retries >= MAX_RETRIES:
                 del self._armed[path]
                 self._handed[path] = (sig, now)
                 ready.append((armed.root, path))
             else:
-                self._armed[path] = _Armed(armed.root, now, sig, armed.retries + 1)
+                self._armed[path] = _Armed(armed.root, now, sig, armed.retries + 1, armed.since)
         for key in [k for k, at in self._stem_at.items() if now - at >= self.companion_wait]:
             del self._stem_at[key]
         self._forget_handed(now)
@@ -407,6 +418,11 @@ class FolderWatcher:
     def pending_paths(self, root: Path) -> list[Path]:
         with self._cond:
             return self._settler.pending_paths(root)
+
+    def arriving(self, root: Path) -> bool:
+        """Files of `root` are still arriving in a burst its batch should wait for."""
+        with self._cond:
+            return bool(self._in_flight[root]) or self._settler.arriving(root, self._clock())
 
     def reconcile(self, root: Path, *, changed_since: float | None = None) -> int:
         """Feed files that changed since `changed_since` (epoch; None = all) to the settler."""
