@@ -40,6 +40,8 @@ from .pipeline.mediasets import (
     with_followers,
 )
 from .pipeline.placed import PlacedGroup, group_folder_of, moved_pictures, read_placed
+from .pipeline.video_pool import DEFAULT_TIME_LIMIT
+from .sort_videos import arrived_videos, split, split_groups, videos_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,6 +81,8 @@ class SortOptions:
     #: Similar photos: the best shot of each series stays in place ("keep-best"), or every
     #: member moves to similar/ ("move-all").
     series: SeriesMode = "keep-best"
+    #: Seconds one video may take to read; a slower one (a hung decode) is skipped.
+    video_time_limit: float = DEFAULT_TIME_LIMIT
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ def _sort(
             cache = FeatureCache(options.cache_dir)
         except Exception as exc:  # a broken cache costs speed, never the sort
             notes.append(f"feature cache unavailable ({exc}); every photo is read again")
-    run = _Run(root, options, progress, started, tuple(engines), notes, cache)
+    run = _Run(root, options, progress, started, tuple(engines), notes, cache, selection.videos)
     try:
         if options.arrived is not None and index is not None:
             return _sort_arrived(run, index)
@@ -196,6 +200,8 @@ class _Run:
     engines: tuple[SimilarityEngine, ...]
     notes: list[str]  # appended to as the sort goes
     cache: FeatureCache | None
+    #: The engine that reads videos (none: videos are left alone, as files of no known kind).
+    videos: tuple[SimilarityEngine, ...] = ()
 
     @property
     def decisions(self) -> _Decisions:
@@ -234,9 +240,11 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     files = sorted([*walked, *(m for g in placed for m in g.members)], key=lambda f: str(f.path))
     # Only each media set's picture is read; its companions go with it (issue 23).
     sets, followers = _sets_of(run, files, taken_back=taken_back)
+    pictures, videos = split(run, sets.primaries)
+    placed, placed_videos = split_groups(run, placed)
     clock.lap("discovery")
     scan = extract_features(
-        sets.primaries,
+        pictures,
         run.engines,
         cache=run.cache,
         workers=run.workers,
@@ -249,6 +257,7 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     clock.lap("features")
     settled = None if index is None else index.held(scan.files)
     specs = _group(run, clock, scan, placed, settled=settled)
+    found = videos_of(run, clock, videos, placed_videos, sets)
     existing = read_existing_groups(run.root)
 
     def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
@@ -263,9 +272,9 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
 
     return _finish(
         run, clock,
-        scan=scan, specs=specs, existing=existing, skipped=skipped,
-        files_seen=sets.count + len(followers), images=len(scan.files), save=save, mode="walk",
-        followers=followers,
+        scans=(scan, found.scan), specs=[*specs, *found.specs], existing=existing,
+        skipped=[*skipped, *found.scan.skipped], files_seen=sets.count + len(followers),
+        images=len(scan.files), save=save, mode="walk", followers=followers,
     )  # fmt: skip
 
 
@@ -279,21 +288,23 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     arrived = run.decisions.without_kept(_arrivals(run, index, skipped), run.notes)
     # The batch's sets, with their members already in the folder (issue 23).
     sets, followers = _sets_of(run, arrived, look_around=True)
+    pictures, videos = split(run, sets.primaries)
     clock.lap("discovery")
     new = extract_features(
-        sets.primaries, run.engines, cache=run.cache, workers=run.workers, progress=run.progress,
+        pictures, run.engines, cache=run.cache, workers=run.workers, progress=run.progress,
         previews=run.previews,
     )  # fmt: skip
     skipped.extend(new.skipped)
     clock.lap("features")
     near = _neighbourhood(run, index, new.files, new.features, skipped)
     near_sets = find_media_sets(near.files, look_around=True)
-    scan = extract_features(near_sets.primaries, run.engines, cache=run.cache)
+    scan = extract_features(split(run, near_sets.primaries)[0], run.engines, cache=run.cache)
     scan = with_companions(scan, near_sets, sets)
     skipped.extend(scan.skipped)
     fresh = {f.path for f in new.files}
     specs = _group(run, clock, scan, near.placed, settled=[f.path not in fresh for f in scan.files])
-    existing = {g.best: g.folder for g in near.placed if g.best is not None}
+    found = arrived_videos(run, clock, videos)
+    existing = {g.best: g.folder for g in (*near.placed, *found.placed) if g.best is not None}
 
     def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
         take = [k for k, f in enumerate(new.files) if f.path not in failed]
@@ -310,9 +321,9 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     images = len(index) - len(near.stale) + len(new.files)
     return _finish(
         run, clock,
-        scan=scan, specs=specs, existing=existing, skipped=skipped,
-        files_seen=len(index) + len(arrived), images=images, save=save, mode="batch",
-        decoded=new.decoded, followers=followers,
+        scans=(scan, found.scan), specs=[*specs, *found.specs], existing=existing,
+        skipped=[*skipped, *found.scan.skipped], files_seen=len(index) + len(arrived),
+        images=images, save=save, mode="batch", decoded=new.decoded, followers=followers,
     )  # fmt: skip
 
 
@@ -415,7 +426,7 @@ def _finish(
     run: _Run,
     clock: _Stages,
     *,
-    scan: ScanResult,
+    scans: Sequence[ScanResult],
     specs: list[GroupSpec],
     existing: dict[Path, Path],
     skipped: list[Skipped],
@@ -426,11 +437,15 @@ def _finish(
     decoded: int | None = None,
     followers: Sequence[Follower] = (),
 ) -> SortReport:
-    """Plan, move, journal, remember the library, report: the same for a walk and a batch."""
+    """Plan, move, journal, remember the library, report: the same for a walk and a batch.
+    `scans`: the pictures' scan, then the videos'."""
     companions = {
         picture: tuple((role, f.path) for role, f in members)
+        for scan in scans
         for picture, members in scan.companions.items()
     }
+    files = [f for scan in scans for f in scan.files]
+    infos = [i for scan in scans for i in scan.infos]
     plan = note_keepers_moving_on(plan_sort(run.root, specs, exists=os.path.lexists,
                                             existing_groups=existing,
                                             companions=companions))  # fmt: skip
@@ -443,9 +458,11 @@ def _finish(
         moved: dict[Path, Path] = {}
         if plan.moves:
             # Files that changed since they were read (a phone still copying) stay in place.
-            expected = {f.path: f for f in scan.files}
+            expected = {f.path: f for f in files}
             # A companion changed since the walk (still being copied) holds its set back too.
-            expected.update((f.path, f) for ms in scan.companions.values() for _, f in ms)
+            expected.update(
+                (f.path, f) for scan in scans for ms in scan.companions.values() for _, f in ms
+            )
             expected.update((f.file.path, f.file) for f in followers)
             result = apply_plan(plan, root=run.root, expected=expected)
             failed, journal = result.failed, result.journal
@@ -467,18 +484,19 @@ def _finish(
         folder=run.root,
         dry_run=run.options.dry_run,
         strictness=run.options.strictness,
-        engines=scan.models,
+        engines={k: v for scan in scans for k, v in scan.models.items()},
         files_seen=files_seen,
-        images=images,
-        decoded=scan.decoded if decoded is None else decoded,
-        from_cache=scan.from_cache,
+        images=images + len(scans[1].files),
+        videos=len(scans[1].files),
+        decoded=(scans[0].decoded if decoded is None else decoded) + scans[1].decoded,
+        from_cache=sum(scan.from_cache for scan in scans),
         groups=plan_groups,
         skipped=tuple(skipped),
         failed=failed,
         journal=journal,
         seconds=time.monotonic() - run.started,
         notes=tuple(run.notes),
-        details=member_details(plan_groups, scan.files, scan.infos),
+        details=member_details(plan_groups, files, infos),
         stages=clock.seconds,
         mode=mode,
     )
