@@ -7,6 +7,7 @@ Live Photo videos never get here: they are companions of their picture (pipeline
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +107,11 @@ def arrived_videos(run: Run, clock: Stages, arrived: Sequence[MediaFile]) -> Vid
     if exclude is not None:
         sets = sets.without(exclude)
     clock.lap("discovery")
-    return videos_of(
+    new = frozenset(f.path for f in arrived)
+    found = videos_of(
         run, clock, split(run, sets.primaries)[1], split_groups(run, placed)[1], sets,
-        arrived=frozenset(f.path for f in arrived),
+        arrived=new,
     )  # fmt: skip
+    # A batch reports its own files: the folder's damaged videos were reported before.
+    skipped = tuple(s for s in found.scan.skipped if s.path in new)
+    return dataclasses.replace(found, scan=dataclasses.replace(found.scan, skipped=skipped))

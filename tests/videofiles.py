@@ -72,10 +72,12 @@ def encode(
     metadata: Mapping[str, str] | None = None,
     rotation: int = 0,
     preset: str = "veryfast",
+    faststart: bool = False,
 ) -> Path:
     """Encode RGB `frames` to `dst` (container by suffix). `gop`: a keyframe every `gop`
     frames exactly (a phone's fixed GOP); None leaves the encoder's default (scene cuts and
-    at most 250 frames apart). `rotation`: the display matrix, counter-clockwise degrees."""
+    at most 250 frames apart). `rotation`: the display matrix, counter-clockwise degrees.
+    `faststart`: the movie header before the media data (as phones and web servers write it)."""
     import av
 
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +91,9 @@ def encode(
             options.update(g=str(gop), keyint_min=str(gop), sc_threshold="0")
     elif codec == "libx265":
         options["x265-params"] = "log-level=error"
-    container_options = {"movflags": "use_metadata_tags"} if metadata else {}
+    flags = ["use_metadata_tags"] if metadata else []
+    flags += ["faststart"] if faststart else []
+    container_options = {"movflags": "+".join(flags)} if flags else {}
     it = iter(frames)
     first = next(it)
     with av.open(str(dst), "w", options=container_options) as out:
@@ -126,6 +130,22 @@ def pan_clip(
     frames = pan_frames(src, width=size[0], height=size[1], seconds=seconds, fps=fps)
     options.setdefault("gop", round(fps))
     return encode(frames, dst, fps=fps, metadata=metadata, **options)  # type: ignore[arg-type]
+
+
+def portrait_clip(
+    src: Path,
+    dst: Path,
+    *,
+    seconds: float = 3.0,
+    size: tuple[int, int] = (360, 640),
+    fps: float = 30,
+    rotation: int = -90,
+) -> Path:
+    """A portrait clip as a phone films it: the sensor's landscape frames with a rotation
+    tag (-90: shown turned a quarter clockwise, an iPhone held upright)."""
+    shown = pan_frames(src, width=size[0], height=size[1], seconds=seconds, fps=fps)
+    coded = (np.ascontiguousarray(np.rot90(f, k=-(rotation // 90))) for f in shown)
+    return encode(coded, dst, fps=fps, gop=round(fps), metadata=APPLE, rotation=rotation)
 
 
 def decoded(src: Path, *, start: float = 0.0, end: float | None = None) -> Iterator[np.ndarray]:
@@ -206,3 +226,72 @@ def truncated(src: Path, dst: Path, *, keep: float = 0.5) -> Path:
     data = src.read_bytes()
     dst.write_bytes(data[: round(len(data) * keep)])
     return dst
+
+
+#: Sets of the same video in `video_backup` (paths under its root), the original first.
+SAME_VIDEO = (
+    ("DCIM/VID_0001.mov", "Backup/VID_0001.mov", "WhatsApp/VID-20230601-WA0001.mp4"),
+    ("DCIM/VID_0005.mp4", "WhatsApp/VID-20230601-WA0005.mp4"),
+    ("DCIM/VID_0007.mov", "Shared/VID_0007.mp4"),
+    ("DCIM/VID_0008.mp4", "Shared/VID_0008.mp4"),
+)
+#: Damaged copies in `video_backup`, and the start of the reason each is skipped with.
+DAMAGED = {
+    "DCIM/VID_0009.mp4": "damaged or not a video",
+    "DCIM/VID_0010.mp4": "damaged: truncated",
+    "DCIM/VID_0011.mp4": "empty file",
+}
+
+
+def video_backup(root: Path, photos: Sequence[Path]) -> Path:
+    """A phone backup with videos (at least 8 real photos): what `SAME_VIDEO` lists, plus
+    clips that only look alike and must stay apart, damaged copies (`DAMAGED`) and a photo.
+
+    - VID_0001.mov: a phone's clip (metadata, a keyframe every second), its byte copy in
+      Backup/, and its WhatsApp copy (640 px, CRF 30, the encoder's GOP, no metadata);
+    - VID_0002.mp4 and Edits/VID_0002_trim.mp4, the part from 0.5 s to 2.5 s of it;
+    - VID_0003.mp4 and VID_0004.mp4: two clips sharing their first 2 s;
+    - VID_0005.mp4 and VID_0006.mp4: a black second, then two different scenes; and the
+      WhatsApp copy of VID_0005;
+    - VID_0007.mov: a portrait clip with a rotation tag; Shared/ holds its re-encode with
+      the rotation baked into the pixels;
+    - VID_0008.mp4: an HEVC original; Shared/ holds its H.264 re-encode;
+    - Shows/show_a.mp4 and show_b.mp4: one slideshow, other photos in its middle;
+    - VID_0009.mp4: the first half of VID_0002 (its movie header was at the end);
+      VID_0010.mp4: the first half of a copy with the header first; VID_0011.mp4: empty;
+    - IMG_0001.jpg: a photo.
+    """
+    p = list(photos)
+    dcim = root / "DCIM"
+    size, seconds = (1280, 720), 3.0
+
+    def pan(src: Path, secs: float, wh: tuple[int, int] = size) -> Iterator[np.ndarray]:
+        return pan_frames(src, width=wh[0], height=wh[1], seconds=secs, fps=30)
+
+    first = pan_clip(p[0], dcim / "VID_0001.mov", seconds=seconds, size=size)
+    (root / "Backup").mkdir(parents=True)
+    (root / "Backup" / "VID_0001.mov").write_bytes(first.read_bytes())
+    whatsapp(first, root / "WhatsApp" / "VID-20230601-WA0001.mp4")
+    second = pan_clip(p[1], dcim / "VID_0002.mp4", seconds=seconds, size=size, metadata=ANDROID)
+    trimmed(second, root / "Edits" / "VID_0002_trim.mp4", start=0.5, end=2.5)
+    intro = list(pan(p[2], 2.0))
+    joined([intro, pan(p[3], 2.0)], dcim / "VID_0003.mp4", gop=30, metadata=ANDROID)
+    joined([intro, pan(p[4], 2.0)], dcim / "VID_0004.mp4", gop=30, metadata=ANDROID)
+    black = list(black_frames(width=size[0], height=size[1], seconds=1.0, fps=30))
+    fifth = joined([black, pan(p[5], 2.0)], dcim / "VID_0005.mp4", gop=30, metadata=ANDROID)
+    joined([black, pan(p[6], 2.0)], dcim / "VID_0006.mp4", gop=30, metadata=ANDROID)
+    whatsapp(fifth, root / "WhatsApp" / "VID-20230601-WA0005.mp4")
+    portrait = portrait_clip(p[7], dcim / "VID_0007.mov", seconds=seconds)
+    reencode(portrait, root / "Shared" / "VID_0007.mp4", crf=26)
+    hevc = encode(pan(p[6], seconds, (960, 540)), dcim / "VID_0008.mp4", codec="libx265",
+                  crf=28, gop=30, metadata=ANDROID)  # fmt: skip
+    reencode(hevc, root / "Shared" / "VID_0008.mp4", crf=23)
+    slideshow([p[0], p[2], p[3]], root / "Shows" / "show_a.mp4")
+    slideshow([p[0], p[4], p[3]], root / "Shows" / "show_b.mp4")
+    truncated(second, dcim / "VID_0009.mp4")
+    whole = pan_clip(p[3], root / "whole.mp4", seconds=seconds, size=(640, 360), faststart=True)
+    truncated(whole, dcim / "VID_0010.mp4")
+    whole.unlink()
+    (dcim / "VID_0011.mp4").write_bytes(b"")
+    (dcim / "IMG_0001.jpg").write_bytes(p[0].read_bytes())
+    return root

@@ -7,7 +7,9 @@ dies) is killed and replaced. The file is skipped with the reason; the others go
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.media import ImageInfo
+from .video_read import info_blob, read_info
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -57,20 +60,49 @@ def read_one(path: Path, previews: Path | None) -> Outcome:
 
 
 def _serve(conn: Connection) -> None:
-    """A worker: read the videos it is sent, one at a time, until it is sent None."""
+    """A worker: read the videos it is sent, one at a time, until it is sent an empty name.
+
+    Only bytes cross the pipe (names, JSON, the signature's bytes), never pickles.
+    """
     import signal
 
     # Ctrl-C is the main process's to handle: it stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import av  # noqa: F401  (imported before "ready": the time limit counts reading only)
 
-    conn.send("ready")
+    conn.send_bytes(_READY)
     while True:
-        job = conn.recv()
-        if job is None:
+        name = conn.recv_bytes()
+        if not name:
             return
-        path, previews = job
-        conn.send(read_one(path, previews))
+        previews = conn.recv_bytes()
+        found = read_one(Path(os.fsdecode(name)), Path(os.fsdecode(previews)) if previews else None)
+        head = {"reason": found.reason}
+        if found.info is not None:
+            head["info"] = info_blob(found.info).decode()
+        conn.send_bytes(json.dumps(head).encode())
+        conn.send_bytes(b"" if found.signature is None else found.signature.tobytes())
+
+
+_READY = b"ready"
+
+
+def _send_job(conn: Connection, path: Path, previews: Path | None) -> None:
+    conn.send_bytes(os.fsencode(path))
+    conn.send_bytes(b"" if previews is None else os.fsencode(previews))
+
+
+def _receive(conn: Connection) -> Outcome | None:
+    """A worker's answer; None for its "ready"."""
+    head = conn.recv_bytes()
+    if head == _READY:
+        return None
+    data = json.loads(head)
+    signature = conn.recv_bytes()
+    if "info" not in data:
+        return Outcome(None, None, data.get("reason") or "unreadable")
+    info, _ = read_info(data["info"].encode())
+    return Outcome(info, np.frombuffer(signature, dtype=np.uint8).copy())
 
 
 @dataclass
@@ -86,7 +118,7 @@ class _Worker:
             if kill:
                 self.process.kill()
             else:
-                self.conn.send(None)
+                self.conn.send_bytes(b"")
         except (OSError, ValueError):
             pass
         self.process.join(timeout=5)
@@ -130,7 +162,7 @@ def read_videos(
                     w.job = pending.popleft()
                     w.deadline = time.monotonic() + time_limit
                     try:
-                        w.conn.send((paths[w.job], previews))
+                        _send_job(w.conn, paths[w.job], previews)
                     except OSError:
                         pass  # it died: the wait below sees its end of the pipe close
             busy = [w.deadline for w in pool if w.job is not None]
@@ -168,10 +200,10 @@ def _outcome(w: _Worker, ready: set[Any], time_limit: float) -> tuple[Outcome | 
     when it answered, False when it died or ran out of time (it must be replaced)."""
     if w.conn in ready:
         try:
-            message = w.conn.recv()
+            message = _receive(w.conn)
         except (EOFError, OSError):
             return None, False
-        if message == "ready":
+        if message is None:
             w.ready = True
             return None, None
         return message, True

@@ -10,6 +10,7 @@ rotation baked in look the same. PyAV is imported here, in the reading processes
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -85,6 +86,26 @@ def read_video(path: Path, *, previews: Path | None = None) -> VideoRead:
             raise UnreadableVideo(f"damaged: the video does not decode ({_why(exc)})") from None
 
 
+def info_blob(info: ImageInfo) -> bytes:
+    meta = {
+        "w": info.width,
+        "h": info.height,
+        "f": info.format,
+        "e": info.exif_fields,
+        "c": info.camera,
+        "d": info.duration,
+    }
+    return json.dumps(meta).encode()
+
+
+def read_info(blob: bytes) -> tuple[ImageInfo | None, str | None]:
+    """(facts, None) or (None, why the video was skipped), as the cache holds them."""
+    data = json.loads(blob)
+    if "skip" in data:
+        return None, str(data["skip"])
+    return ImageInfo(data["w"], data["h"], data["f"], data["e"], data["c"], data["d"]), None
+
+
 def _why(exc: BaseException) -> str:
     text = str(getattr(exc, "strerror", None) or exc)
     return text.split(": '", 1)[0]  # PyAV appends the file name
@@ -96,6 +117,7 @@ def _read(container: Any, path: Path, previews: Path | None) -> VideoRead:
         raise UnreadableVideo("no video stream (sound only, or not a video)")
     stream = streams[0]
     duration = _duration(container, stream)
+    _check_size(stream, path)
     fps = float(stream.average_rate or stream.guessed_rate or 0) or 30.0
     walker = _Walker(container, stream, fps)
     samples: dict[int, tuple[np.ndarray, float]] = {}
@@ -143,6 +165,20 @@ def _duration(container: Any, stream: Any) -> float:
     if not math.isfinite(seconds) or seconds <= 0:
         raise UnreadableVideo("damaged: its length cannot be read")
     return seconds
+
+
+def _check_size(stream: Any, path: Path) -> None:
+    """The container's index places frames past the end of the file: a copy that stopped
+    half way (the header, written first, lists every frame)."""
+    try:
+        end = max((e.pos + e.size for e in stream.index_entries if e.pos >= 0), default=0)
+        size = os.path.getsize(path)
+    except Exception:  # no index to tell: the decode finds out
+        return
+    if end > size > 0:
+        raise UnreadableVideo(
+            f"damaged: truncated (the file holds {size / end:.0%} of its video data)"
+        )
 
 
 def _check_complete(reached: float | None, t: float, duration: float) -> None:

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._platform import resolve_workers
-from ..core.media import ImageInfo, MediaFile
+from ..core.media import MediaFile
 from ..core.progress import ProgressFactory, null_progress
 from .features import Rows, ScanResult, Twin, pack, representatives
 from .identical import identical_sets
 from .previews import share_preview
 from .video_pool import DEFAULT_TIME_LIMIT, read_videos
+from .video_read import info_blob, read_info
 
 if TYPE_CHECKING:
     from ..engines.base import SimilarityEngine
@@ -91,26 +92,6 @@ def scan_videos(
         _cache_twins(cache, files, rows, twins, engine)
         cache.flush()
     return pack(files, rows, identical, [engine], decoded=len(todo), from_cache=from_cache)
-
-
-def info_blob(info: ImageInfo) -> bytes:
-    meta = {
-        "w": info.width,
-        "h": info.height,
-        "f": info.format,
-        "e": info.exif_fields,
-        "c": info.camera,
-        "d": info.duration,
-    }
-    return json.dumps(meta).encode()
-
-
-def read_info(blob: bytes) -> tuple[ImageInfo | None, str | None]:
-    """(facts, None) or (None, why the video was skipped), as the cache holds them."""
-    data = json.loads(blob)
-    if "skip" in data:
-        return None, str(data["skip"])
-    return ImageInfo(data["w"], data["h"], data["f"], data["e"], data["c"], data["d"]), None
 
 
 def _cached_rows(
