@@ -11,10 +11,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from remedia_tray.filing.mover import undo_last_sort
 from remedia_tray.filing.report import SortReport
-from remedia_tray.layout import MANIFEST_NAME
+from remedia_tray.layout import MANIFEST_NAME, thumbs_dir
+from remedia_tray.pipeline.previews import thumb_name
 from remedia_tray.pipeline.video_pool import read_videos
 from remedia_tray.sorter import SortOptions, sort_folder
 
@@ -84,8 +86,12 @@ def test_a_balanced_sort_finds_every_copy_and_nothing_else(backup: Path) -> None
     kept = {g.keeper.name: g.reason for g in report.groups if g.keeper is not None}
     assert kept["VID_0007.mov"].startswith("camera original (EXIF: Apple iPhone 13)")
     assert kept["VID_0008.mp4"].startswith("camera original (EXIF: Android 13)")
-    # Each group's review facts carry the length.
+    # Each group's review facts carry the length; each video read left its poster.
     assert {report.details[m].duration for g in report.groups for m in g.members} == {3.0}
+    thumbs = thumbs_dir(backup)
+    for m in (m.dst for g in report.groups for m in g.moves):
+        with Image.open(thumbs / thumb_name(os.stat(m))) as poster:
+            assert max(poster.size) == 320 and poster.getextrema()[0][1] > 64  # not black
     undo_last_sort(backup)
     assert read_tree(backup) == before
 
@@ -141,6 +147,7 @@ def test_a_dry_run_moves_nothing(backup: Path) -> None:
     assert read_tree(backup) == before
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
 def test_a_hung_read_is_stopped_and_the_others_are_read(tmp_path: Path, built: Path) -> None:
     # Nothing writes into this pipe: opening it blocks for ever, as a hung decode would.
     hung = tmp_path / "clip.mp4"

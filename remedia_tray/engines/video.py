@@ -219,15 +219,17 @@ def pair_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     and they show a picture at enough of the same samples; else the worst sample's
     1 - correlation of the two thumbnails (1 or more where one is blank and the other not)."""
     da, db = durations(a), durations(b)
-    ca = a[:, _HEAD : _HEAD + _N].astype(np.float32)
-    cb = b[:, _HEAD : _HEAD + _N].astype(np.float32)
+    # Samples past the longest video hold nothing: most videos are short.
+    n = max(1, int(slots_within(max(da.max(initial=0.0), db.max(initial=0.0)))))
+    ca = a[:, _HEAD : _HEAD + n].astype(np.float32)
+    cb = b[:, _HEAD : _HEAD + n].astype(np.float32)
     both = (ca > 0) & (cb > 0)
     blank_a, blank_b = both & (ca < BLANK), both & (cb < BLANK)
     shared = both & ~blank_a & ~blank_b
     # A blank frame where the other video surely shows a picture: not the same video.
     mismatch = (blank_a & (cb >= 2 * BLANK)) | (blank_b & (ca >= 2 * BLANK))
-    ta = a[:, _HEAD + _N :].reshape(len(a), _N, _CELLS).astype(np.float32)
-    tb = b[:, _HEAD + _N :].reshape(len(b), _N, _CELLS).astype(np.float32)
+    ta = a[:, _HEAD + _N : _HEAD + _N + n * _CELLS].reshape(len(a), n, _CELLS).astype(np.float32)
+    tb = b[:, _HEAD + _N : _HEAD + _N + n * _CELLS].reshape(len(b), n, _CELLS).astype(np.float32)
     ta -= ta.mean(axis=2, keepdims=True)
     tb -= tb.mean(axis=2, keepdims=True)
     norm = np.sqrt((ta * ta).sum(axis=2) * (tb * tb).sum(axis=2))
