@@ -10,6 +10,7 @@ rotation baked in look the same. PyAV is imported here, in the reading processes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -87,15 +88,8 @@ def read_video(path: Path, *, previews: Path | None = None) -> VideoRead:
 
 
 def info_blob(info: ImageInfo) -> bytes:
-    meta = {
-        "w": info.width,
-        "h": info.height,
-        "f": info.format,
-        "e": info.exif_fields,
-        "c": info.camera,
-        "d": info.duration,
-    }
-    return json.dumps(meta).encode()
+    """A video's facts as the cache and the reading processes hold them (JSON)."""
+    return json.dumps(dataclasses.asdict(info)).encode()
 
 
 def read_info(blob: bytes) -> tuple[ImageInfo | None, str | None]:
@@ -103,7 +97,7 @@ def read_info(blob: bytes) -> tuple[ImageInfo | None, str | None]:
     data = json.loads(blob)
     if "skip" in data:
         return None, str(data["skip"])
-    return ImageInfo(data["w"], data["h"], data["f"], data["e"], data["c"], data["d"]), None
+    return ImageInfo(**data), None
 
 
 def _why(exc: BaseException) -> str:
