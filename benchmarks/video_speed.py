@@ -168,9 +168,9 @@ def measure(name: str, folder: Path) -> None:
     print(f"  rate: {len(clips) / sort_wall:.2f} videos/s (wall, 2 cores)")
 
 
-def batch_cost(files: int, clip: Path) -> None:
-    """A tray batch in a folder of `files` small photos and one video: an arrived photo
-    against an arrived video (which walks the folder for its videos)."""
+def batch_cost(files: int, clip: Path, arriving: Path) -> None:
+    """A tray batch in a folder of `files` small photos and the video `clip`: an arrived
+    photo against the arrived video `arriving` (which walks the folder for its videos)."""
     from remedia_tray.sorter import SortOptions, sort_folder
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -194,7 +194,7 @@ def batch_cost(files: int, clip: Path) -> None:
                 Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(new)
             else:
                 new = root / "2011" / "VID_new.mp4"
-                shutil.copy(clip, new)
+                shutil.copy(arriving, new)
             started = time.perf_counter()
             report = sort_folder(root, SortOptions(engine="hash", cache_dir=cache, arrived=(new,)))
             took = time.perf_counter() - started
@@ -219,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.phone and args.low:
         measure("both sets in one sort", out)
     if args.batch_files:
-        batch_cost(args.batch_files, sorted(phone.glob("*.mp4"))[0])
+        clips = sorted(phone.glob("*.mp4"))
+        batch_cost(args.batch_files, clips[0], clips[-1])
     if args.out is None:
         shutil.rmtree(out, ignore_errors=True)
     return 0
