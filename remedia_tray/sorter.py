@@ -7,7 +7,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 
 from ._platform import resolve_workers
 from .core.media import MediaFile, Skipped
-from .core.planning import GroupSpec, Move, PlannedGroup, SeriesMode, plan_sort
+from .core.planning import GroupSpec, PlannedGroup, SeriesMode, plan_sort
 from .core.progress import ProgressFactory, null_progress
 from .core.strictness import DEFAULT_LEVEL, LEVELS
-from .core.wording import plural
 from .engines import DEFAULT_ENGINE, EngineChoice
 from .engines.base import SimilarityEngine
 from .engines.registry import select_engines
 from .errors import FolderNotFound, RemediaError
 from .filing.confined import check_own_folders
+from .filing.decisions import UserDecisions
 from .filing.mover import apply_plan, end_resumed_run, read_existing_groups, recover_incomplete
 from .filing.report import SortMode, SortReport, member_details, save_report
 from .kinds.base import Shots
@@ -48,6 +48,8 @@ from .pipeline.reference import (
     reference_notes,
     with_reference_reasons,
 )
+from .pipeline.video_pool import DEFAULT_TIME_LIMIT
+from .sort_videos import arrived_videos, split, split_groups, videos_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,49 +89,8 @@ class SortOptions:
     #: Similar photos: the best shot of each series stays in place ("keep-best"), or every
     #: member moves to similar/ ("move-all").
     series: SeriesMode = "keep-best"
-
-
-@dataclass(frozen=True)
-class _Decisions:
-    """The user's decisions (filing/decisions.py), the one place a sort uses them: before the
-    grouping, what the user put back stays out of it; in it, the copies they chose stay kept;
-    after the moves, where each file landed is noted so the next sort sees what they move.
-
-    They are a courtesy: one that cannot be read or written is logged and never stops a sort.
-    """
-
-    root: Path
-    dry_run: bool
-
-    def without_kept(self, files: list[MediaFile], notes: list[str]) -> list[MediaFile]:
-        """Photos the user moved back out of duplicates/ or similar/ are never sorted again."""
-        from .filing.decisions import exclude_remembered
-
-        try:
-            result = exclude_remembered(self.root, files, save=not self.dry_run)
-        except Exception:
-            logging.getLogger(__name__).warning("cannot read user decisions", exc_info=True)
-            return files
-        _note_user_kept(notes, len(result.kept))
-        return list(result.files)
-
-    def preferred(self, files: Sequence[MediaFile]) -> frozenset[Path]:
-        """Copies the user chose to keep on the review page: a sort never swaps them back."""
-        from .filing.decisions import preferred_keepers
-
-        try:
-            return preferred_keepers(self.root, files)
-        except Exception:
-            logging.getLogger(__name__).warning("cannot read chosen keepers", exc_info=True)
-            return frozenset()
-
-    def note_placements(self, journal: Path, moved: Iterable[Move]) -> None:
-        from .filing.decisions import note_placements
-
-        try:
-            note_placements(self.root, journal, ((m.src, m.dst) for m in moved))
-        except Exception:
-            logging.getLogger(__name__).warning("cannot record moved files", exc_info=True)
+    #: Seconds one video may take to read; a slower one (a hung decode) is skipped.
+    video_time_limit: float = DEFAULT_TIME_LIMIT
 
 
 def sort_folder(
@@ -185,7 +146,7 @@ def _sort(
             cache = FeatureCache(options.cache_dir)
         except Exception as exc:  # a broken cache costs speed, never the sort
             notes.append(f"feature cache unavailable ({exc}); every photo is read again")
-    run = _Run(root, options, progress, started, tuple(engines), notes, cache)
+    run = _Run(root, options, progress, started, tuple(engines), notes, cache, selection.videos)
     try:
         if options.arrived is not None and index is not None:
             return _sort_arrived(run, index)
@@ -206,10 +167,12 @@ class _Run:
     engines: tuple[SimilarityEngine, ...]
     notes: list[str]  # appended to as the sort goes
     cache: FeatureCache | None
+    #: The engine that reads videos (none: videos are left alone, as files of no known kind).
+    videos: tuple[SimilarityEngine, ...] = ()
 
     @property
-    def decisions(self) -> _Decisions:
-        return _Decisions(self.root, self.options.dry_run)
+    def decisions(self) -> UserDecisions:
+        return UserDecisions(self.root, self.options.dry_run)
 
     @property
     def workers(self) -> int:
@@ -219,15 +182,6 @@ class _Run:
     def previews(self) -> Path | None:
         """Where the decode leaves the review page's previews (none in a dry run)."""
         return None if self.options.dry_run else thumbs_dir(self.root)
-
-
-def _note_user_kept(notes: list[str], user_kept: int) -> None:
-    if user_kept:
-        notes.append(
-            f"{plural(user_kept, 'photo')} "
-            + ("stays where you moved it" if user_kept == 1 else "stay where you moved them")
-            + " (remedia forget FOLDER to sort again)"
-        )
 
 
 def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
@@ -248,9 +202,11 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     )  # fmt: skip
     # Only each media set's picture is read; its companions go with it (issue 23).
     sets, followers = _sets_of(run, files, taken_back=taken_back)
+    pictures, videos = split(run, sets.primaries)
+    placed, placed_videos = split_groups(run, placed)
     clock.lap("discovery")
     scan = extract_features(
-        sets.primaries,
+        pictures,
         run.engines,
         cache=run.cache,
         workers=run.workers,
@@ -263,6 +219,7 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
     clock.lap("features")
     settled = None if index is None else index.held(scan.files)
     specs = _group(run, clock, scan, placed, settled=settled)
+    found = videos_of(run, clock, videos, placed_videos, sets)
     existing = read_existing_groups(run.root)
 
     def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
@@ -277,9 +234,9 @@ def _sort_walk(run: _Run, index: LibraryIndex | None) -> SortReport:
 
     return _finish(
         run, clock,
-        scan=scan, specs=specs, existing=existing, skipped=skipped,
-        files_seen=sets.count + len(followers), images=len(scan.files), save=save, mode="walk",
-        followers=followers,
+        scans=(scan, found.scan), specs=[*specs, *found.specs], existing=existing,
+        skipped=[*skipped, *found.scan.skipped], files_seen=sets.count + len(followers),
+        images=len(scan.files), save=save, mode="walk", followers=followers,
     )  # fmt: skip
 
 
@@ -293,21 +250,23 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     arrived = run.decisions.without_kept(_arrivals(run, index, skipped), run.notes)
     # The batch's sets, with their members already in the folder (issue 23).
     sets, followers = _sets_of(run, arrived, look_around=True)
+    pictures, videos = split(run, sets.primaries)
     clock.lap("discovery")
     new = extract_features(
-        sets.primaries, run.engines, cache=run.cache, workers=run.workers, progress=run.progress,
+        pictures, run.engines, cache=run.cache, workers=run.workers, progress=run.progress,
         previews=run.previews,
     )  # fmt: skip
     skipped.extend(new.skipped)
     clock.lap("features")
     near = _neighbourhood(run, index, new.files, new.features, skipped)
     near_sets = find_media_sets(near.files, look_around=True)
-    scan = extract_features(near_sets.primaries, run.engines, cache=run.cache)
+    scan = extract_features(split(run, near_sets.primaries)[0], run.engines, cache=run.cache)
     scan = with_companions(scan, near_sets, sets)
     skipped.extend(scan.skipped)
     fresh = {f.path for f in new.files}
     specs = _group(run, clock, scan, near.placed, settled=[f.path not in fresh for f in scan.files])
-    existing = {g.best: g.folder for g in near.placed if g.best is not None}
+    found = arrived_videos(run, clock, videos)
+    existing = {g.best: g.folder for g in (*near.placed, *found.placed) if g.best is not None}
 
     def save(moved: dict[Path, Path], failed: set[Path], groups: tuple[PlannedGroup, ...]) -> None:
         take = [k for k, f in enumerate(new.files) if f.path not in failed]
@@ -324,9 +283,9 @@ def _sort_arrived(run: _Run, index: LibraryIndex) -> SortReport:
     images = len(index) - len(near.stale) + len(new.files)
     return _finish(
         run, clock,
-        scan=scan, specs=specs, existing=existing, skipped=skipped,
-        files_seen=len(index) + len(arrived), images=images, save=save, mode="batch",
-        decoded=new.decoded, followers=followers,
+        scans=(scan, found.scan), specs=[*specs, *found.specs], existing=existing,
+        skipped=[*skipped, *found.scan.skipped], files_seen=len(index) + len(arrived),
+        images=images, save=save, mode="batch", decoded=new.decoded, followers=followers,
     )  # fmt: skip
 
 
@@ -436,7 +395,7 @@ def _finish(
     run: _Run,
     clock: _Stages,
     *,
-    scan: ScanResult,
+    scans: Sequence[ScanResult],
     specs: list[GroupSpec],
     existing: dict[Path, Path],
     skipped: list[Skipped],
@@ -447,11 +406,15 @@ def _finish(
     decoded: int | None = None,
     followers: Sequence[Follower] = (),
 ) -> SortReport:
-    """Plan, move, journal, remember the library, report: the same for a walk and a batch."""
+    """Plan, move, journal, remember the library, report: the same for a walk and a batch.
+    `scans`: the pictures' scan, then the videos'."""
     companions = {
         picture: tuple((role, f.path) for role, f in members)
+        for scan in scans
         for picture, members in scan.companions.items()
     }
+    files = [f for scan in scans for f in scan.files]
+    infos = [i for scan in scans for i in scan.infos]
     plan = note_keepers_moving_on(plan_sort(run.root, specs, exists=os.path.lexists,
                                             existing_groups=existing,
                                             companions=companions,
@@ -466,9 +429,11 @@ def _finish(
         moved: dict[Path, Path] = {}
         if plan.moves:
             # Files that changed since they were read (a phone still copying) stay in place.
-            expected = {f.path: f for f in scan.files}
+            expected = {f.path: f for f in files}
             # A companion changed since the walk (still being copied) holds its set back too.
-            expected.update((f.path, f) for ms in scan.companions.values() for _, f in ms)
+            expected.update(
+                (f.path, f) for scan in scans for ms in scan.companions.values() for _, f in ms
+            )
             expected.update((f.file.path, f.file) for f in followers)
             result = apply_plan(plan, root=run.root, expected=expected)
             failed, journal = result.failed, result.journal
@@ -490,18 +455,19 @@ def _finish(
         folder=run.root,
         dry_run=run.options.dry_run,
         strictness=run.options.strictness,
-        engines=scan.models,
+        engines={k: v for scan in scans for k, v in scan.models.items()},
         files_seen=files_seen,
-        images=images,
-        decoded=scan.decoded if decoded is None else decoded,
-        from_cache=scan.from_cache,
+        images=images + len(scans[1].files),
+        videos=len(scans[1].files),
+        decoded=(scans[0].decoded if decoded is None else decoded) + scans[1].decoded,
+        from_cache=sum(scan.from_cache for scan in scans),
         groups=plan_groups,
         skipped=tuple(skipped),
         failed=failed,
         journal=journal,
         seconds=time.monotonic() - run.started,
         notes=tuple(run.notes),
-        details=member_details(plan_groups, scan.files, scan.infos),
+        details=member_details(plan_groups, files, infos),
         stages=clock.seconds,
         mode=mode,
     )

@@ -30,6 +30,7 @@ HEAVY = (
     "scipy",
     "imagehash",
     "pystray",
+    "av",
 )
 
 PROBE = """

@@ -18,6 +18,7 @@ from remedia_tray.engines.clip import ClipEngine
 from remedia_tray.engines.effnet import PREPROCESS_VERSION, SIZE, EffNetEngine
 from remedia_tray.engines.embedding import EmbeddingEngine
 from remedia_tray.engines.hash import HashEngine
+from remedia_tray.engines.video import VideoEngine
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,7 +36,8 @@ def engines(clip_file: Path) -> list[SimilarityEngine]:
 
 
 def test_the_registry_covers_the_engines_tested_here(engines: list[SimilarityEngine]) -> None:
-    assert sorted(e.name for e in engines) == sorted(ENGINES)
+    # The video engine is tested with videos (tests/test_video_engine.py).
+    assert sorted([*(e.name for e in engines), VideoEngine.name]) == sorted(ENGINES)
 
 
 def test_every_engine_says_which_media_it_reads(engines: list[SimilarityEngine]) -> None:
@@ -96,7 +98,8 @@ def test_the_engines_import_no_model_runtime() -> None:
         "import sys\n"
         "import remedia_tray.engines.hash, remedia_tray.engines.effnet, remedia_tray.engines.clip\n"
         "import remedia_tray.engines.embedding, remedia_tray.core.search.cosine\n"
-        "print(sorted({'onnxruntime', 'torch', 'open_clip'} & set(sys.modules)))\n"
+        "import remedia_tray.engines.video\n"
+        "print(sorted({'onnxruntime', 'torch', 'open_clip', 'av'} & set(sys.modules)))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True

@@ -27,6 +27,12 @@ def _hash(*, strictness: int = 50, **options: Any) -> SimilarityEngine:
     return HashEngine(strictness=strictness, **options)
 
 
+def _video(*, strictness: int = 50, **options: Any) -> SimilarityEngine:
+    from .video import VideoEngine
+
+    return VideoEngine(strictness=strictness, **options)
+
+
 def _effnet(*, strictness: int = 50, **options: Any) -> SimilarityEngine:
     from .effnet import EffNetEngine
 
@@ -44,6 +50,7 @@ ENGINES: dict[str, Callable[..., SimilarityEngine]] = {
     "hash": _hash,
     "effnet": _effnet,
     "clip": _clip,
+    "video": _video,
 }
 
 
@@ -103,8 +110,11 @@ def load_ai_engine(
 class EngineSelection:
     """The engines a sort runs, duplicates first, and what the report should say about them."""
 
+    #: The engines that read pictures, duplicates first.
     engines: tuple[SimilarityEngine, ...]
     notes: tuple[str, ...] = ()
+    #: The engines that read videos (duplicate videos go with duplicate pictures).
+    videos: tuple[SimilarityEngine, ...] = ()
 
 
 def select_engines(
@@ -115,6 +125,7 @@ def select_engines(
     configured_weights: Path | None = None,
 ) -> EngineSelection:
     """The engines for the user's choice: "both" runs hash then AI, "hash" or "clip" one.
+    Wherever the hash engine runs, the video engine finds duplicate videos.
 
     With "both", a missing AI stack costs the similar/ folder (with a note), never the sort;
     with "clip" or weights named by the user, it stops the sort (EngineUnavailable).
@@ -122,9 +133,11 @@ def select_engines(
     if choice not in ("both", "hash", "clip"):
         raise ValueError(f"Unknown engine choice {choice!r}")
     engines: list[SimilarityEngine] = []
+    videos: list[SimilarityEngine] = []
     notes: list[str] = []
     if choice in ("both", "hash"):
         engines.append(get_engine("hash", strictness=strictness))
+        videos.append(get_engine("video", strictness=strictness))
     if choice in ("both", "clip"):
         try:
             ai = load_ai_engine(
@@ -140,4 +153,4 @@ def select_engines(
             engines.append(ai.engine)
             if ai.note:
                 notes.append(ai.note)
-    return EngineSelection(tuple(engines), tuple(notes))
+    return EngineSelection(tuple(engines), tuple(notes), tuple(videos))

@@ -25,6 +25,8 @@ from typing import Any
 
 from ..atomicfile import write_atomic
 from ..core.media import MediaFile
+from ..core.planning import Move
+from ..core.wording import plural
 from ..layout import decisions_path, lock_path
 from ..pipeline.identical import content_digest
 from .journal import active_journals
@@ -273,3 +275,49 @@ def forget(root: Path, *, wait: float = 10.0) -> int:
             data["preferred"] = []
             _save(root, data)
     return count
+
+
+@dataclass(frozen=True)
+class UserDecisions:
+    """The user's decisions (this module), as a sort uses them: before the
+    grouping, what the user put back stays out of it; in it, the copies they chose stay kept;
+    after the moves, where each file landed is noted so the next sort sees what they move.
+
+    They are a courtesy: one that cannot be read or written is logged and never stops a sort.
+    """
+
+    root: Path
+    dry_run: bool
+
+    def without_kept(self, files: list[MediaFile], notes: list[str]) -> list[MediaFile]:
+        """Photos the user moved back out of duplicates/ or similar/ are never sorted again."""
+        try:
+            result = exclude_remembered(self.root, files, save=not self.dry_run)
+        except Exception:
+            log.warning("cannot read user decisions", exc_info=True)
+            return files
+        _note_user_kept(notes, len(result.kept))
+        return list(result.files)
+
+    def preferred(self, files: Sequence[MediaFile]) -> frozenset[Path]:
+        """Copies the user chose to keep on the review page: a sort never swaps them back."""
+        try:
+            return preferred_keepers(self.root, files)
+        except Exception:
+            log.warning("cannot read chosen keepers", exc_info=True)
+            return frozenset()
+
+    def note_placements(self, journal: Path, moved: Iterable[Move]) -> None:
+        try:
+            note_placements(self.root, journal, ((m.src, m.dst) for m in moved))
+        except Exception:
+            log.warning("cannot record moved files", exc_info=True)
+
+
+def _note_user_kept(notes: list[str], user_kept: int) -> None:
+    if user_kept:
+        notes.append(
+            f"{plural(user_kept, 'photo')} "
+            + ("stays where you moved it" if user_kept == 1 else "stay where you moved them")
+            + " (remedia forget FOLDER to sort again)"
+        )

@@ -39,6 +39,7 @@ class SortReport:
     strictness: int
     engines: dict[str, str]  # engine name -> model/threshold description
     files_seen: int
+    #: Pictures and videos read (from the cache or decoded).
     images: int
     decoded: int
     from_cache: int
@@ -56,6 +57,8 @@ class SortReport:
     stages: Mapping[str, float] = field(default_factory=dict)
     #: With "batch", the library index found the arrived photos' neighbours.
     mode: SortMode = "walk"
+    #: Of `images`, the videos.
+    videos: int = 0
 
     @property
     def duplicate_groups(self) -> tuple[PlannedGroup, ...]:
