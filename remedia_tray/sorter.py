@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._platform import resolve_workers
+from .core.keeper import parse_rules
 from .core.media import MediaFile, Skipped
 from .core.planning import GroupSpec, Move, PlannedGroup, SeriesMode, plan_sort
 from .core.progress import ProgressFactory, null_progress
@@ -140,6 +141,7 @@ def sort_folder(
     if not root.is_dir():
         raise FolderNotFound(f"not a folder: {root}")
     check_own_folders(root)  # before the lock, which lives in FOLDER/.remedia
+    parse_rules(options.keep, root=root)  # a bad keep rule stops the sort before it starts
     if options.dry_run:
         check_data_folder(root)  # the real run's lock would refuse it
         return _sort(root, options, progress, started)
@@ -405,6 +407,7 @@ def _group(
     specs = group_library(
         scan, run.engines, placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files), check=check,
+        rules=parse_rules(run.options.keep, root=run.root),
     )  # fmt: skip
     clock.lap("search")
     clock.move("search", "full-size check", 0.0 if check is None else check.seconds)

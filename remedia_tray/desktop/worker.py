@@ -166,6 +166,7 @@ class SortWorker:
         from ..sorter import SortOptions
 
         s = self._settings()
+        chosen = s.folder(job.folder)
         excluded: list[Path] = []
         exclude = leave_for_later(
             job.paths, waiting=self._waiting(job.folder), settle=self._settle(), excluded=excluded
@@ -178,6 +179,9 @@ class SortWorker:
             clip_weights=s.clip_weights,
             full=job.full,
             arrived=tuple(sorted(job.paths)) if job.arrived_only else None,
+            keep=chosen.keep,
+            references=chosen.reference_dirs(job.folder),
+            series=chosen.series,
         )
         started = time.time()
         report = None

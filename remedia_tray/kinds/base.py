@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ..core.grouping import complete_linkage
-from ..core.keeper import Copy, choose
+from ..core.keeper import DEFAULT_KEEP, Copy, KeepRules, choose
 from ..core.planning import GroupSpec, SortKind, Verification
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ class Library:
 
     `preferred`: copies the user chose to keep on the review page. `check`: reads duplicate
     candidates again at full size, and upscales (None: the engines' own checks only).
+    `rules`: the keep rules that choose a duplicates group's kept copy.
     """
 
     scan: ScanResult
@@ -49,6 +50,7 @@ class Library:
     preferred: frozenset[Path] = frozenset()
     check: PairCheck | None = None
     position: dict[Path, Member] = field(default_factory=dict, compare=False)
+    rules: KeepRules = DEFAULT_KEEP
 
     @classmethod
     def of(
@@ -58,9 +60,10 @@ class Library:
         *,
         preferred: frozenset[Path] = frozenset(),
         check: PairCheck | None = None,
+        rules: KeepRules = DEFAULT_KEEP,
     ) -> Library:
         position = {f.path: k for k, f in enumerate(scan.files)}
-        return cls(scan, tuple(placed), preferred, check, position)
+        return cls(scan, tuple(placed), preferred, check, position, rules)
 
     def __len__(self) -> int:
         return len(self.scan.files)
