@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers beside this file
 
+from test_tray_menu import _click, _quit  # the panel's clicks, as the menu tests make them
 from tray_support import NotifyServer, app_env, remedia, requires_tray, wait_until, write_settings
 
 from remedia_tray.desktop import settings as sm
@@ -26,11 +27,6 @@ def panel():  # type: ignore[no-untyped-def]
 
     with SniPanel(timeout=20) as p:
         yield p
-
-
-def _click(panel, label: str) -> None:  # type: ignore[no-untyped-def]
-    """Click `label`, again if the menu was rebuilt between reading its id and the click."""
-    panel.wait_for(lambda: panel.click(label) is None)
 
 
 def _checked(panel) -> list[str]:  # type: ignore[no-untyped-def]
@@ -84,13 +80,7 @@ def test_keep_newest_from_the_menu(panel, tmp_path: Path, notify_server: NotifyS
         panel.wait_for(lambda: _checked(panel) == ["Best quality (default)"])
         assert wait_until(lambda: "[folders." not in settings_file.read_text(), timeout=5)
     finally:
-        _click(panel, "Quit")
-        try:
-            rc = app.wait(20)
-        except subprocess.TimeoutExpired:
-            app.kill()
-            raise AssertionError("tray did not exit after Quit") from None
-        assert rc == 0, (tmp_path / "tray.log").read_text(errors="replace")
+        _quit(panel, app, tmp_path)
 
 
 def test_custom_rules_from_the_settings_file_show_checked(
@@ -114,5 +104,4 @@ def test_custom_rules_from_the_settings_file_show_checked(
         assert "Custom: folder:Library, largest" not in [e.label for e in panel.layout()]
         assert wait_until(lambda: 'keep = ["oldest"]' in settings_file.read_text(), timeout=5)
     finally:
-        _click(panel, "Quit")
-        assert app.wait(20) == 0, (tmp_path / "tray.log").read_text(errors="replace")
+        _quit(panel, app, tmp_path)
