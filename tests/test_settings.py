@@ -196,3 +196,9 @@ def test_folders_must_be_tables(tmp_path: Path) -> None:
     result = sm.load(path)
     assert result.problem is not None and 'folders."/p" must be a table' in result.problem
     assert result.settings == Settings()
+
+
+def test_a_bad_folder_value_does_not_hide_the_clip_weights(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('clip_weights = "/m/clip.onnx"\n\n[folders."/p"]\nkeep = ["nwest"]\n')
+    assert sm.configured_clip_weights(path) == Path("/m/clip.onnx")

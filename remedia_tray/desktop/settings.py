@@ -288,7 +288,7 @@ def configured_clip_weights(path: Path | None = None) -> Path | None:
     except OSError:
         return None
     try:
-        parsed = parse(_load_toml(text))
+        parsed = parse(_load_toml(text), [])  # a bad folder value is the tray's to report
     except ValueError as exc:
         log.info("settings file %s not used for CLIP weights: %s", path, exc)
         return None
