@@ -13,8 +13,11 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from ._version import __version__
+from .core.keeper import DEFAULT_RULES, RULE_NAMES, split_rules
+from .core.planning import SeriesMode
 from .core.strictness import DEFAULT_LEVEL, level_name, parse_strictness
 from .core.wording import human_bytes, plural, shown
 from .engines import DEFAULT_ENGINE, ENGINE_CHOICES
@@ -91,6 +94,9 @@ def _cmd_sort(args: argparse.Namespace) -> int:
         clip_weights=args.clip_weights,
         configured_clip_weights=_configured_clip_weights() if args.engine != "hash" else None,
         full=getattr(args, "full", False),
+        keep=args.keep,
+        references=tuple(args.reference),
+        series=args.series,
     )
     status = 0
     for folder in args.folders:
@@ -121,6 +127,7 @@ def _plain_sort(args: argparse.Namespace) -> bool:
         and args.engine == DEFAULT_ENGINE
         and args.clip_weights is None
         and args.strictness == parse_strictness(DEFAULT_LEVEL)
+        and (args.keep, args.reference, args.series) == (None, [], SERIES_MODES[0])
         and all(Path(f).expanduser().is_dir() for f in args.folders)
     )
 
@@ -377,6 +384,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return status
 
 
+SERIES_MODES: tuple[SeriesMode, ...] = get_args(SeriesMode)  # the first is the default
+
+
+def _folder_arg(text: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"not a folder: {text}")
+    return Path(os.path.abspath(path))
+
+
 def _strictness_arg(value: str) -> int:
     try:
         return parse_strictness(value)
@@ -402,25 +419,33 @@ def build_parser() -> argparse.ArgumentParser:
             help="local CLIP ViT-B-32 weights (.safetensors/.bin/.pt); never downloads",
         )  # fmt: skip
         p.add_argument(
-            "--strictness",
-            type=_strictness_arg,
-            default=parse_strictness(DEFAULT_LEVEL),
+            "--strictness", type=_strictness_arg, default=parse_strictness(DEFAULT_LEVEL),
             help="exact, strict, balanced (default), loose, or 0-100 (higher = stricter)",
-        )
+        )  # fmt: skip
+        p.add_argument(
+            "--keep", type=split_rules, default=None, metavar="RULE[,RULE...]",
+            help=f"which copy of a duplicate stays, rules in order: {', '.join(RULE_NAMES)}, "
+            f"folder:PATH (default: {', '.join(DEFAULT_RULES)})",
+        )  # fmt: skip
+        p.add_argument(
+            "--reference", action="append", type=_folder_arg, default=[], metavar="DIR",
+            help="a reference folder (repeatable): nothing in it moves, and a group with a "
+            "copy in it keeps that copy",
+        )  # fmt: skip
+        p.add_argument(
+            "--series", choices=SERIES_MODES, default=SERIES_MODES[0],
+            help="keep-best (default): the best shot of a series stays; move-all: all move",
+        )  # fmt: skip
         p.add_argument("--dry-run", action="store_true", help="show the plan, touch nothing")
-        p.add_argument(
-            "--workers", type=int, default=0, help="decoding processes (default: all cores)"
-        )
-        p.add_argument(
-            "--no-cache", action="store_true", help="ignore and do not fill the feature cache"
-        )
+        p.add_argument("--workers", type=int, default=0,
+                       help="decoding processes (default: all cores)")  # fmt: skip
+        p.add_argument("--no-cache", action="store_true",
+                       help="ignore and do not fill the feature cache")  # fmt: skip
         p.add_argument("--json", action="store_true", help="print the report as JSON")
-        p.add_argument(
-            "--notify", action="store_true", help="send a desktop notification with the result"
-        )
-        p.add_argument(
-            "-v", "--verbose", action="store_true", help="list every move and skipped file"
-        )
+        p.add_argument("--notify", action="store_true",
+                       help="send a desktop notification with the result")  # fmt: skip
+        p.add_argument("-v", "--verbose", action="store_true",
+                       help="list every move and skipped file")  # fmt: skip
 
     p_sort = sub.add_parser("sort", help="sort one or more folders")
     p_sort.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
@@ -438,16 +463,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_review = sub.add_parser("review", help="open the review page of the last sort of FOLDER")
     p_review.add_argument("folder", type=Path, metavar="FOLDER")
-    p_review.add_argument(
-        "--print-path", action="store_true", help="print the page's path instead of opening it"
-    )
+    p_review.add_argument("--print-path", action="store_true",
+                          help="print the page's path instead of opening it")  # fmt: skip
     p_review.add_argument(
         "--serve", action="store_true",
         help="serve the page from a local server (127.0.0.1, secret token) with action buttons",
     )  # fmt: skip
-    p_review.add_argument(
-        "--no-browser", action="store_true", help="with --serve: only print the page's URL"
-    )
+    p_review.add_argument("--no-browser", action="store_true",
+                          help="with --serve: only print the page's URL")  # fmt: skip
     p_review.add_argument(
         "--idle", type=float, default=None, metavar="SECONDS",
         help="with --serve: stop after this many seconds without a request",
@@ -473,15 +496,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_auto.add_argument("action", choices=["enable", "disable", "status"])
     p_auto.set_defaults(func=_cmd_autostart)
 
-    p_forget = sub.add_parser(
-        "forget", help="forget which photos you moved back out of duplicates/ or similar/"
-    )
+    p_forget = sub.add_parser("forget", help="forget which photos you moved back out of "
+                              "duplicates/ or similar/")  # fmt: skip
     p_forget.add_argument("folder", type=Path, metavar="FOLDER")
     p_forget.set_defaults(func=_cmd_forget)
 
-    p_int = sub.add_parser(
-        "integrate", help='add or remove "Sort with ReMedia" in file-manager menus (this user)'
-    )
+    p_int = sub.add_parser("integrate", help='add or remove "Sort with ReMedia" in '
+                           "file-manager menus (this user)")  # fmt: skip
     p_int.add_argument("action", choices=["install", "uninstall", "status"])
     p_int.add_argument(
         "--all", action="store_true",
@@ -493,18 +514,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p_int.set_defaults(func=_cmd_integrate)
 
-    p_model = sub.add_parser(
-        "model", help="the AI model: download or import CLIP once, or show status"
-    )
+    p_model = sub.add_parser("model", help="the AI model: download or import CLIP once, "
+                             "or show status")  # fmt: skip
     p_model.add_argument("action", choices=["download", "import", "status"])
-    p_model.add_argument(
-        "file",
-        nargs="?",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="for import: a local open_clip ViT-B-32 checkpoint",
-    )
+    p_model.add_argument("file", nargs="?", type=Path, default=None, metavar="FILE",
+                         help="for import: a local open_clip ViT-B-32 checkpoint")  # fmt: skip
     p_model.add_argument("--clip-weights", type=Path, default=None, metavar="FILE")
     p_model.add_argument("--force", action="store_true", help="download again")
     p_model.set_defaults(func=_cmd_model)
@@ -525,8 +539,7 @@ def _settle_seconds(text: str) -> float:
 
 
 def _tolerate_odd_names() -> None:
-    # File names that are not valid UTF-8 reach us surrogate-escaped; print their real bytes
-    # (as `ls` does) instead of dying with UnicodeEncodeError after the sort has run.
+    # Names that are not UTF-8 arrive surrogate-escaped: print their real bytes (as `ls` does).
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
@@ -547,11 +560,8 @@ def _os_error(exc: OSError) -> str:
 
 
 def _stdout_gone() -> int:
-    """The reader of stdout left (`remedia sort ... | head`): stop printing, quietly.
-
-    Exits 141 (128 + SIGPIPE) as a program killed by the broken pipe would, so that
-    `set -o pipefail` scripts see that the output was cut short.
-    """
+    """The reader of stdout left (`remedia sort ... | head`): stop printing, quietly. Exits
+    141 (128 + SIGPIPE) as a program killed by the broken pipe would (for `set -o pipefail`)."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's last flush must not fail again

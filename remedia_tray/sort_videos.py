@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .core.keeper import parse_rules
 from .core.media import MediaFile
 from .core.planning import GroupSpec
 from .kinds.library import group_library
@@ -90,6 +91,7 @@ def videos_of(
     specs = group_library(
         scan, [engine], placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),
+        rules=parse_rules(run.options.keep, root=run.root),
     )  # fmt: skip
     clock.lap("search")
     return Videos(scan, tuple(with_reference_reasons(specs, refs)), tuple(placed))

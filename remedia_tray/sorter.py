@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._platform import resolve_workers
+from .core.keeper import parse_rules
 from .core.media import MediaFile, Skipped
 from .core.planning import GroupSpec, PlannedGroup, SeriesMode, plan_sort
 from .core.progress import ProgressFactory, null_progress
@@ -109,6 +110,7 @@ def sort_folder(
     if not root.is_dir():
         raise FolderNotFound(f"not a folder: {root}")
     check_own_folders(root)  # before the lock, which lives in FOLDER/.remedia
+    parse_rules(options.keep, root=root)  # a bad keep rule stops the sort before it starts
     refs = check_references(root, options.references)  # before anything moves
     options = dataclasses.replace(options, references=refs)
     if options.dry_run:
@@ -384,6 +386,7 @@ def _group(
         scan, run.engines, placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),
         check=check, series=run.options.series, shots=shots,
+        rules=parse_rules(run.options.keep, root=run.root),
     )  # fmt: skip
     clock.lap("search")
     clock.move("search", "full-size check", 0.0 if check is None else check.seconds)

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from pathlib import Path
+
+import pytest
 
 from remedia_tray.core.keeper import choose_keeper
 from remedia_tray.core.media import ImageInfo, MediaFile
@@ -42,7 +46,7 @@ def test_order_of_input_does_not_matter() -> None:
 
 
 def test_criteria_are_one_table_in_the_documented_order() -> None:
-    from remedia_tray.core.keeper import CRITERIA
+    from remedia_tray.core.keeper import CRITERIA, DEFAULT_KEEP, DEFAULT_RULES
 
     names = [c.name for c in CRITERIA]
     assert names == [
@@ -51,13 +55,20 @@ def test_criteria_are_one_table_in_the_documented_order() -> None:
         "format",
         "metadata",
         "largest",
+        "smallest",
         "set",
         "oldest",
+        "newest",
         "path",
     ]
+    assert DEFAULT_RULES == (
+        "original", "resolution", "format", "metadata", "largest", "set", "oldest",
+    )  # fmt: skip
+    assert DEFAULT_KEEP.names == (*DEFAULT_RULES, "path") and DEFAULT_KEEP.asked == ()
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     for c in CRITERIA:  # the README shows the table as it is
         assert f"| `{c.name}` | {c.means} |" in readme
+    assert f"`--keep {','.join(DEFAULT_RULES)}`" in readme  # the default, written out
 
 
 def test_camera_original_beats_a_larger_copy_without_its_exif() -> None:
@@ -156,3 +167,81 @@ def test_resolution_then_format_come_before_the_set() -> None:
     jpeg_set = Copy(_f("/a/IMG_2.jpg", 900_000), ImageInfo(1600, 1200, "JPEG", 9), same.pixels,
                     companions=("xmp",))  # fmt: skip
     assert choose([jpeg, jpeg_set]).criterion == "set"
+
+
+def test_rules_put_the_users_criteria_first_then_the_default_then_the_path() -> None:
+    from remedia_tray.core.keeper import parse_rules
+
+    rules = parse_rules(["newest", "folder:Library"], root=Path("/p"))
+    assert rules.names == (
+        "newest", "folder:Library", "original", "resolution", "format", "metadata", "largest",
+        "set", "path",
+    )  # fmt: skip
+    assert rules.asked == ("newest", "folder:Library")
+    assert parse_rules(["smallest"]).names[:2] == ("smallest", "original")
+    assert "largest" not in parse_rules(["smallest"]).names  # never both
+    assert parse_rules(None).asked == ()
+
+
+@pytest.mark.parametrize(
+    ("rules", "words"),
+    [
+        (["nwest"], "unknown keep rule 'nwest'; the rules are original, resolution, format, "
+                    "metadata, largest, smallest, set, oldest, newest, folder:PATH"),
+        ([], "no keep rule given"),
+        (["", " "], "no keep rule given"),
+        (["path"], "unknown keep rule 'path'"),
+        (["oldest", "newest"], "keep rules 'oldest' and 'newest' contradict each other"),
+        (["set", "set"], "keep rule 'set' is named twice"),
+        (["folder: "], "names no folder"),
+    ],
+)  # fmt: skip
+def test_a_bad_rule_is_named_with_the_valid_ones(rules: list[str], words: str) -> None:
+    from remedia_tray.core.keeper import KeepRuleError, parse_rules
+
+    with pytest.raises(KeepRuleError, match=re.escape(words)):
+        parse_rules(rules)
+
+
+def test_folder_rule_prefers_copies_under_the_folder_relative_to_the_sorted_one() -> None:
+    from remedia_tray.core.keeper import Copy, choose, parse_rules
+
+    info = ImageInfo(10, 10, "JPEG", 3)
+    camera = Copy.of(_f("/p/Camera/a.jpg", 900), info)
+    library = Copy.of(_f("/p/Library/2024/a.jpg", 100), info)
+    other = Copy.of(_f("/q/Library/a.jpg", 100), info)  # another folder's Library
+    choice = choose([camera, library, other], parse_rules(["folder:Library"], root=Path("/p")))
+    assert choice.index == 1 and choice.reason == "under Library/, as you asked"
+    assert choice.criterion == "folder:Library"
+
+
+def test_the_date_taken_is_read_only_where_it_decides() -> None:
+    from remedia_tray.core.keeper import Copy, choose, parse_rules
+
+    info = ImageInfo(10, 10, "JPEG", 3, "Pixel 7")
+    a = Copy.of(_f("/p/a.jpg", 500, 3_000_000_000_000_000_000), info)  # newer file time
+    b = Copy.of(_f("/p/b.jpg", 500, 1_000_000_000_000_000_000), info)
+    c = Copy.of(_f("/p/c.jpg", 400, 900_000_000_000_000_000), info)  # smaller: out first
+    dates = {"/p/a.jpg": datetime(2020, 1, 1, 9, 0), "/p/b.jpg": datetime(2024, 5, 1, 10, 2)}
+    read: list[str] = []
+
+    def taken(copy: Copy) -> datetime | None:
+        read.append(str(copy.file.path))
+        return dates.get(str(copy.file.path))
+
+    newest = parse_rules(["newest"])
+    choice = choose([a, b, c], newest, taken=taken)
+    assert choice.index == 1 and choice.reason == "newest (taken 2024-05-01 10:02), as you asked"
+    assert sorted(read) == ["/p/a.jpg", "/p/b.jpg", "/p/c.jpg"]  # first rule: all are tied
+    read.clear()
+    choice = choose([a, b, c], taken=taken)  # the default: largest before oldest
+    assert choice.index == 0 and choice.reason == "oldest (taken 2020-01-01 09:00), same resolution"
+    assert sorted(read) == ["/p/a.jpg", "/p/b.jpg"]  # c lost on size: its date is not read
+    read.clear()
+    assert choose([a, c], taken=taken).criterion == "largest" and read == []
+    # Without a date taken, the file time decides, and the reason says so.
+    choice = choose([a, b], newest, taken=lambda _: None)
+    assert choice.index == 0 and choice.reason == "newest by file time, as you asked"
+    same = datetime(2024, 5, 1, 10, 2)
+    choice = choose([a, b], newest, taken=lambda _: same)
+    assert choice.reason == "newest by file time, same date taken, as you asked"

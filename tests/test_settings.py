@@ -128,3 +128,77 @@ def test_any_settings_survive_a_round_trip(
     )
     # Path() normalises (e.g. trailing slashes); compare what Path made of each string.
     assert sm.parse(sm._load_toml(sm.dumps(s))) == s
+
+
+# -- per watched folder: keep rules, reference folders, series (issue 25) ----------------------
+
+
+def test_folder_choices_round_trip(tmp_path: Path) -> None:
+    phone, pics = Path('/home/zoë/Phone "Backup"'), Path("/srv/pics")
+    s = Settings(watched=(phone, pics)).with_folder(
+        phone, keep=("folder:Library", "newest"), references=(Path("Library"), Path("/srv/ref"))
+    )
+    s = s.with_folder(pics, series="move-all")
+    path = sm.save(s, tmp_path / "settings.toml")
+    loaded = sm.load(path)
+    assert loaded == sm.LoadResult(s)
+    assert loaded.settings.folder(phone) == sm.FolderSettings(
+        keep=("folder:Library", "newest"), references=(Path("Library"), Path("/srv/ref"))
+    )
+    assert loaded.settings.folder(pics).series == "move-all"
+    assert loaded.settings.folder(Path("/elsewhere")) == sm.FolderSettings()
+    # Relative reference folders lie inside the watched folder.
+    assert loaded.settings.folder(phone).reference_dirs(phone) == (
+        phone / "Library", Path("/srv/ref"),
+    )  # fmt: skip
+
+
+def test_back_to_the_defaults_leaves_no_table(tmp_path: Path) -> None:
+    s = Settings().with_folder(Path("/a"), keep=("newest",))
+    assert s.folders == ((Path("/a"), sm.FolderSettings(keep=("newest",))),)
+    assert s.with_folder(Path("/a"), keep=None).folders == ()
+    assert "[folders." not in sm.dumps(s.with_folder(Path("/a"), keep=None))
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ('keep = ["nwest"]', "/p: 'keep': unknown keep rule 'nwest'; the rules are original"),
+        ('keep = "newest"', "/p: 'keep' must be a list of keep rules"),
+        ('keep = ["oldest", "newest"]', "'oldest' and 'newest' contradict each other"),
+        ("keep = []", "no keep rule given"),
+        ("references = [1]", "/p: 'references' must be a list of folder paths"),
+        ('series = "best"', "/p: 'series' must be one of keep-best, move-all"),
+    ],
+)
+def test_a_bad_folder_value_is_named_and_its_default_used(
+    tmp_path: Path, table: str, words: str
+) -> None:
+    good = "" if table.startswith("series") else 'series = "move-all"\n'
+    path = tmp_path / "settings.toml"
+    path.write_text(f'strictness = 75\nwatched = ["/p"]\n\n[folders."/p"]\n{table}\n{good}')
+    result = sm.load(path)
+    assert result.problem is not None and words in result.problem, result.problem
+    assert str(path) in result.problem and "(the default is used)" in result.problem
+    assert result.kept_aside is None and path.exists()  # the rest of the file counts
+    assert result.settings.strictness == 75 and result.settings.watched == (Path("/p"),)
+    chosen = result.settings.folder(Path("/p"))
+    # The good value beside the bad one is used.
+    assert chosen == (sm.FolderSettings(series="move-all") if good else sm.FolderSettings())
+
+
+def test_folders_must_be_tables(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('folders = "x"\n')
+    result = sm.load(path)  # the whole key is wrong: the file is kept aside, defaults used
+    assert result.settings == Settings() and result.kept_aside is not None
+    path.write_text('[folders]\n"/p" = 3\n')
+    result = sm.load(path)
+    assert result.problem is not None and 'folders."/p" must be a table' in result.problem
+    assert result.settings == Settings()
+
+
+def test_a_bad_folder_value_does_not_hide_the_clip_weights(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('clip_weights = "/m/clip.onnx"\n\n[folders."/p"]\nkeep = ["nwest"]\n')
+    assert sm.configured_clip_weights(path) == Path("/m/clip.onnx")

@@ -1,14 +1,21 @@
 """Which copy of a duplicate group stays in place: an ordered list of criteria, kept as data.
 
 Each criterion has a name, a key (smaller is better) and the reason shown when it is the one
-that set the kept copy apart from the runner-up. The README shows this table.
+that set the kept copy apart from the runner-up. The README shows this table. The keep rules
+(`parse_rules`) are the user's order of them (`remedia sort --keep newest,largest`), else
+`DEFAULT_RULES`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
+from ..errors import RemediaError
 from .media import ImageInfo, MediaFile
 from .mediasets import RAW_SUFFIXES, Role
 
@@ -43,6 +50,8 @@ class Copy:
     graphic: bool = False
     #: The companions this copy's media set carries (its RAW, Live video, sidecars).
     companions: tuple[Role, ...] = ()
+    #: The date taken, where the rules read it (None: unknown or not read; the file time counts).
+    taken: datetime | None = None
 
     @property
     def raw(self) -> bool:
@@ -102,6 +111,24 @@ def _carries(best: Copy, other: Copy) -> str:
     return f"carries its {text}"
 
 
+def _dated(word: str) -> Callable[[Copy, Copy], str]:
+    """The reason of `oldest` / `newest`: the date taken where it decided, else the file time."""
+
+    def reason(best: Copy, other: Copy) -> str:
+        if best.taken is not None and best.taken != other.taken:
+            close = other.taken is not None and abs(best.taken - other.taken).total_seconds() < 60
+            return f"{word} (taken {best.taken:%Y-%m-%d %H:%M{':%S' if close else ''}})"
+        same = ", same date taken" if best.taken is not None else ""
+        return f"{word} by file time{same}"
+
+    return reason
+
+
+def _when(c: Copy) -> int:
+    """Seconds since the epoch: the date taken, else the file time (local time, as EXIF)."""
+    return int(c.taken.timestamp()) if c.taken is not None else c.file.mtime_ns // 1_000_000_000
+
+
 CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "original",
@@ -139,13 +166,26 @@ CRITERIA: tuple[Criterion, ...] = (
         lambda best, _: f"most metadata ({best.info.exif_fields} EXIF fields)",
     ),
     Criterion("largest", "the larger file", lambda c: (-c.file.size,), lambda *_: "largest file"),
+    Criterion("smallest", "the smaller file", lambda c: (c.file.size,), lambda *_: "smallest file"),
     Criterion(
         "set",
         "the copy that carries its companions (RAW, Live video, sidecars) over a bare copy",
         lambda c: (-len(set(c.companions)),),
         _carries,
     ),
-    Criterion("oldest", "the older file time", lambda c: (c.file.mtime_ns,), lambda *_: "oldest"),
+    Criterion(
+        "oldest",
+        "the earlier date taken (EXIF DateTimeOriginal or DateTime; a video's creation time), "
+        "else the older file time",
+        lambda c: (_when(c), c.file.mtime_ns),
+        _dated("oldest"),
+    ),
+    Criterion(
+        "newest",
+        "the later date taken, else the newer file time",
+        lambda c: (-_when(c), -c.file.mtime_ns),
+        _dated("newest"),
+    ),
     Criterion(
         "path",
         "the shorter path, then the first by name",
@@ -157,33 +197,164 @@ CRITERIA: tuple[Criterion, ...] = (
         ),
     ),
 )
+_BY_NAME = {c.name: c for c in CRITERIA}
+#: The criteria that read the date taken: only they make a sort read it.
+DATED = frozenset({"oldest", "newest"})
+#: Rules that cannot both decide: a list may name one of each pair.
+_OPPOSITES = {"largest": "smallest", "smallest": "largest", "oldest": "newest", "newest": "oldest"}
+#: `folder:PATH` prefers copies under PATH (relative: inside the sorted folder).
+FOLDER_RULE = "folder:"
+#: The keep rules when the user sets none, in order. `set` comes after `metadata` and
+#: `largest` (measured on benchmarks/phone_folder.py; the README has the numbers).
+DEFAULT_RULES: tuple[str, ...] = (
+    "original",
+    "resolution",
+    "format",
+    "metadata",
+    "largest",
+    "set",
+    "oldest",
+)
+#: Every rule a user may name, for messages and `--help` (`folder:PATH` besides).
+RULE_NAMES: tuple[str, ...] = tuple(c.name for c in CRITERIA if c.name != "path")
+#: How a reason says the user's own rule decided (the page: "Kept x.jpg: newest, as you asked").
+AS_ASKED = "as you asked"
 
 
-def choose(copies: Sequence[Copy]) -> KeeperChoice:
-    """The best copy and the first criterion that set it apart from the runner-up."""
+class KeepRuleError(RemediaError, ValueError):
+    """A keep rule that is not one: the message names it and lists the valid ones."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class KeepRules:
+    """The criteria in the order they decide (the `path` tie-break last), and which of them
+    the user asked for: where one of those decides, the reason says so."""
+
+    criteria: tuple[Criterion, ...]
+    #: The rules the user named, in their order (empty: the default rules).
+    asked: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.criteria)
+
+
+def _folder_rule(text: str, root: Path | None) -> Criterion:
+    where = text[len(FOLDER_RULE) :].strip()
+    if not where:
+        raise KeepRuleError(f"keep rule {text!r} names no folder (write folder:PATH)")
+    target = Path(where).expanduser()
+    if not target.is_absolute() and root is not None:
+        target = root / target
+    base = Path(os.path.abspath(target))
+    shown_as = where.rstrip("/\\") + "/"
+    return Criterion(
+        f"{FOLDER_RULE}{where}",
+        f"copies under {where}",
+        lambda c: (not c.file.path.is_relative_to(base),),
+        lambda *_: f"under {shown_as}",
+    )
+
+
+def parse_rules(rules: Sequence[str] | None, *, root: Path | None = None) -> KeepRules:
+    """The keep rules from their names (None: the default). A relative `folder:PATH` lies in
+    `root`, the sorted folder. The default rules the list leaves out follow it, then `path`.
+
+    Raises KeepRuleError naming the bad rule and listing the valid ones.
+    """
+    if rules is None:
+        return DEFAULT_KEEP
+    names = [r.strip() for r in rules]
+    if not any(names):
+        raise KeepRuleError(f"no keep rule given; the rules are {_valid()}")
+    chosen: list[Criterion] = []
+    for name in names:
+        if name.startswith(FOLDER_RULE):
+            criterion = _folder_rule(name, root)
+        elif name in _BY_NAME and name != "path":
+            criterion = _BY_NAME[name]
+        else:
+            raise KeepRuleError(f"unknown keep rule {name!r}; the rules are {_valid()}")
+        if any(c.name == criterion.name for c in chosen):
+            raise KeepRuleError(f"keep rule {name!r} is named twice")
+        opposite = _OPPOSITES.get(name)
+        if opposite is not None and any(c.name == opposite for c in chosen):
+            raise KeepRuleError(f"keep rules {opposite!r} and {name!r} contradict each other")
+        chosen.append(criterion)
+    named = {c.name for c in chosen}
+    rest = [_BY_NAME[n] for n in DEFAULT_RULES if n not in named and _OPPOSITES.get(n) not in named]
+    return KeepRules((*chosen, *rest, _BY_NAME["path"]), tuple(c.name for c in chosen))
+
+
+def split_rules(text: str) -> tuple[str, ...]:
+    """`RULE[,RULE...]` as a list (`--keep newest,largest`)."""
+    return tuple(part.strip() for part in text.split(","))
+
+
+def _valid() -> str:
+    return ", ".join(RULE_NAMES) + f", {FOLDER_RULE}PATH"
+
+
+DEFAULT_KEEP = KeepRules((*(_BY_NAME[n] for n in DEFAULT_RULES), _BY_NAME["path"]))
+
+#: Reads a copy's date taken (None: none found; its file time counts).
+DateReader = Callable[[Copy], datetime | None]
+
+
+def _ranks(copies: Sequence[Copy], rules: KeepRules) -> list[tuple[Key, ...]]:
+    return [tuple(cr.key(c) for cr in rules.criteria) for c in copies]
+
+
+def choose(
+    copies: Sequence[Copy], rules: KeepRules = DEFAULT_KEEP, *, taken: DateReader | None = None
+) -> KeeperChoice:
+    """The best copy and the first criterion that set it apart from the runner-up.
+
+    `taken` reads the date taken of the copies still tied when a dated rule (`oldest`,
+    `newest`) is reached; without it their file times count.
+    """
     if not copies:
         raise ValueError("empty group")
-    ranks = [tuple(cr.key(c) for cr in CRITERIA) for c in copies]
+    ranks = _ranks(copies, rules)
+    dated = next((k for k, c in enumerate(rules.criteria) if c.name in DATED), None)
+    if taken is not None and dated is not None and len(copies) > 1:
+        top = min(ranks)[:dated]
+        tied = [k for k, r in enumerate(ranks) if r[:dated] == top]
+        if len(tied) > 1:  # only then the date decides: read it for these copies only
+            copies = [
+                dataclasses.replace(c, taken=taken(c)) if k in tied else c
+                for k, c in enumerate(copies)
+            ]
+            ranks = _ranks(copies, rules)
     order = sorted(range(len(copies)), key=lambda k: ranks[k])
     best = order[0]
     if len(order) == 1:
         return KeeperChoice(best, "only copy")
     runner = order[1]
-    for pos, cr in enumerate(CRITERIA):
+    names = rules.names
+    for pos, cr in enumerate(rules.criteria):
         if ranks[best][pos] != ranks[runner][pos]:
             reason = cr.reason(copies[best], copies[runner])
-            if pos > 1:  # resolution tied
+            if "resolution" in names[:pos] and cr.name != "original":
                 reason = f"{reason}, same resolution"
+            if cr.name in rules.asked:
+                reason = f"{reason}, {AS_ASKED}"
             return KeeperChoice(best, reason, cr.name)
     return KeeperChoice(best, "identical copies; first by name", "path")
 
 
-def choose_keeper(files: Sequence[MediaFile], infos: Sequence[ImageInfo]) -> KeeperChoice:
+def choose_keeper(
+    files: Sequence[MediaFile], infos: Sequence[ImageInfo], rules: KeepRules = DEFAULT_KEEP
+) -> KeeperChoice:
     """`choose` for copies whose pixels were not compared (every pixel counts as detail)."""
-    return choose([Copy.of(f, info) for f, info in zip(files, infos)])
+    return choose([Copy.of(f, info) for f, info in zip(files, infos)], rules)
 
 
-def upscale_suspects(copies: Sequence[Copy]) -> tuple[int, int] | None:
+def upscale_suspects(
+    copies: Sequence[Copy], rules: KeepRules = DEFAULT_KEEP
+) -> tuple[int, int] | None:
     """(larger, smaller): the pair whose detail decides the choice now, if any.
 
     The copy the criteria pick has more pixels than a smaller one, and the metadata alone does
@@ -191,7 +362,7 @@ def upscale_suspects(copies: Sequence[Copy]) -> tuple[int, int] | None:
     pixels): then its extra pixels must hold more picture. The caller measures that and marks
     the larger copy `upscaled` when they do not, and asks again.
     """
-    best = choose(copies).index
+    best = choose(copies, rules).index
     top = copies[best]
     if top.upscaled or top.raw:  # a RAW is the camera's own picture, never an upscale
         return None

@@ -70,6 +70,9 @@ class GroupSpec:
     #: The existing group folder this group grows (an earlier sort made it); None: a new one.
     folder: Path | None = None
     verified: Verification | None = None  # duplicates only
+    #: A kept copy that sits in its group's folder (a full re-sort's new pick) moves out, into
+    #: this folder: the old kept copy's place.
+    keeper_to: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,9 @@ def plan_sort(
         claimed.add(folder)
         moves: list[Move] = []
         stayed: list[Path] = []
+        if spec.keep_best_in_place and spec.keeper_to is not None:
+            moves += _member_moves(spec.best, companions.get(spec.best, ()), spec.keeper_to, taken)
+            claimed.update(m.dst for m in moves)
         movers = spec.members[1:] if spec.keep_best_in_place else spec.members
         for src in movers:
             if src.parent == folder:

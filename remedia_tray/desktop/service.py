@@ -170,6 +170,12 @@ class TrayService:
     def set_strictness(self, value: int) -> None:
         self._update(strictness=int(value))
 
+    def set_keep(self, folder: Path, keep: tuple[str, ...] | None) -> None:
+        """The keep rules of a watched folder's next batches (None: the default rules)."""
+        with self._cond:
+            current = self._settings
+        self._update(folders=current.with_folder(folder, keep=keep).folders)
+
     def add_folder(self, folder: Path) -> None:
         folder = Path(os.path.abspath(folder))
         with self._cond:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, get_args
 
 from ..atomicfile import write_atomic
+from ..core.keeper import KeepRuleError, parse_rules
+from ..core.planning import SeriesMode
 from ..core.strictness import DEFAULT_LEVEL, HIGHEST, LEVELS, LOWEST, in_range
 from ..engines import DEFAULT_ENGINE, EngineChoice
 
@@ -22,6 +24,24 @@ log = logging.getLogger(__name__)
 APP_DIR = "ReMedia"
 FILE_NAME = "settings.toml"
 SETTLE_RANGE = (0.1, 3600.0)
+
+
+SERIES_MODES: tuple[SeriesMode, ...] = get_args(SeriesMode)  # the first is the default
+
+
+@dataclass(frozen=True)
+class FolderSettings:
+    """What the user chose for one watched folder (`[folders."PATH"]` in the file)."""
+
+    #: The keep rules in order (core/keeper.py names); None: the default rules.
+    keep: tuple[str, ...] | None = None
+    #: Reference folders; a relative one lies inside the watched folder.
+    references: tuple[Path, ...] = ()
+    series: SeriesMode = SERIES_MODES[0]
+
+    def reference_dirs(self, folder: Path) -> tuple[Path, ...]:
+        """The reference folders as absolute paths (relative ones inside `folder`)."""
+        return tuple(Path(os.path.abspath(folder / p)) for p in self.references)
 
 
 @dataclass(frozen=True)
@@ -35,6 +55,22 @@ class Settings:
     settle_seconds: float = 2.0
     #: Local CLIP weights file; None means the engine's own default (never a download).
     clip_weights: Path | None = None
+    #: Per watched folder (absolute path): the choices that differ from the defaults.
+    folders: tuple[tuple[Path, FolderSettings], ...] = ()
+
+    def folder(self, path: Path) -> FolderSettings:
+        """The choices for the watched folder `path` (the defaults when it has none)."""
+        key = Path(os.path.abspath(path))
+        return next((f for p, f in self.folders if p == key), FolderSettings())
+
+    def with_folder(self, path: Path, **changes: Any) -> Settings:
+        """These settings with `changes` to the folder `path`'s choices."""
+        key = Path(os.path.abspath(path))
+        new = dataclasses.replace(self.folder(key), **changes)
+        rest = tuple((p, f) for p, f in self.folders if p != key)
+        return dataclasses.replace(
+            self, folders=rest if new == FolderSettings() else (*rest, (key, new))
+        )
 
 
 @dataclass(frozen=True)
@@ -61,12 +97,18 @@ def _load_toml(text: str) -> dict[str, Any]:
     return data
 
 
-def parse(data: dict[str, Any]) -> Settings:
-    """Validate a decoded TOML table; raises ValueError naming the bad key."""
+def parse(data: dict[str, Any], problems: list[str] | None = None) -> Settings:
+    """Validate a decoded TOML table; raises ValueError naming the bad key.
+
+    A bad value in a folder's table (`[folders."PATH"]`) is appended to `problems` instead,
+    and its default used, when `problems` is given: the rest of the settings still count.
+    """
     defaults = Settings()
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if key == "watched":
+        if key == "folders":
+            values["folders"] = _folders(value, problems)
+        elif key == "watched":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ValueError("'watched' must be a list of folder paths")
             seen: dict[str, Path] = {}
@@ -102,6 +144,56 @@ def parse(data: dict[str, Any]) -> Settings:
     return dataclasses.replace(defaults, **values)
 
 
+def _folders(data: object, problems: list[str] | None) -> tuple[tuple[Path, FolderSettings], ...]:
+    if not isinstance(data, dict):
+        raise ValueError("'folders' must be a table of folders")
+    out: dict[Path, FolderSettings] = {}
+    for name, table in data.items():
+        folder = Path(os.path.abspath(Path(name).expanduser()))
+        if not isinstance(table, dict):
+            _bad(problems, f"folders.{json.dumps(name)} must be a table")
+            continue
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            try:
+                values[key] = _folder_value(key, value, folder)
+            except ValueError as exc:
+                _bad(problems, f"{folder}: {exc} (the default is used)")
+        values = {k: v for k, v in values.items() if k in _FOLDER_KEYS}
+        out[folder] = FolderSettings(**values)
+    return tuple((p, f) for p, f in out.items() if f != FolderSettings())
+
+
+_FOLDER_KEYS = frozenset(f.name for f in dataclasses.fields(FolderSettings))
+
+
+def _folder_value(key: str, value: object, folder: Path) -> object:
+    """One value of a folder's table, checked; ValueError says what is wrong with it."""
+    if key == "keep":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("'keep' must be a list of keep rules, e.g. [\"newest\"]")
+        try:
+            return parse_rules(value, root=folder).asked
+        except KeepRuleError as exc:
+            raise ValueError(f"'keep': {exc}") from None
+    if key == "references":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ValueError("'references' must be a list of folder paths")
+        return tuple(dict.fromkeys(Path(v).expanduser() for v in value))
+    if key == "series":
+        if value not in SERIES_MODES:
+            raise ValueError(f"'series' must be one of {', '.join(SERIES_MODES)}")
+        return value
+    log.info("ignoring unknown folder setting %r", key)  # a newer version's
+    return None
+
+
+def _bad(problems: list[str] | None, message: str) -> None:
+    if problems is None:
+        raise ValueError(message)
+    problems.append(message)
+
+
 def _toml_string(text: str) -> str:
     # JSON string escapes (\" \\ \n \uXXXX) are all valid TOML basic-string escapes;
     # TOML also wants DEL escaped, which JSON leaves raw.
@@ -129,6 +221,14 @@ def dumps(settings: Settings) -> str:
         f"settle_seconds = {settings.settle_seconds!r}",
         f"clip_weights = {_toml_string(_weights_text(settings.clip_weights))}",
     ]
+    for folder, chosen in settings.folders:
+        if not _utf8(folder):
+            continue
+        lines += ["", f"[folders.{_toml_string(str(folder))}]"]
+        if chosen.keep is not None:
+            lines.append(f"keep = [{', '.join(_toml_string(r) for r in chosen.keep)}]")
+        refs = ", ".join(_toml_string(str(p)) for p in chosen.references if _utf8(p))
+        lines += [f"references = [{refs}]", f"series = {_toml_string(chosen.series)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -166,14 +266,17 @@ def load(path: Path | None = None) -> LoadResult:
         return LoadResult(Settings())
     except OSError as exc:
         return LoadResult(Settings(), f"cannot read {path} ({exc.strerror or exc}); using defaults")
+    problems: list[str] = []
     try:
-        settings = parse(_load_toml(raw.decode("utf-8")))
+        settings = parse(_load_toml(raw.decode("utf-8")), problems)
     except (ValueError, UnicodeDecodeError) as exc:  # TOMLDecodeError is a ValueError
         aside = _keep_aside(path)
         where = f"kept as {aside}" if aside else f"left at {path}"
         return LoadResult(
             Settings(), f"settings file {path} is invalid ({exc}); using defaults, {where}", aside
         )
+    if problems:
+        return LoadResult(settings, f"in settings file {path}: {'; '.join(problems)}")
     return LoadResult(settings)
 
 
@@ -185,7 +288,7 @@ def configured_clip_weights(path: Path | None = None) -> Path | None:
     except OSError:
         return None
     try:
-        parsed = parse(_load_toml(text))
+        parsed = parse(_load_toml(text), [])  # a bad folder value is the tray's to report
     except ValueError as exc:
         log.info("settings file %s not used for CLIP weights: %s", path, exc)
         return None

@@ -50,9 +50,46 @@ class MenuItem:
 
 SEPARATOR = MenuItem("---")
 
+#: Keep rules per folder (None: the default rules).
+KeepChoice = tuple[str, ...] | None
+#: The "Keep…" presets: (label, keep rules). Other rules (set in the settings file) show as
+#: "Custom: …".
+KEEP_PRESETS: tuple[tuple[str, KeepChoice], ...] = (
+    ("Best quality (default)", None),
+    ("Largest file", ("largest",)),
+    ("Newest", ("newest",)),
+    ("Oldest", ("oldest",)),
+)
 
-def build_menu(state: ServiceState, *, autostart: bool) -> tuple[MenuItem, ...]:
-    """The whole tray menu for one state (status first: AppIndicator has no left-click)."""
+
+def keep_menu(folder: Path, current: KeepChoice) -> tuple[MenuItem, ...]:
+    """The keep presets of one watched folder as radio items, its custom rules included."""
+    items = [
+        MenuItem(label, f"keep:{k}:{folder}", current == rules, radio=True)
+        for k, (label, rules) in enumerate(KEEP_PRESETS)
+    ]
+    if current is not None and current not in (rules for _, rules in KEEP_PRESETS):
+        items.append(
+            MenuItem(f"Custom: {', '.join(current)}", None, True, radio=True, enabled=False)
+        )
+    return tuple(items)
+
+
+def _keep_entry(keep: tuple[tuple[Path, KeepChoice], ...]) -> MenuItem:
+    """ "Keep…": the presets of the one watched folder, or a submenu per folder."""
+    if len(keep) == 1:
+        return MenuItem("Keep…", submenu=keep_menu(*keep[0]))
+    folders = tuple(MenuItem(str(f), submenu=keep_menu(f, rules)) for f, rules in keep)
+    return MenuItem("Keep…", submenu=folders or (MenuItem("No folders yet", enabled=False),))
+
+
+def build_menu(
+    state: ServiceState, *, autostart: bool, keep: tuple[tuple[Path, KeepChoice], ...] = ()
+) -> tuple[MenuItem, ...]:
+    """The whole tray menu for one state (status first: AppIndicator has no left-click).
+
+    `keep`: each watched folder with its keep rules, for the "Keep…" entry.
+    """
     levels = sorted(LEVELS.items(), key=lambda kv: -kv[1])
     strictness: list[MenuItem] = [
         MenuItem(name.capitalize(), f"strictness:{value}", state.strictness == value, radio=True)
@@ -77,6 +114,7 @@ def build_menu(state: ServiceState, *, autostart: bool) -> tuple[MenuItem, ...]:
         SEPARATOR,
         MenuItem("Pause sorting", "pause", checked=state.paused),
         MenuItem("Strictness", submenu=tuple(strictness)),
+        _keep_entry(keep),
         MenuItem("Sort now", "sort_now", enabled=bool(state.watched)),
         MenuItem("Re-sort everything", "sort_full", enabled=bool(state.watched)),
         MenuItem("Review last sort", "review", enabled=state.last_sorted is not None),
@@ -281,6 +319,9 @@ class Tray:
             svc.set_paused(not svc.settings.paused)
         elif kind == "strictness":
             svc.set_strictness(int(arg))
+        elif kind == "keep":
+            preset, _, where = arg.partition(":")
+            svc.set_keep(Path(where), KEEP_PRESETS[int(preset)][1])
         elif kind == "sort_now":
             svc.sort_now()
         elif kind == "sort_full":
@@ -360,7 +401,9 @@ class Tray:
             autostart = self.autostart.is_enabled()
         except Exception:
             autostart = False
-        return self._to_pystray(build_menu(state, autostart=autostart))
+        chosen = self.service.settings
+        keep = tuple((f, chosen.folder(f).keep) for f in state.watched)
+        return self._to_pystray(build_menu(state, autostart=autostart, keep=keep))
 
     def refresh(self) -> None:
         """Redraw after a change made outside the menu (watcher, worker threads)."""

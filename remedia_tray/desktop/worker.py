@@ -113,7 +113,8 @@ class SortWorker:
             )
 
     def _arriving(self, folder: Path) -> bool:
-        return self._watcher is not None and bool(self._watcher.pending(folder))
+        # A burst waits to be one batch; a file growing for minutes does not hold it back.
+        return self._watcher is not None and self._watcher.arriving(folder)
 
     def _loop(self) -> None:
         while True:
@@ -166,6 +167,7 @@ class SortWorker:
         from ..sorter import SortOptions
 
         s = self._settings()
+        chosen = s.folder(job.folder)
         excluded: list[Path] = []
         exclude = leave_for_later(
             job.paths, waiting=self._waiting(job.folder), settle=self._settle(), excluded=excluded
@@ -178,6 +180,9 @@ class SortWorker:
             clip_weights=s.clip_weights,
             full=job.full,
             arrived=tuple(sorted(job.paths)) if job.arrived_only else None,
+            keep=chosen.keep,
+            references=chosen.reference_dirs(job.folder),
+            series=chosen.series,
         )
         started = time.time()
         report = None

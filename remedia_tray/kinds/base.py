@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ..core.grouping import complete_linkage
-from ..core.keeper import Copy, choose
+from ..core.keeper import DEFAULT_KEEP, Copy, KeepRules, choose
 from ..core.planning import GroupSpec, SeriesMode, SortKind, Verification
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ class Library:
     candidates again at full size, and upscales (None: the engines' own checks only).
     `series`: a series' best shot stays in place, or every shot moves. `shots`: judges the
     best shot (None: the keeper criteria choose it).
+    `rules`: the keep rules that choose a duplicates group's kept copy.
     """
 
     scan: ScanResult
@@ -74,6 +75,7 @@ class Library:
     position: dict[Path, Member] = field(default_factory=dict, compare=False)
     series: SeriesMode = "keep-best"
     shots: Shots | None = field(default=None, compare=False)
+    rules: KeepRules = DEFAULT_KEEP
 
     @classmethod
     def of(
@@ -85,9 +87,10 @@ class Library:
         check: PairCheck | None = None,
         series: SeriesMode = "keep-best",
         shots: Shots | None = None,
+        rules: KeepRules = DEFAULT_KEEP,
     ) -> Library:
         position = {f.path: k for k, f in enumerate(scan.files)}
-        return cls(scan, tuple(placed), preferred, check, position, series, shots)
+        return cls(scan, tuple(placed), preferred, check, position, series, shots, rules)
 
     def __len__(self) -> int:
         return len(self.scan.files)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from ..core.keeper import CHOSEN_REASON, choose, upscale_suspects
+from ..core.keeper import CHOSEN_REASON, Copy, choose, upscale_suspects
 from ..core.planning import GroupSpec, PlannedGroup, SortKind, SortPlan, Verification
+from ..pipeline.capture_date import capture_date
 from .base import Claims, GroupKind, Growing, Library, Member, copies
 from .similar import SimilarKind
 
@@ -95,14 +97,21 @@ class DuplicatesKind(GroupKind):
         return [spec, series]
 
     def keeper(self, lib: Library, pool: list[Member]) -> tuple[Member, str]:
-        """The user's own choice wins; an upscale loses to its source."""
+        """The user's own choice wins, then the keep rules; an upscale loses to its source."""
         chosen = [k for k in pool if lib.path(k) in lib.preferred]
         contenders = chosen or pool
         ranked = copies(lib, contenders)
         check = lib.check
+        dates: dict[Path, datetime | None] = {}  # read once per copy, where a rule needs them
+
+        def taken(c: Copy) -> datetime | None:
+            if c.file.path not in dates:
+                dates[c.file.path] = capture_date(c.file.path)
+            return dates[c.file.path]
+
         while check is not None:
             # More pixels count only where they hold more picture: an upscale loses to its source.
-            suspects = upscale_suspects(ranked)
+            suspects = upscale_suspects(ranked, lib.rules)
             if suspects is None:
                 break
             big, small = suspects
@@ -111,7 +120,7 @@ class DuplicatesKind(GroupKind):
             ranked[big] = dataclasses.replace(
                 ranked[big], detail_pixels=ranked[small].detail_pixels, upscaled=True
             )
-        choice = choose(ranked)
+        choice = choose(ranked, lib.rules, taken=taken)
         return contenders[choice.index], (CHOSEN_REASON if chosen else choice.reason)
 
     def verified(self, lib: Library, members: Sequence[Member]) -> Verification | None:

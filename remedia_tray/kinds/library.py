@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from ..core.keeper import DEFAULT_KEEP, KeepRules
 from ..core.library import attach
 from ..core.planning import GroupSpec, SeriesMode, SortKind
 from .base import Claims, GroupKind, Growing, Library, Member, Shots, new_groups
@@ -77,6 +78,7 @@ def group_library(
     check: PairCheck | None = None,
     series: SeriesMode = "keep-best",
     shots: Shots | None = None,
+    rules: KeepRules = DEFAULT_KEEP,
 ) -> list[GroupSpec]:
     """Group specs for this sort: existing groups that grow, and new groups.
 
@@ -84,9 +86,12 @@ def group_library(
     `preferred`: copies the user chose to keep on the review page; they win over the ranking.
     `check`: reads duplicate candidates again at full size, and upscales (None: the engines'
     own checks only). `series`: a series' best shot stays in place ("keep-best", judged by
-    `shots`; None: by the keeper criteria), or the whole series moves ("move-all").
+    `shots`; None: by the keeper criteria), or the whole series moves ("move-all"). `rules`:
+    the keep rules of duplicates groups.
     """
-    lib = Library.of(scan, placed, preferred=preferred, check=check, series=series, shots=shots)
+    lib = Library.of(
+        scan, placed, preferred=preferred, check=check, series=series, shots=shots, rules=rules
+    )
     return group(lib, engines, Scope.of(full=full, settled=settled))
 
 
@@ -200,9 +205,20 @@ def _regroup_all(
         was_in += [[home[k][1] for k in m if k in home and home[k][0] == kind.name] for m in fresh]
         free = [k for k in free if k not in claims.moving]
     return [
-        s if folder is None else dataclasses.replace(s, folder=folder)
+        _kept_out(lib, s if folder is None else dataclasses.replace(s, folder=folder))
         for s, folder in zip(specs, reused_folders(was_in))
     ]
+
+
+def _kept_out(lib: Library, spec: GroupSpec) -> GroupSpec:
+    """A kept copy the rules now pick from its duplicates folder (the keep rules changed)
+    moves out, into the place of the group's old kept copy; without one it stays."""
+    placed = next((g for g in lib.placed if g.folder == spec.best.parent), None)
+    if not spec.keep_best_in_place or placed is None or placed.kind != DuplicatesKind.name:
+        return spec
+    if placed.kept is None or placed.kept not in lib.position or placed.kept == spec.best:
+        return spec
+    return dataclasses.replace(spec, keeper_to=placed.kept.parent)
 
 
 def reused_folders(was_in: Sequence[Sequence[Path]]) -> list[Path | None]:

@@ -9,12 +9,15 @@ box headers on the way are read (a few hundred bytes): `mdat` is skipped with a 
 from __future__ import annotations
 
 import struct
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 
 # Boxes on the way to moov/mvhd are few; this bounds a file made of tiny boxes.
 _MAX_BOXES = 64
 _HEADER = 8
+#: QuickTime counts its times in seconds from here.
+_EPOCH_1904 = datetime(1904, 1, 1, tzinfo=timezone.utc)
 
 
 def _boxes(f: BinaryIO, start: int, end: int) -> list[tuple[bytes, int, int]]:
@@ -50,22 +53,43 @@ def _find(f: BinaryIO, start: int, end: int, kind: bytes) -> tuple[int, int] | N
     return None
 
 
-def movie_seconds(path: Path) -> float | None:
-    """The video's length in seconds from `moov/mvhd`, or None when it cannot be read."""
+def _mvhd(path: Path) -> bytes:
+    """The first 32 bytes of the `moov/mvhd` payload; b"" when there is none."""
     try:
         with open(path, "rb") as f:
             end = f.seek(0, 2)
             moov = _find(f, 0, end, b"moov")
             if moov is None:
-                return None
+                return b""
             mvhd = _find(f, moov[0], moov[1], b"mvhd")
             if mvhd is None:
-                return None
+                return b""
             f.seek(mvhd[0])
-            body = f.read(min(32, mvhd[1] - mvhd[0]))
+            return f.read(min(32, mvhd[1] - mvhd[0]))
     except OSError:
+        return b""
+
+
+def movie_seconds(path: Path) -> float | None:
+    """The video's length in seconds from `moov/mvhd`, or None when it cannot be read."""
+    return _mvhd_seconds(_mvhd(path))
+
+
+def movie_created(path: Path) -> datetime | None:
+    """The video's creation time (UTC) from `moov/mvhd`; None when unset or unreadable."""
+    body = _mvhd(path)
+    if len(body) >= 12 and body[0] == 1:
+        (seconds,) = struct.unpack(">Q", body[4:12])
+    elif len(body) >= 8 and body[0] == 0:
+        (seconds,) = struct.unpack(">I", body[4:8])
+    else:
         return None
-    return _mvhd_seconds(body)
+    if seconds == 0:
+        return None  # the writer left it unset (1904-01-01)
+    try:
+        return _EPOCH_1904 + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
 
 
 def _mvhd_seconds(body: bytes) -> float | None:

@@ -57,7 +57,8 @@ def test_menu_layout_status_first_and_every_entry_present() -> None:
     assert menu[0] == MenuItem("Watching 2 folders", enabled=False)  # no left click: status first
     texts = [m.text for m in menu if m is not SEPARATOR]
     assert texts == [
-        "Watching 2 folders", "Pause sorting", "Strictness", "Sort now", "Re-sort everything",
+        "Watching 2 folders", "Pause sorting", "Strictness", "Keep…", "Sort now",
+        "Re-sort everything",
         "Review last sort", "Watched folders", "Add folder…", "Start at login", "Open settings",
         "Quit",
     ]  # fmt: skip
@@ -85,6 +86,30 @@ def test_menu_follows_the_state() -> None:
     custom = _find(menu, "Custom (60)")
     assert custom.checked is True and custom.enabled is False
     assert not any(r.checked for r in _find(menu, "Strictness").submenu[:4])
+
+
+def test_keep_menu_offers_presets_per_watched_folder() -> None:
+    phone, chats = Path("/p/Phone"), Path("/p/WhatsApp")
+    one = build_menu(_state(watched=(phone,)), autostart=False, keep=((phone, None),))
+    presets = _find(one, "Keep…").submenu
+    assert [(m.text, m.action, m.checked, m.radio) for m in presets] == [
+        ("Best quality (default)", "keep:0:/p/Phone", True, True),
+        ("Largest file", "keep:1:/p/Phone", False, True),
+        ("Newest", "keep:2:/p/Phone", False, True),
+        ("Oldest", "keep:3:/p/Phone", False, True),
+    ]  # fmt: skip
+    # Several folders: a submenu each, with its own choice; rules from the settings file
+    # that are no preset show as the checked "Custom: …".
+    custom = ("folder:Library", "newest")
+    menu = build_menu(_state(), autostart=False, keep=((phone, ("newest",)), (chats, custom)))
+    by_folder = {m.text: m.submenu for m in _find(menu, "Keep…").submenu}
+    assert [m.text for m in by_folder["/p/Phone"] if m.checked] == ["Newest"]
+    assert [m.text for m in by_folder["/p/WhatsApp"] if m.checked] == [
+        "Custom: folder:Library, newest"
+    ]
+    assert by_folder["/p/WhatsApp"][-1].action is None
+    none = build_menu(_state(watched=()), autostart=False)
+    assert [m.text for m in _find(none, "Keep…").submenu] == ["No folders yet"]
 
 
 def test_menu_converts_to_pystray_items(monkeypatch: pytest.MonkeyPatch) -> None:
