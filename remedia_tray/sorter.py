@@ -470,6 +470,7 @@ def _finish(
         journal=journal,
         seconds=time.monotonic() - run.started,
         notes=tuple(run.notes),
+        references=run.options.references,
         details=member_details(plan_groups, files, infos),
         stages=clock.seconds,
         mode=mode,

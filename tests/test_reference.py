@@ -334,3 +334,22 @@ def test_an_unreadable_reference_is_a_clear_error(tmp_path: Path) -> None:
         "error": f"cannot read reference folder {ref} (Permission denied); nothing was moved"
     }
     assert read_tree(root) == before
+
+
+def test_keep_this_one_on_the_review_page_never_moves_a_reference_copy(tmp_path: Path) -> None:
+    # "Keep this one" puts the chosen copy back and moves the kept one into the group folder:
+    # when the kept one is in a reference folder, the page's action is refused, nothing moves.
+    from remedia_tray.review.actions import Refused, run_action
+
+    root, ref = _library(tmp_path, inside=True)
+    report = sort_folder(root, _options(ref))
+    assert report.report_path is not None
+    assert json.loads(report.report_path.read_text())["references"] == [str(ref)]
+    before = read_tree(root)
+    with pytest.raises(Refused) as refused:
+        run_action(
+            root, action="keep", group="duplicates/sunset", path="duplicates/sunset/IMG_sunset.jpg"
+        )
+    assert refused.value.status == 409
+    assert f"in your reference folder {ref}: never moved" in str(refused.value)
+    assert read_tree(root) == before

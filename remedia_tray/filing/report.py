@@ -49,6 +49,7 @@ class SortReport:
     journal: Path | None
     seconds: float
     notes: tuple[str, ...] = ()
+    references: tuple[Path, ...] = ()  # the sort's reference folders
     report_path: Path | None = None
     details: Mapping[Path, MemberDetail] = field(default_factory=dict)
     finished: float = field(default_factory=time.time)  # wall clock, for people
@@ -129,6 +130,7 @@ class SortReport:
             duplicate_bytes=self.duplicate_bytes,
             notes=tuple(self.notes),
             review_page=self.review_path,
+            references=tuple(self.references),
             groups=tuple(
                 ReportGroup(
                     kind=g.kind,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from ..core.planning import Move
+from ..core.reference import never_moved, reference_of
 from ..errors import FolderBusy, OutsideFolder, RemediaError
 from ..filing import decisions
 from ..filing.confined import Confined, check_own_folders
@@ -200,12 +201,16 @@ def _run_locked(root: Path, action: Action, key: str, photo: Path | None) -> Act
         raise Refused(409, str(exc)) from None
     moves, member, group = _plan(state, action, key, photo)
     for m in moves:
+        held = reference_of(m.src, state.sort.references)
+        if held is not None:
+            raise Refused(409, never_moved(held))
         resolve_inside(root, os.path.relpath(m.src, root).replace(os.sep, "/"))
         if not _regular_file(m.src):
             raise Refused(409, f"{os.path.relpath(m.src, root)} is missing or not a regular file")
     record = Review(action, key, member.original if member else None, group.folder)
     try:
-        result = apply_moves(root, moves, record=record)
+        # The mover checks the reference folders again (a last line, as in a sort).
+        result = apply_moves(root, moves, record=record, references=state.sort.references)
     except OutsideFolder as exc:  # a destination with a symlink on the way: nothing moved
         raise Refused(403, str(exc)) from None
     problems = [f"{s.path}: {s.reason}" for s in result.failed]

@@ -190,8 +190,16 @@ class Report:
     groups: tuple[ReportGroup, ...]
     skipped: tuple[Skipped, ...]
     failed: tuple[Skipped, ...]
+    #: The reference folders of the sort: nothing under them moves, review actions included.
+    references: tuple[Path, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        d = self._fields()
+        if self.references:  # written only when set: older reports round-trip unchanged
+            d["references"] = [str(r) for r in self.references]
+        return d
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "folder": str(self.folder),
             "dry_run": self.dry_run,
@@ -247,6 +255,7 @@ class Report:
             groups=tuple(ReportGroup.from_dict(g) for g in d.get("groups", ())),
             skipped=tuple(_skip(s) for s in d.get("skipped", ())),
             failed=tuple(_skip(s) for s in d.get("failed", ())),
+            references=tuple(Path(r) for r in d.get("references") or ()),
         )
 
     @property
