@@ -376,12 +376,12 @@ def _group(
     settled: Sequence[bool] | None,
 ) -> list[GroupSpec]:
     """The groups of one sort, the full-size checks and the user's chosen copies included."""
-    from .pipeline.shot_quality import shot_qualities
+    from .pipeline.shot_quality import ShotScorer
 
     check = _pair_check(scan, run.engines, run.workers)
     refs = run.options.references  # their copies are kept, as the user's chosen ones are
     # Only the members of similar groups are judged, at the scorer's size, in parallel.
-    shots = Shots(lambda paths: shot_qualities(paths, workers=run.workers))
+    shots = Shots(ShotScorer(scan.files, cache=run.cache, workers=run.workers))
     specs = group_library(
         scan, run.engines, placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),
