@@ -14,11 +14,12 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
+from remedia_tray.core.bestshot import ShotQuality
 from remedia_tray.core.keeper import CHOSEN_REASON
 from remedia_tray.core.media import ImageInfo, MediaFile
 from remedia_tray.core.planning import GroupSpec, Move, PlannedGroup, SortKind, SortPlan
 from remedia_tray.engines.base import Neighbours, SimilarityEngine
-from remedia_tray.kinds.base import Claims, Growing, Library
+from remedia_tray.kinds.base import Claims, Growing, Library, Shots
 from remedia_tray.kinds.duplicates import (
     INTO_SERIES,
     DuplicatesKind,
@@ -250,6 +251,38 @@ def test_a_series_grows_whole_and_is_named_after_its_best_shot() -> None:
     assert not spec.keep_best_in_place and spec.folder == ROOT / "similar/s"
     assert claims == Claims()  # a series takes nothing from later kinds
     assert SimilarKind().anchor(1) == Growing(None, [1])
+
+
+class _Screens(_Upscales):
+    """A full-size check that finds the photos narrower than 50 px screenshots."""
+
+    def __init__(self, scan: ScanResult) -> None:
+        self.widths = [i.width for i in scan.infos]
+
+    def graphic(self, pos: int) -> bool:
+        return self.widths[pos] < 50
+
+    def upscaled(self, big: int, small: int) -> bool:
+        return False
+
+
+def test_screenshots_in_a_series_are_not_judged_as_shots() -> None:
+    # Sharpness says nothing of a screenshot, and reading one costs most: a series judges
+    # its photos only, and a series of screenshots is named by the keep rules.
+    scan = _scan(("p1.jpg", 0, 60), ("s1.png", 1, 40), ("p2.jpg", 2, 70), ("s2.png", 3, 45))
+    judged: list[str] = []
+
+    def measure(paths: Sequence[Path]) -> list[ShotQuality | None]:
+        judged.extend(_names(paths))
+        return [ShotQuality(1.0, 0, 0, 0, 1, score=float(p.name == "p1.jpg")) for p in paths]
+
+    lib = Library.of(scan, (), check=_Screens(scan), shots=Shots(measure))  # type: ignore[arg-type]
+    (spec,) = SimilarKind().form(lib, [], [[0, 1, 2, 3]], Claims())
+    assert spec.best == ROOT / "p1.jpg" and spec.keep_best_in_place  # the best photo
+    assert sorted(judged) == ["p1.jpg", "p2.jpg"]
+    best, reason = SimilarKind().keeper(lib, [1, 3])
+    assert best == 3 and reason.startswith("most pixels")  # screenshots only: the keep rules
+    assert sorted(judged) == ["p1.jpg", "p2.jpg"]
 
 
 # --- whole sorts, by scope -------------------------------------------------------------------

@@ -62,7 +62,8 @@ class SimilarKind(GroupKind):
         """The specs, every shot to judge measured first, all at once (in parallel)."""
         if lib.shots is not None and self.in_place(lib):
             pools = [k for g in grown for k in (*g.held, *g.joined)]
-            lib.shots.of(lib.paths([*pools, *(k for members in fresh for k in members)]))
+            everyone = [*pools, *(k for members in fresh for k in members)]
+            lib.shots.of(lib.paths(_photos(lib, everyone)))
         return super().form(lib, grown, fresh, claims)
 
     def grow(self, lib: Library, group: Growing, claims: Claims) -> list[GroupSpec]:
@@ -87,8 +88,9 @@ class SimilarKind(GroupKind):
             return super().keeper(lib, pool)
         chosen = [k for k in pool if lib.path(k) in lib.preferred]
         contenders = chosen or pool
-        scored = [] if lib.shots is None else lib.shots.of(lib.paths(contenders))
-        judged = [(k, q) for k, q in zip(contenders, scored) if q is not None]
+        photos = _photos(lib, contenders)
+        scored = [] if lib.shots is None else lib.shots.of(lib.paths(photos))
+        judged = [(k, q) for k, q in zip(photos, scored) if q is not None]
         if judged:
             shot = best_shot([q for _, q in judged])
             best, reason = judged[shot.index][0], shot.reason
@@ -98,6 +100,14 @@ class SimilarKind(GroupKind):
 
     def took(self, lib: Library, spec: GroupSpec, claims: Claims) -> None:
         """Nothing: the kinds before it took what they needed."""
+
+
+def _photos(lib: Library, members: Sequence[Member]) -> list[Member]:
+    """The members a best shot is judged among: screenshots, pages and slides are not shots
+    (sharpness says nothing of them, and reading them costs most); among only those, the
+    keep rules choose."""
+    check = lib.check
+    return list(members) if check is None else [k for k in members if not check.graphic(k)]
 
 
 def _best_shot(lib: Library, group: PlacedGroup, claims: Claims) -> Member | None:
