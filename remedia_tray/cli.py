@@ -19,7 +19,7 @@ from ._version import __version__
 from .core.keeper import DEFAULT_RULES, RULE_NAMES, split_rules
 from .core.planning import SeriesMode
 from .core.strictness import DEFAULT_LEVEL, level_name, parse_strictness
-from .core.wording import human_bytes, plural, shown
+from .core.wording import human_bytes, media_count, plural, shown
 from .engines import DEFAULT_ENGINE, ENGINE_CHOICES
 from .errors import RemediaError
 from .terminal_log import TerminalAndLog, log_file, print_err
@@ -41,8 +41,9 @@ def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-
     for name, desc in report.engines.items():
         print(f"  engine {name}: {shown(desc)}")
     print(
-        f"  {plural(report.images, 'photo')} ({report.decoded} opened, {report.from_cache} from "
-        f"cache), {plural(len(report.skipped), 'file')} skipped, {report.seconds:.1f} s"
+        f"  {media_count(report.images, report.videos)} ({report.decoded} opened, "
+        f"{report.from_cache} from cache), {plural(len(report.skipped), 'file')} skipped, "
+        f"{report.seconds:.1f} s"
     )
     dups = report.duplicate_groups
     print(

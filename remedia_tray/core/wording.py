@@ -64,3 +64,9 @@ def shown(text: object) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def media_count(files: int, videos: int) -> str:
+    """'12 photos' or '12 photos and 3 videos': `files` counts the videos too."""
+    photos = plural(files - videos, "photo")
+    return f"{photos} and {plural(videos, 'video')}" if videos else photos
