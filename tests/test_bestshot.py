@@ -124,7 +124,7 @@ def test_the_reason_says_why_in_words() -> None:
     assert dark.index == 1
     assert dark.reason == "best exposed of 2 photos (the next best is darker)"
     also = best_shot([_q(9.0, exposure=2.0, brightness=-1.5), _q(10.0)])
-    assert also.reason == "best exposed of 2 photos (the next best is darker), and the sharpest"
+    assert also.reason == "best exposed of 2 photos, and the sharpest (the next best is darker)"
     grainy = best_shot([_q(10.5, noise=6.0), _q(10.0)])
     assert grainy.reason == "least grainy of 2 photos (the next best shows more noise)"
     assert best_shot([_q(5.0)]).reason == "the only photo"

@@ -240,14 +240,16 @@ def _reason(qualities: Sequence[ShotQuality], index: int) -> str:
     if why == "sharp" and sharpest:
         ratio = best.sharpness / max(runner.sharpness, 1e-9)
         return f"sharpest {of} ({_times(ratio)} as sharp as the next best)"
-    words = {
-        "sharp": f"sharp and well exposed: the best balance {of}",
-        "blur": f"least shaken {of} (the next best shows motion blur)",
-        "exposure": f"best exposed {of} (the next best is {_too(runner, best)})",
-        "noise": f"least grainy {of} (the next best shows more noise)",
-        "pixels": f"most pixels {of} ({best.pixels / 1e6:.1f} MP)",
+    head, detail = {
+        "sharp": (f"sharp and well exposed: the best balance {of}", ""),
+        "blur": (f"least shaken {of}", "the next best shows motion blur"),
+        "exposure": (f"best exposed {of}", f"the next best is {_too(runner, best)}"),
+        "noise": (f"least grainy {of}", "the next best shows more noise"),
+        "pixels": (f"most pixels {of}", f"{best.pixels / 1e6:.1f} MP"),
     }[why]
-    return words + (", and the sharpest" if sharpest and why != "sharp" else "")
+    if sharpest and why != "sharp":
+        head += ", and the sharpest"
+    return f"{head} ({detail})" if detail else head
 
 
 def _times(ratio: float) -> str:
