@@ -56,7 +56,7 @@ def _print_report(report, *, verbose: bool) -> None:  # type: ignore[no-untyped-
             f"{plural(len(report.similar_groups), 'group')} to similar/"
         )
     for g in report.groups:
-        kept = f"keeps {g.keeper.name} ({g.reason})" if g.keeper else f"best: {g.best.name}"
+        kept = f"keeps {g.keeper.name}: {g.reason}" if g.keeper else f"best: {g.best.name}"
         print(f"  [{g.kind}/{shown(g.folder.name)}] {shown(kept)}")
         if verbose or report.dry_run:
             for m in g.moves:
