@@ -81,7 +81,7 @@ figure.best{border-color:var(--best)}
 .row .thumb{height:250px}
 .thumb img{max-width:100%;max-height:100%;border-radius:6px;display:block}
 .noprev{color:var(--mute);font-size:12px;text-align:center;padding:8px}
-.badge{position:absolute;top:10px;left:10px;color:#fff;font-size:11px;font-weight:700;
+.badge{position:absolute;z-index:1;top:10px;left:10px;color:#fff;font-size:11px;font-weight:700;
 padding:2px 9px;border-radius:999px;text-transform:uppercase;letter-spacing:.03em}
 .kept .badge{background:var(--kept)}
 .best .badge{background:var(--best)}
