@@ -27,7 +27,8 @@ from remedia_tray.filing.report import MemberDetail, SortReport, save_report
 from remedia_tray.layout import thumbs_dir
 from remedia_tray.pipeline.placed import read_placed
 from remedia_tray.pipeline.previews import save_preview, thumb_name
-from remedia_tray.pipeline.video_poster import poster_frame, poster_time, upright_turn
+from remedia_tray.pipeline.video_poster import poster_frame, poster_time
+from remedia_tray.pipeline.video_read import upright_turn
 from remedia_tray.review import writer as review
 from remedia_tray.review.facts import Detail, facts_from_report
 from remedia_tray.review.folder import folder_facts
