@@ -1,6 +1,8 @@
 """The video half of a sort: videos are told from pictures, read by the video engine's scan
 (pipeline/video_scan.py) and grouped like pictures (kinds.library.group_library), so placed
-groups grow, kept copies stay and undo works for them as for pictures.
+groups grow, kept copies stay and undo works for them as for pictures. Where the keep rules
+would keep a copy for its pixels, the video check (pipeline/video_check.py) makes sure they
+hold more picture: an upscale loses to its original.
 
 Live Photo videos never get here: they are companions of their picture (pipeline/mediasets).
 """
@@ -75,6 +77,7 @@ def videos_of(
 ) -> Videos:
     """Read the videos (the cache makes seen ones free) and group them with the video
     groups earlier sorts placed. With `arrived`, only those are searched (a batch)."""
+    from .pipeline.video_check import VideoCheck
     from .pipeline.video_scan import scan_videos
 
     if not run.videos or not (files or placed):
@@ -88,12 +91,14 @@ def videos_of(
     clock.lap("videos")
     settled = None if arrived is None else [f.path not in arrived for f in scan.files]
     refs = run.options.references  # their copies are kept, as the user's chosen ones are
+    check = VideoCheck(scan, engine.name, time_limit=run.options.video_time_limit)
     specs = group_library(
         scan, [engine], placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),
-        rules=parse_rules(run.options.keep, root=run.root),
+        rules=parse_rules(run.options.keep, root=run.root), check=check,
     )  # fmt: skip
     clock.lap("search")
+    clock.move("search", "full-size check", check.seconds)
     return Videos(scan, tuple(with_reference_reasons(specs, refs)), tuple(placed))
 
 

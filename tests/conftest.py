@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,48 @@ def chromium() -> str:
         if found:
             return found
     pytest.skip("Chromium is not installed (apt-get install chromium)")
+
+
+#: Chromium's switches for the page tests: headless, no sandbox (a container), no GPU, no
+#: first-run dialog, none of its own background traffic.
+HEADLESS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+)
+
+
+def headless(browser: str, profile: Path, *switches: str) -> list[str]:
+    """The command line of a headless `browser` with its own profile, then `switches`."""
+    return [browser, *HEADLESS, f"--user-data-dir={profile}", *switches]
+
+
+def devtools_tab(chrome: Any) -> str:
+    """A new tab, its page events on, of a Chromium driven over DevTools
+    (tests/desktop/test_review_chromium.DevTools): its session."""
+    target = chrome.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+    attached = chrome.call("Target.attachToTarget", {"targetId": target, "flatten": True})
+    session: str = attached["sessionId"]
+    chrome.call("Page.enable", session=session)
+    return session
+
+
+def load_page(chrome: Any, session: str, url: str) -> int:
+    """Open `url` in the tab and wait for its load event; returns where in `chrome.events`
+    the page's own events start."""
+    mark = len(chrome.events)
+    chrome.call("Page.navigate", {"url": url}, session=session)
+    chrome.wait_event("Page.loadEventFired", after=mark)
+    return mark
+
+
+def evaluated(chrome: Any, session: str, expression: str, *, timeout: float = 60) -> Any:
+    """What the script `expression` gives in the tab (a promise awaited), by value."""
+    params = {"expression": expression, "awaitPromise": True, "returnByValue": True}
+    reply = chrome.call("Runtime.evaluate", params, session=session, timeout=timeout)
+    return reply["result"]["value"]
 
 
 def read_tree(root: Path) -> dict[str, str]:

@@ -20,7 +20,7 @@ from urllib.parse import unquote_to_bytes
 from remedia_tray.cli import main
 from remedia_tray.sorter import SortOptions, sort_folder
 
-from .conftest import chromium, photo, shared_data, whatsapp_copy
+from .conftest import chromium, headless, photo, shared_data, whatsapp_copy
 
 HASH = SortOptions(engine="hash", workers=1)
 
@@ -64,17 +64,7 @@ class Dom(HTMLParser):
 def rendered(browser: str, page: Path, profile: Path) -> Dom:
     """The page's DOM as Chromium has it once loaded."""
     done = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            f"--user-data-dir={profile}",
-            "--dump-dom",
-            page.as_uri(),
-        ],
+        headless(browser, profile, "--dump-dom", page.as_uri()),
         capture_output=True,
         text=True,
         timeout=120,

@@ -27,7 +27,8 @@ from remedia_tray.filing.report import MemberDetail, SortReport, save_report
 from remedia_tray.layout import thumbs_dir
 from remedia_tray.pipeline.placed import read_placed
 from remedia_tray.pipeline.previews import save_preview, thumb_name
-from remedia_tray.pipeline.video_poster import poster_frame, poster_time, upright_turn
+from remedia_tray.pipeline.video_poster import poster_frame, poster_time
+from remedia_tray.pipeline.video_read import upright_turn
 from remedia_tray.review import writer as review
 from remedia_tray.review.facts import Detail, facts_from_report
 from remedia_tray.review.folder import folder_facts
@@ -35,7 +36,7 @@ from remedia_tray.review.page import render_page
 from remedia_tray.review.thumbnails import ensure_thumbnails
 from remedia_tray.review.view import duration_words, page_view
 
-from .conftest import chromium, photo
+from .conftest import chromium, devtools_tab, evaluated, headless, load_page, photo
 from .mediafiles import video, video_seconds
 
 av = pytest.importorskip("av")
@@ -360,35 +361,13 @@ _CHECK = """
 def _tiles(browser: str, pages: list[Path], profile: Path) -> list[list[dict[str, Any]]]:
     from tests.desktop.test_review_chromium import DevTools
 
-    chrome = DevTools(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ]
-    )
+    chrome = DevTools(headless(browser, profile, "about:blank"))
     try:
-        target = chrome.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = chrome.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"
-        ]
-        chrome.call("Page.enable", session=session)
+        session = devtools_tab(chrome)
         out = []
         for page in pages:
-            mark = len(chrome.events)
-            chrome.call("Page.navigate", {"url": page.as_uri()}, session=session)
-            chrome.wait_event("Page.loadEventFired", after=mark)
-            result = chrome.call(
-                "Runtime.evaluate",
-                {"expression": _CHECK, "awaitPromise": True, "returnByValue": True},
-                session=session,
-            )
-            out.append(result["result"]["value"])
+            load_page(chrome, session, page.as_uri())
+            out.append(evaluated(chrome, session, _CHECK))
         return out
     finally:
         chrome.close()

@@ -179,6 +179,20 @@ def resized(frames: Iterable[np.ndarray], long_side: int) -> Iterator[np.ndarray
         yield np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
 
 
+def upscale(
+    src: Path,
+    dst: Path,
+    *,
+    size: tuple[int, int] = (1920, 1080),
+    resample: Image.Resampling = Image.Resampling.LANCZOS,
+    crf: int = 20,
+) -> Path:
+    """What an editor's "export at 1080p" makes of a smaller clip: every frame enlarged to
+    `size` (LANCZOS or BICUBIC, as editors offer), encoded again, no metadata."""
+    frames = (np.asarray(Image.fromarray(f).resize(size, resample)) for f in decoded(src))
+    return encode(frames, dst, fps=_fps(src), crf=crf, metadata=None)
+
+
 def whatsapp(src: Path, dst: Path, *, side: int = 640, fps: float | None = None) -> Path:
     """What a messenger makes of a clip: 640 px on the long side, a low bitrate, its own GOP
     (the encoder's default), the rotation baked into the pixels, no metadata."""

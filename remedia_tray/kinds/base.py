@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from ..core.bestshot import ShotQuality
     from ..engines.base import Neighbours
     from ..pipeline.features import ScanResult
-    from ..pipeline.fullsize_check import PairCheck
     from ..pipeline.placed import PlacedGroup
 
 Member = int
@@ -36,6 +35,23 @@ A member stays one position even when it is several files: a media set (a pictur
 Live Photo video or RAW twin) will be the position of its picture, and `Library.paths` is
 the one place that turns a member into the files that move with it.
 """
+
+
+class Check(Protocol):
+    """What the kinds ask of a scan's second look at its files: pictures read again at full
+    size (pipeline/fullsize_check.PairCheck), videos' frames (pipeline/video_check.VideoCheck)."""
+
+    def confirm(self, pairs: Neighbours) -> Neighbours:
+        """The candidate pairs that hold up."""
+
+    def graphic(self, pos: Member) -> bool:
+        """A screenshot, page or slide rather than a photo."""
+
+    def verification(self, members: Sequence[Member]) -> Verification | None:
+        """How a group's copies were told to be the same (None: not said)."""
+
+    def upscaled(self, big: Member, small: Member) -> bool:
+        """`big` holds no more picture than `small`, enlarged (an upscale of it)."""
 
 
 class Shots:
@@ -71,7 +87,7 @@ class Library:
     scan: ScanResult
     placed: tuple[PlacedGroup, ...]
     preferred: frozenset[Path] = frozenset()
-    check: PairCheck | None = None
+    check: Check | None = None
     position: dict[Path, Member] = field(default_factory=dict, compare=False)
     series: SeriesMode = "keep-best"
     shots: Shots | None = field(default=None, compare=False)
@@ -84,7 +100,7 @@ class Library:
         placed: Sequence[PlacedGroup],
         *,
         preferred: frozenset[Path] = frozenset(),
-        check: PairCheck | None = None,
+        check: Check | None = None,
         series: SeriesMode = "keep-best",
         shots: Shots | None = None,
         rules: KeepRules = DEFAULT_KEEP,

@@ -20,14 +20,13 @@ import numpy as np
 from ..core.keeper import DEFAULT_KEEP, KeepRules
 from ..core.library import attach
 from ..core.planning import GroupSpec, SeriesMode, SortKind
-from .base import Claims, GroupKind, Growing, Library, Member, Shots, new_groups
+from .base import Check, Claims, GroupKind, Growing, Library, Member, Shots, new_groups
 from .duplicates import DuplicatesKind
 from .similar import SimilarKind
 
 if TYPE_CHECKING:
     from ..engines.base import Neighbours, SimilarityEngine
     from ..pipeline.features import ScanResult
-    from ..pipeline.fullsize_check import PairCheck
     from ..pipeline.placed import PlacedGroup
 
 #: Every kind, by the output folder it fills (an engine's `kind` names one).
@@ -75,7 +74,7 @@ def group_library(
     full: bool = False,
     settled: Sequence[bool] | None = None,
     preferred: frozenset[Path] = frozenset(),
-    check: PairCheck | None = None,
+    check: Check | None = None,
     series: SeriesMode = "keep-best",
     shots: Shots | None = None,
     rules: KeepRules = DEFAULT_KEEP,

@@ -241,27 +241,39 @@ class PairCheck:
 
     def upscaled(self, big: int, small: int) -> bool:
         """True when `big` has no more picture than `small`, enlarged (an upscale of it)."""
-        from PIL import Image as PILImage
-        from PIL import ImageChops
-
         try:
             b = self._whole(big)
             s = self._whole(small)
         except UnreadableImage:
             return False  # cannot tell: the pixel count stands
-        box, up = PILImage.Resampling.BOX, PILImage.Resampling.BICUBIC
-
-        def detail(x: Image.Image) -> float:
-            """What x holds beyond the smaller copy's resolution (RMS grey levels)."""
-            return _rms(ImageChops.difference(x, x.resize(s.size, box).resize(b.size, up)))
-
-        enlarged = s.resize(b.size, PILImage.Resampling.LANCZOS)
-        return detail(b) <= UPSCALE_DETAIL_RATIO * max(detail(enlarged), 0.25)
+        return is_upscale(b, s)
 
     def _whole(self, pos: int) -> Image.Image:
         """The whole photo in grey (for upscales; not held)."""
         info = self._scan.infos[pos]
         return self._photo(pos).load(min(info.width, info.height))
+
+
+def detail_ratio(big: Image.Image, small: Image.Image) -> float:
+    """How many times more detail the grey picture `big` holds beyond the resolution of the
+    grey `small` than `small` itself, enlarged (LANCZOS) to `big`'s size, holds there: about
+    1 for an upscale of `small`, 1.5 to 3 for a larger original."""
+    from PIL import Image as PILImage
+    from PIL import ImageChops
+
+    box, up = PILImage.Resampling.BOX, PILImage.Resampling.BICUBIC
+
+    def detail(x: Image.Image) -> float:
+        """What x holds beyond the smaller copy's resolution (RMS grey levels)."""
+        return _rms(ImageChops.difference(x, x.resize(small.size, box).resize(big.size, up)))
+
+    enlarged = small.resize(big.size, PILImage.Resampling.LANCZOS)
+    return detail(big) / max(detail(enlarged), 0.25)
+
+
+def is_upscale(big: Image.Image, small: Image.Image) -> bool:
+    """`big` holds no more picture than `small` enlarged: an upscale of it (grey pictures)."""
+    return detail_ratio(big, small) <= UPSCALE_DETAIL_RATIO
 
 
 def _array(grey: Image.Image, size: tuple[int, int]) -> np.ndarray:

@@ -1,9 +1,10 @@
 """A video's poster frame: the picture the review page shows for a video, decoded with PyAV.
 
 It seeks to about 1 s in (10 % into a shorter clip, past a fade-in), decodes forward to the
-first frame that is neither black nor blank, and turns it upright by the video's rotation tag.
-No decode can hang: reads time out and the whole poster has a time limit. PyAV is imported
-only here, when a poster is made: `import remedia_tray` never loads it.
+first frame that is not blank (the reader's rule: video_read.shows_picture), and turns it
+upright by the video's rotation tag (video_read.picture). No decode can hang: reads time out
+and the whole poster has a time limit. PyAV is imported only when a poster is made:
+`import remedia_tray` never loads it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,6 @@ if TYPE_CHECKING:
     from av.video.frame import VideoFrame
     from PIL import Image
 
-#: The names the review page shows as videos (a video the scan read says so by its length).
-VIDEO_SUFFIXES = frozenset(
-    (".mp4", ".m4v", ".mov", ".3gp", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".mpg", ".wmv")
-)
-
 #: Where the poster is taken: 1 s in, or 10 % into a clip shorter than 10 s.
 POSTER_SECONDS = 1.0
 POSTER_SHARE = 0.1
@@ -30,16 +26,6 @@ POSTER_SHARE = 0.1
 #: file costs its tile, never the page.
 TIME_LIMIT = 10.0
 MAX_FRAMES = 900
-#: A frame this dark on average, or this flat, is a fade or a blank intro: not a poster.
-_DARK_MEAN = 20.0
-_FLAT_STDDEV = 3.0
-#: The poster's longest side before the preview shrinks it (twice the preview's, for sharpness).
-_POSTER_SIDE = 640
-
-
-def is_video(path: Path) -> bool:
-    """Whether `path` is named as a video."""
-    return path.suffix.lower() in VIDEO_SUFFIXES
 
 
 def poster_time(duration: float | None) -> float:
@@ -49,43 +35,10 @@ def poster_time(duration: float | None) -> float:
     return min(POSTER_SECONDS, duration * POSTER_SHARE)
 
 
-def upright_turn(rotation: float) -> int:
-    """The counterclockwise quarter turns (0-3) that show a frame whose display matrix rotates
-    it `rotation` degrees counterclockwise (PyAV's `VideoFrame.rotation`; a phone's portrait
-    clip says -90)."""
-    return round(rotation / 90) % 4
-
-
-def _is_blank(frame: VideoFrame) -> bool:
-    from PIL import ImageStat
-
-    small = frame.to_image(width=48, height=27)  # type: ignore[no-untyped-call]
-    stat = ImageStat.Stat(small.convert("L"))
-    return bool(stat.mean[0] < _DARK_MEAN or stat.stddev[0] < _FLAT_STDDEV)
-
-
-def _rotation(frame: VideoFrame) -> float:
-    return float(getattr(frame, "rotation", 0) or 0)  # PyAV < 13 has no display matrix
-
-
-def _image(frame: VideoFrame) -> Image.Image:
-    """The frame as an upright RGB image, its longest side at most _POSTER_SIDE."""
-    from PIL import Image as PILImage
-
-    scale = min(1.0, _POSTER_SIDE / max(frame.width, frame.height, 1))
-    size = {
-        "width": max(2, round(frame.width * scale)),
-        "height": max(2, round(frame.height * scale)),
-    }
-    image: PILImage.Image = frame.to_image(**size)  # type: ignore[no-untyped-call]
-    turn = {1: PILImage.Transpose.ROTATE_90, 2: PILImage.Transpose.ROTATE_180}
-    turn[3] = PILImage.Transpose.ROTATE_270
-    quarters = upright_turn(_rotation(frame))
-    return image.transpose(turn[quarters]) if quarters else image
-
-
 def _decode_poster(path: Path, time_limit: float) -> Image.Image:
     import av
+
+    from .video_read import picture, rotation_of, shows_picture
 
     deadline = time.monotonic() + time_limit
     # The timeout ends any read that waits longer (FFmpeg's interrupt callback).
@@ -106,8 +59,8 @@ def _decode_poster(path: Path, time_limit: float) -> Image.Image:
             last = frame
             if frame.time is not None and frame.time < at - 1e-3:
                 continue
-            if not _is_blank(frame):
-                return _image(frame)
+            if shows_picture(frame):
+                return picture(frame, rotation_of(frame))
             if blank is None:
                 blank = frame
         fallback = blank if blank is not None else last
@@ -115,7 +68,7 @@ def _decode_poster(path: Path, time_limit: float) -> Image.Image:
             raise UnreadableImage(f"no poster frame within {time_limit:g} s")
         if fallback is None:
             raise UnreadableImage("a video without a frame that decodes")
-        return _image(fallback)  # a black video's poster is black
+        return picture(fallback, rotation_of(fallback))  # a black video's poster is black
 
 
 def poster_frame(path: Path, *, time_limit: float = TIME_LIMIT) -> Image.Image:

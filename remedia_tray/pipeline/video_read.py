@@ -5,7 +5,9 @@ Never the whole stream: for each sampled second the reader seeks to the keyframe
 (the container's index says where keyframes are) and decodes forward to the frame shown at
 that second, skipping the frames nothing refers to on the way. Frames are turned upright
 before they are described, so a portrait clip with a rotation tag and its re-encode with the
-rotation baked in look the same. PyAV is imported here, in the reading processes only.
+rotation baked in look the same. The frame helpers here (rotation, upright, blank, picture)
+are the poster's (video_poster.py) and the upscale check's (video_check.py) too. PyAV is
+imported only where a video is read, never by `import remedia_tray`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import math
 import os
 import stat
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +42,16 @@ _MAKE = ("com.apple.quicktime.make", "make", "com.android.manufacturer", "manufa
 _MODEL = ("com.apple.quicktime.model", "model", "com.android.model")
 _ANDROID = "com.android.version"
 #: Container -> the format named in reports; ISO files are told apart by their brand.
-_FORMATS = {"matroska": "MKV", "webm": "WEBM", "avi": "AVI", "mpegts": "MTS", "3gp": "3GP"}
+_FORMATS = {
+    "matroska": "MKV", "webm": "WEBM", "avi": "AVI", "mpegts": "MTS", "3gp": "3GP", "asf": "WMV",
+}  # fmt: skip
 #: A stream that ends this much (seconds, or share of its length) before its stated length
 #: was cut off: the file is truncated.
 _CUT_SECONDS, _CUT_SHARE = 1.0, 0.05
 #: Further than this before a sample, the decoder skips every B-frame.
 _BIDIR_SECONDS = 0.25
+#: The longest side of a video's poster picture (twice the preview's, for sharpness).
+POSTER_SIDE = 2 * THUMB_SIDE
 
 
 class UnreadableVideo(Exception):
@@ -124,11 +131,11 @@ def _read(container: Any, path: Path, previews: Path | None) -> VideoRead:
         if frame is None:
             _check_complete(walker.reached, t, duration)
             break
-        rotation = _rotation(frame)
-        thumb, level = describe(_upright(_grey(frame), rotation))
+        rotation = rotation_of(frame)
+        thumb, level = describe(upright(_grey(frame), rotation))
         samples[slot] = (thumb, level)
         if level >= BLANK and (poster is None or (poster[0] < 1.0 <= t)):
-            poster = (t, _picture(frame, rotation))
+            poster = (t, picture(frame, rotation))
     if not samples:
         raise UnreadableVideo("damaged: no frame decodes")
     width, height = stream.codec_context.width, stream.codec_context.height
@@ -184,13 +191,20 @@ def _check_complete(reached: float | None, t: float, duration: float) -> None:
         raise UnreadableVideo(f"damaged: truncated (the video stops {where} of {duration:.1f} s)")
 
 
-def _rotation(frame: Any) -> int:
-    """The display rotation in counter-clockwise degrees, a multiple of 90."""
+def upright_turn(rotation: float) -> int:
+    """The counterclockwise quarter turns (0-3) that show a frame whose display matrix rotates
+    it `rotation` degrees counterclockwise (PyAV's `VideoFrame.rotation`; a phone's portrait
+    clip says -90)."""
+    return round(rotation / 90) % 4
+
+
+def rotation_of(frame: Any) -> int:
+    """The display rotation in counter-clockwise degrees: 0, 90, 180 or 270."""
     try:
-        degrees = float(frame.rotation or 0)
+        degrees = float(getattr(frame, "rotation", 0) or 0)  # PyAV < 13 has no display matrix
     except Exception:  # a malformed display matrix only costs the rotation
         return 0
-    return round(degrees / 90) * 90 % 360
+    return 90 * upright_turn(degrees)
 
 
 def _grey(frame: Any) -> np.ndarray:
@@ -198,19 +212,54 @@ def _grey(frame: Any) -> np.ndarray:
     return np.asarray(small.to_ndarray(), dtype=np.float32)
 
 
-def _upright(pixels: np.ndarray, rotation: int) -> np.ndarray:
+def upright(pixels: np.ndarray, rotation: int) -> np.ndarray:
+    """Pixels (rows first) as shown: turned by the frame's `rotation_of`."""
     return np.rot90(pixels, k=rotation // 90) if rotation else pixels
 
 
-def _picture(frame: Any, rotation: int) -> Image.Image:
-    """The frame as an upright RGB picture of the preview's size."""
+def shows_picture(frame: Any) -> bool:
+    """Not a blank frame (black, a fade, a flat colour): the signature's own rule."""
+    return describe(_grey(frame))[1] >= BLANK
+
+
+def picture(frame: Any, rotation: int, *, side: int = POSTER_SIDE) -> Image.Image:
+    """The frame as an upright RGB picture, its longest side at most `side`."""
     from PIL import Image as PILImage
 
-    scale = min(1.0, 2 * THUMB_SIDE / max(frame.width, frame.height))
-    w = max(2, round(frame.width * scale / 2) * 2)
-    h = max(2, round(frame.height * scale / 2) * 2)
-    pixels = _upright(frame.reformat(width=w, height=h, format="rgb24").to_ndarray(), rotation)
+    scale = min(1.0, side / max(frame.width, frame.height, 1))
+    w, h = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
+    pixels = upright(frame.reformat(width=w, height=h, format="rgb24").to_ndarray(), rotation)
     return PILImage.fromarray(np.ascontiguousarray(pixels))
+
+
+def grey_frames(path: Path, seconds: Sequence[float], *, time_limit: float) -> list[np.ndarray]:
+    """The frames shown at `seconds` from the start, whole, grey and upright (uint8), decoded
+    exactly (every filter on); within `time_limit` seconds for them all. Raises
+    UnreadableVideo with the reason (one of them past the end of the stream included)."""
+    import av
+
+    deadline = time.monotonic() + time_limit
+    try:
+        # The timeout ends any read that waits longer (FFmpeg's interrupt callback).
+        with av.open(str(path), metadata_errors="ignore", timeout=(time_limit, time_limit)) as c:
+            streams = [s for s in c.streams.video if not _is_cover(s)]
+            if not streams:
+                raise UnreadableVideo("no video stream")
+            stream = streams[0]
+            fps = float(stream.average_rate or stream.guessed_rate or 0) or 30.0
+            walker = _Walker(c, stream, fps, exact=True, deadline=deadline)
+            out = []
+            for k, t in enumerate(seconds):
+                frame = walker.frame_at(t, then=seconds[k + 1] if k + 1 < len(seconds) else None)
+                if frame is None:
+                    raise UnreadableVideo(f"no frame at {t:g} s")
+                grey = np.asarray(frame.reformat(format="gray").to_ndarray(), dtype=np.uint8)
+                out.append(np.ascontiguousarray(upright(grey, rotation_of(frame))))
+            return out
+    except av.ExitError:  # a read timed out
+        raise UnreadableVideo(f"took longer than {time_limit:g} s to read") from None
+    except (OSError, av.FFmpegError) as exc:
+        raise UnreadableVideo(f"cannot read: {_why(exc)}") from None
 
 
 def _info(container: Any, path: Path, width: int, height: int, duration: float) -> ImageInfo:
@@ -257,7 +306,17 @@ class _Walker:
     """Frames at given seconds, each found by a seek to the keyframe before it (when that is
     nearer than going on from where the decoder stands) and decoding forward."""
 
-    def __init__(self, container: Any, stream: Any, fps: float) -> None:
+    def __init__(
+        self,
+        container: Any,
+        stream: Any,
+        fps: float,
+        *,
+        exact: bool = False,
+        deadline: float | None = None,
+    ) -> None:
+        """`exact`: every frame decoded with every filter (whole frames are looked at), not
+        the thumbnails' shortcuts. `deadline`: the time.monotonic() by which to be done."""
         self.container, self.stream = container, stream
         tb = stream.time_base
         self.seconds_per_tick = float(tb) if tb else 1e-6
@@ -266,10 +325,12 @@ class _Walker:
         self.half_frame = 0.5 / (fps * self.seconds_per_tick)
         self.keys = _keyframes(stream)
         cc = stream.codec_context
-        self.skips_b_frames = cc.name == "h264"
+        self.skips_b_frames = cc.name == "h264" and not exact
+        self.deadline = deadline
         cc.thread_count = 1  # one process per core reads; threads would only add latency
-        # The thumbnails are 16 x 16: the deblocking filter and exact rounding buy nothing.
-        cc.options = {"skip_loop_filter": "all", "flags2": "+fast"}
+        if not exact:
+            # The thumbnails are 16 x 16: the deblocking filter and exact rounding buy nothing.
+            cc.options = {"skip_loop_filter": "all", "flags2": "+fast"}
         self.position: int | None = None  # pts of the last frame decoded
         self.reached: float | None = None  # seconds of the last frame decoded
         self.decoded = 0
@@ -324,6 +385,8 @@ class _Walker:
         if self._packets is None:
             self._packets = self.container.demux(self.stream)
         while True:
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise UnreadableVideo("took longer than its time limit to read")
             while self._frames:
                 frame = self._frames.pop(0)
                 self._note(frame)

@@ -16,6 +16,7 @@ import numpy as np
 from .._platform import resolve_workers
 from ..core.media import MediaFile
 from ..core.progress import ProgressFactory, null_progress
+from ..core.videos import HEAD_BYTES, is_video
 from .features import Rows, ScanResult, Twin, pack, representatives
 from .identical import identical_sets
 from .previews import share_preview
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
 
 #: The cache key of a video's facts (its signature is under the engine's own key).
 INFO_KEY = "video-info:v1"
-
-#: Suffixes of video files (lower case).
-VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".mov", ".m4v", ".3gp", ".3g2", ".mkv", ".webm", ".avi", ".mts", ".m2ts"}
-)
 
 
 def scan_videos(
@@ -140,56 +136,14 @@ def _cache_twins(
             cache.put(files[twin.pos], engine.cache_key, vec.tobytes())
 
 
-def is_video(path: Path) -> bool:
-    """A video by its name, or by its first bytes when the name says nothing."""
-    suffix = path.suffix.lower()
-    if suffix in VIDEO_SUFFIXES:
-        return True
-    if suffix in _NOT_VIDEO:
-        return False
-    return sniff_video(path)
-
-
-#: Suffixes that are surely not videos: pictures, RAWs, sidecars, documents.
-_NOT_VIDEO = frozenset(
-    {
-        ".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff", ".gif", ".bmp",
-        ".avif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".xmp",
-        ".json", ".aae", ".thm", ".txt", ".pdf", ".html", ".md",
-    }
-)  # fmt: skip
-#: ISO BMFF brands of still pictures (HEIF, AVIF): an `ftyp` box does not make a video.
-_STILL_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
-
-
-def sniff_video(path: Path) -> bool:
-    """The first bytes of a video container: ISO BMFF (MP4, MOV, 3GP), Matroska/WebM, AVI
-    or an MPEG transport stream. An unreadable file is no video here (the picture scan
-    says why it is skipped)."""
+def read_head(path: Path) -> bytes:
+    """The first bytes of `path` that tell a video (core/videos.py); none when it cannot be
+    read (the picture scan says why it is skipped)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(16)
+            return f.read(HEAD_BYTES)
     except OSError:
-        return False
-    if head[4:8] == b"ftyp":
-        return head[8:12] not in _STILL_BRANDS
-    if head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
-        return True
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return True
-    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
-        return True
-    return len(head) >= 1 and head[0] == 0x47 and _ts_sync(path)
-
-
-def _ts_sync(path: Path) -> bool:
-    """An MPEG transport stream: the sync byte 0x47 every 188 bytes."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(188 * 4)
-    except OSError:
-        return False
-    return len(data) == 188 * 4 and all(data[k * 188] == 0x47 for k in range(4))
+        return b""
 
 
 def split_videos(files: Sequence[MediaFile]) -> tuple[list[MediaFile], list[MediaFile]]:
@@ -197,7 +151,7 @@ def split_videos(files: Sequence[MediaFile]) -> tuple[list[MediaFile], list[Medi
     pictures: list[MediaFile] = []
     videos: list[MediaFile] = []
     for f in files:
-        (videos if is_video(f.path) else pictures).append(f)
+        (videos if is_video(f.path, head=read_head) else pictures).append(f)
     return pictures, videos
 
 

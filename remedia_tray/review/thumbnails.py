@@ -12,8 +12,9 @@ from pathlib import Path
 
 from .._platform import resolve_workers
 from ..core.progress import ProgressFactory, null_progress
+from ..core.videos import is_video
 from ..pipeline.previews import THUMB_SIDE, save_preview, thumb_name
-from ..pipeline.video_poster import is_video, poster_frame
+from ..pipeline.video_poster import poster_frame
 
 __all__ = ["THUMB_SIDE", "ThumbnailSet", "ensure_thumbnails", "make_thumbnail", "thumb_name"]
 

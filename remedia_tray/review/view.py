@@ -22,8 +22,8 @@ from .._platform import IS_WINDOWS
 from ..core.mediasets import RULES
 from ..core.planning import SortKind
 from ..core.strictness import level_name
+from ..core.videos import is_video
 from ..core.wording import megabytes, plural, verification_words
-from ..pipeline.video_poster import is_video
 from .facts import Change, FileNote, GroupFacts, MemberFacts, PageFacts
 
 # ---------------------------------------------------------------- the kinds of group

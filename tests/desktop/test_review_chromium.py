@@ -26,7 +26,7 @@ from urllib.parse import unquote_to_bytes, urlparse
 import pytest
 
 from remedia_tray.sorter import SortOptions, sort_folder
-from tests.conftest import chromium, shared_data
+from tests.conftest import chromium, devtools_tab, evaluated, headless, load_page, shared_data
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
@@ -269,45 +269,20 @@ def test_review_page_in_headless_chromium(
     control.write_text(f'<!DOCTYPE html><img src="{CONTROL_URL}">', encoding="utf-8")
     net_log = tmp_path / "netlog.json"
     profile = tmp_path / "profile"
-    chrome = DevTools(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            f"--log-net-log={net_log}",
-            "--net-log-capture-mode=Everything",
-            "about:blank",
-        ]
-    )
+    private = ("--disable-quic", "--disable-component-update", "--disable-sync")
+    no_dns = "--host-resolver-rules=MAP * ~NOTFOUND"
+    net = (f"--log-net-log={net_log}", "--net-log-capture-mode=Everything")
+    chrome = DevTools(headless(browser, profile, *private, no_dns, *net, "about:blank"))
     try:
-        target = chrome.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = chrome.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"
-        ]
-        for method in ("Network.enable", "Page.enable"):
-            chrome.call(method, session=session)
+        session = devtools_tab(chrome)
+        chrome.call("Network.enable", session=session)
         chrome.call(
             "Emulation.setDeviceMetricsOverride",
             {"width": 1280, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
             session=session,
         )
-        mark = len(chrome.events)
-        chrome.call("Page.navigate", {"url": page.as_uri()}, session=session)
-        chrome.wait_event("Page.loadEventFired", after=mark)
-        result = chrome.call(
-            "Runtime.evaluate",
-            {"expression": _CHECK_PAGE, "awaitPromise": True, "returnByValue": True},
-            session=session,
-            timeout=90,
-        )["result"]["value"]
+        mark = load_page(chrome, session, page.as_uri())
+        result = evaluated(chrome, session, _CHECK_PAGE, timeout=90)
         shot = chrome.call(
             "Page.captureScreenshot",
             {
@@ -323,9 +298,7 @@ def test_review_page_in_headless_chromium(
             if e["method"] == "Network.requestWillBeSent"
         ]
         # The control: a page that does ask the network, to prove the net-log check sees it.
-        mark = len(chrome.events)
-        chrome.call("Page.navigate", {"url": control.as_uri()}, session=session)
-        chrome.wait_event("Page.loadEventFired", after=mark)
+        load_page(chrome, session, control.as_uri())
         time.sleep(0.5)
     finally:
         chrome.close()
