@@ -71,7 +71,10 @@ def test_keep_newest_from_the_menu(panel, tmp_path: Path, notify_server: NotifyS
         camera_copy(inbox / "old.jpg", taken="2023:01:02 08:00:00")  # older, and larger
         assert wait_until(lambda: (inbox / "duplicates/new/old.jpg").exists(), timeout=60)
         assert (inbox / "new.jpg").exists()
-        report = json.loads(max((inbox / ".remedia/reports").glob("*.json")).read_text())
+        # The report is saved after the moves: wait for it as well.
+        reports = inbox / ".remedia/reports"
+        assert wait_until(lambda: any(reports.glob("*.json")), timeout=30)
+        report = json.loads(max(reports.glob("*.json")).read_text())
         reasons = [g["reason"] for g in report["groups"]]
         assert reasons == ["newest (taken 2024-05-01 10:02), as you asked"]
 
