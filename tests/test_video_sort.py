@@ -115,6 +115,7 @@ def test_the_cli_sorts_videos(backup: Path) -> None:
     assert len(moved) == sum(len(s) - 1 for s in vf.SAME_VIDEO), moved
     assert all(original in after for original, *_ in vf.SAME_VIDEO)
     assert "not an image" not in done.stdout + done.stderr
+    assert "  1 photo and 16 videos (" in done.stdout  # counted apart
     undone = run_remedia("undo", str(backup))
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert read_tree(backup) == before
