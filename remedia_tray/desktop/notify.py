@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._platform import IS_MACOS, IS_WINDOWS
-from ..core.wording import plural
+from ..core.wording import media_count, plural
 
 if TYPE_CHECKING:
     from ..filing.report import SortReport
@@ -56,12 +56,12 @@ def report_message(report: SortReport, *, new_photos: int | None = None) -> tupl
         summary = batch_summary(new_photos, dups, similar)
     elif report.dry_run:
         summary = (
-            f"Checked {plural(report.images, 'photo')} (dry run): would move "
+            f"Checked {media_count(report.images, report.videos)} (dry run): would move "
             f"{plural(dups, 'duplicate')}, {plural(similar, 'similar group')}"
         )
     else:
         summary = (
-            f"Sorted {plural(report.images, 'photo')}: {plural(dups, 'duplicate')}, "
+            f"Sorted {media_count(report.images, report.videos)}: {plural(dups, 'duplicate')}, "
             f"{plural(similar, 'similar group')}"
         )
     lines = [str(report.folder)]
