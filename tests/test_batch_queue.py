@@ -101,3 +101,28 @@ def test_a_folder_no_longer_watched_forgets_its_waiting_files() -> None:
     assert q.waiting() == 1 and not q.is_ready(A, A / "1.jpg")
     job = q.next_job(0.0, paused=False, arriving=nothing_arriving)
     assert job is not None and job.folder == B
+
+
+def test_a_held_folder_waits_until_it_may_be_sorted_and_loses_nothing() -> None:
+    q = BatchQueue()
+    q.add(A, [A / "1.jpg"])
+    q.add(B, [B / "1.jpg"])
+    q.force([A], full=True)
+    bad = {A}
+    job = q.next_job(0.0, paused=False, arriving=nothing_arriving, held=bad.__contains__)
+    assert job == Job(A, frozenset({A / "1.jpg"}), forced=True, full=True)
+    q.hold(job)  # its settings are invalid: the files wait
+    q.add(A, [A / "2.jpg"])
+    assert q.next_job(0.0, paused=False, arriving=nothing_arriving, held=bad.__contains__) == Job(
+        B, frozenset({B / "1.jpg"}), forced=False, full=False
+    )
+    assert q.next_job(0.0, paused=False, arriving=nothing_arriving, held=bad.__contains__) is None
+    assert q.waiting() == 2
+    q.force([A])  # "Sort now" still takes it, to say why again
+    job = q.next_job(0.0, paused=False, arriving=nothing_arriving, held=bad.__contains__)
+    assert job is not None and job.folder == A and job.full
+    q.hold(job)
+    bad.clear()  # fixed: the batch runs, still full, with every file that waited
+    assert q.next_job(0.0, paused=False, arriving=nothing_arriving, held=bad.__contains__) == Job(
+        A, frozenset({A / "1.jpg", A / "2.jpg"}), forced=False, full=True
+    )

@@ -168,10 +168,12 @@ def test_back_to_the_defaults_leaves_no_table(tmp_path: Path) -> None:
         ('keep = ["oldest", "newest"]', "'oldest' and 'newest' contradict each other"),
         ("keep = []", "no keep rule given"),
         ("references = [1]", "/p: 'references' must be a list of folder paths"),
+        ('references = "Lib"', "/p: 'references' must be a list of folder paths"),
         ('series = "best"', "/p: 'series' must be one of keep-best, move-all"),
+        ('series = ["move-all"]', "/p: 'series' must be one of keep-best, move-all"),
     ],
 )
-def test_a_bad_folder_value_is_named_and_its_default_used(
+def test_a_bad_folder_value_makes_the_folder_unusable_until_fixed(
     tmp_path: Path, table: str, words: str
 ) -> None:
     good = "" if table.startswith("series") else 'series = "move-all"\n'
@@ -179,23 +181,47 @@ def test_a_bad_folder_value_is_named_and_its_default_used(
     path.write_text(f'strictness = 75\nwatched = ["/p"]\n\n[folders."/p"]\n{table}\n{good}')
     result = sm.load(path)
     assert result.problem is not None and words in result.problem, result.problem
-    assert str(path) in result.problem and "(the default is used)" in result.problem
+    assert str(path) in result.problem and "(the folder is not sorted until this is fixed)" in (
+        result.problem
+    )
     assert result.kept_aside is None and path.exists()  # the rest of the file counts
     assert result.settings.strictness == 75 and result.settings.watched == (Path("/p"),)
     chosen = result.settings.folder(Path("/p"))
-    # The good value beside the bad one is used.
-    assert chosen == (sm.FolderSettings(series="move-all") if good else sm.FolderSettings())
+    # A mistyped safety setting never falls back to no protection: the folder is not sorted.
+    assert chosen.problem is not None and words in chosen.problem
+    assert chosen.series == ("move-all" if good else "keep-best")  # the good value is read
+    assert result.settings.folder(Path("/q")).problem is None  # other folders are unaffected
+    # A save (the tray saves on any change) keeps the bad value as written: still unusable.
+    again = sm.load(sm.save(result.settings, tmp_path / "saved.toml"))
+    assert again.settings == result.settings
+    assert again.problem == result.problem.replace(str(path), str(tmp_path / "saved.toml"))
+    # Choosing the value again (the Keep menu) fixes it.
+    key = table.split(" =")[0]
+    value = {"keep": ("newest",), "references": (Path("Lib"),), "series": "keep-best"}[key]
+    fixed = result.settings.with_folder(Path("/p"), **{key: value}).folder(Path("/p"))
+    assert fixed.problem is None and getattr(fixed, key) == value
 
 
-def test_folders_must_be_tables(tmp_path: Path) -> None:
+def test_a_folder_entry_that_is_not_a_table_is_unusable(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
-    path.write_text('folders = "x"\n')
-    result = sm.load(path)  # the whole key is wrong: the file is kept aside, defaults used
-    assert result.settings == Settings() and result.kept_aside is not None
-    path.write_text('[folders]\n"/p" = 3\n')
+    path.write_text('[folders]\n"/p" = 3\n\n[folders."/q"]\nseries = "move-all"\n')
     result = sm.load(path)
     assert result.problem is not None and 'folders."/p" must be a table' in result.problem
-    assert result.settings == Settings()
+    assert result.settings.folder(Path("/p")).problem is not None
+    assert result.settings.folder(Path("/q")) == sm.FolderSettings(series="move-all")
+    again = sm.load(sm.save(result.settings, tmp_path / "saved.toml"))
+    assert again.settings == result.settings
+
+
+def test_folders_that_is_not_a_table_is_a_problem_of_that_key_only(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("strictness = 75\nfolders = 5\n")
+    result = sm.load(path)
+    assert result.problem is not None and "'folders' must be a table" in result.problem
+    assert result.kept_aside is None and path.exists()
+    assert result.settings == Settings(strictness=75)
+    with pytest.raises(ValueError, match="'folders' must be a table"):
+        sm.parse({"folders": "x"})  # without a list of problems, still an error
 
 
 def test_a_bad_folder_value_does_not_hide_the_clip_weights(tmp_path: Path) -> None:

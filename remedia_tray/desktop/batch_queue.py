@@ -3,7 +3,8 @@
 Complete files collect per folder (`add`); a folder's batch is due once none of its files is
 still arriving. "Sort now" (`force`) goes first, even while paused, and "Sort full" also
 regroups what is already sorted. A folder another process is sorting waits `BUSY_RETRY`
-seconds (`retry`) and loses nothing. The service holds its lock around every call.
+seconds (`retry`) and loses nothing; one whose settings are invalid waits until they are fixed
+(`hold`). The service holds its lock around every call.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class BatchQueue:
         self._forced: list[Path] = []
         self._full: set[Path] = set()
         self._retry_at: dict[Path, float] = {}
+        self._held: set[Path] = set()
 
     def add(self, folder: Path, paths: Iterable[Path]) -> None:
         """Complete files of `folder`, to sort in its next batch."""
@@ -69,10 +71,19 @@ class BatchQueue:
     def ready_paths(self) -> dict[Path, frozenset[Path]]:
         return {folder: frozenset(paths) for folder, paths in self._ready.items()}
 
-    def next_job(self, now: float, *, paused: bool, arriving: Callable[[Path], bool]) -> Job | None:
+    def next_job(
+        self,
+        now: float,
+        *,
+        paused: bool,
+        arriving: Callable[[Path], bool],
+        held: Callable[[Path], bool] = lambda folder: False,
+    ) -> Job | None:
         """The sort to run now, taken off the queue (None: nothing is due).
 
         `arriving(folder)`: files of the folder are still arriving, so its batch waits.
+        `held(folder)`: a folder put on `hold` still may not be sorted, so its files wait;
+        "Sort now" still takes it, for the caller to say why again.
         """
         if self._forced:
             folder = self._forced.pop(0)
@@ -82,6 +93,10 @@ class BatchQueue:
         for folder, paths in list(self._ready.items()):
             if not paths or self._retry_at.get(folder, 0.0) > now:
                 continue
+            if folder in self._held:
+                if held(folder):
+                    continue
+                self._held.discard(folder)
             # A burst is one batch: wait until no file of this folder is still arriving.
             if arriving(folder):
                 continue
@@ -93,6 +108,13 @@ class BatchQueue:
         full = folder in self._full
         self._full.discard(folder)
         return Job(folder, frozenset(paths), forced, full)
+
+    def hold(self, job: Job) -> None:
+        """The folder may not be sorted now: its files wait, a full sort stays asked for."""
+        self._held.add(job.folder)
+        self.add(job.folder, job.paths)
+        if job.full:
+            self._full.add(job.folder)
 
     def retry(self, job: Job, now: float) -> None:
         """The folder was busy: put the job back, its batch due again in `BUSY_RETRY` s."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import logging
 import math
@@ -28,6 +29,17 @@ SETTLE_RANGE = (0.1, 3600.0)
 
 SERIES_MODES: tuple[SeriesMode, ...] = get_args(SeriesMode)  # the first is the default
 
+UNUSABLE = "the folder is not sorted until this is fixed"
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A value of a folder's table that is not valid, kept as written so a save keeps it."""
+
+    key: str  # "" when the folder's whole entry is not a table
+    toml: str  # the value in TOML
+    why: str  # the problem, in words
+
 
 @dataclass(frozen=True)
 class FolderSettings:
@@ -38,6 +50,15 @@ class FolderSettings:
     #: Reference folders; a relative one lies inside the watched folder.
     references: tuple[Path, ...] = ()
     series: SeriesMode = SERIES_MODES[0]
+    #: Values the file gave that are not valid. A mistyped safety setting (a reference
+    #: folder, a keep rule) must never quietly fall back to no protection, so while any is
+    #: there the tray does not sort the folder.
+    invalid: tuple[Invalid, ...] = ()
+
+    @property
+    def problem(self) -> str | None:
+        """Why the folder cannot be sorted now; None when its settings are valid."""
+        return "; ".join(i.why for i in self.invalid) or None
 
     def reference_dirs(self, folder: Path) -> tuple[Path, ...]:
         """The reference folders as absolute paths (relative ones inside `folder`)."""
@@ -66,7 +87,10 @@ class Settings:
     def with_folder(self, path: Path, **changes: Any) -> Settings:
         """These settings with `changes` to the folder `path`'s choices."""
         key = Path(os.path.abspath(path))
-        new = dataclasses.replace(self.folder(key), **changes)
+        old = self.folder(key)
+        # A value chosen again replaces the invalid one the file gave for that key.
+        invalid = tuple(i for i in old.invalid if i.key not in changes and i.key)
+        new = dataclasses.replace(old, **changes, invalid=invalid)
         rest = tuple((p, f) for p, f in self.folders if p != key)
         return dataclasses.replace(
             self, folders=rest if new == FolderSettings() else (*rest, (key, new))
@@ -100,8 +124,9 @@ def _load_toml(text: str) -> dict[str, Any]:
 def parse(data: dict[str, Any], problems: list[str] | None = None) -> Settings:
     """Validate a decoded TOML table; raises ValueError naming the bad key.
 
-    A bad value in a folder's table (`[folders."PATH"]`) is appended to `problems` instead,
-    and its default used, when `problems` is given: the rest of the settings still count.
+    A bad value in a folder's table (`[folders."PATH"]`), or a bad `folders` table, is
+    appended to `problems` instead when `problems` is given: the rest of the settings still
+    count, and a folder with a bad value is kept but not sorted (`FolderSettings.problem`).
     """
     defaults = Settings()
     values: dict[str, Any] = {}
@@ -146,25 +171,31 @@ def parse(data: dict[str, Any], problems: list[str] | None = None) -> Settings:
 
 def _folders(data: object, problems: list[str] | None) -> tuple[tuple[Path, FolderSettings], ...]:
     if not isinstance(data, dict):
-        raise ValueError("'folders' must be a table of folders")
+        _bad(problems, "'folders' must be a table of folders (no folder settings are used)")
+        return ()
     out: dict[Path, FolderSettings] = {}
     for name, table in data.items():
         folder = Path(os.path.abspath(Path(name).expanduser()))
         if not isinstance(table, dict):
-            _bad(problems, f"folders.{json.dumps(name)} must be a table")
+            why = f"folders.{json.dumps(name)} must be a table ({UNUSABLE})"
+            _bad(problems, why)
+            out[folder] = FolderSettings(invalid=(Invalid("", _toml_value(table), why),))
             continue
         values: dict[str, Any] = {}
+        invalid: list[Invalid] = []
         for key, value in table.items():
             try:
                 values[key] = _folder_value(key, value, folder)
             except ValueError as exc:
-                _bad(problems, f"{folder}: {exc} (the default is used)")
+                why = f"{folder}: {exc} ({UNUSABLE})"
+                _bad(problems, why)
+                invalid.append(Invalid(key, _toml_value(value), why))
         values = {k: v for k, v in values.items() if k in _FOLDER_KEYS}
-        out[folder] = FolderSettings(**values)
+        out[folder] = FolderSettings(**values, invalid=tuple(invalid))
     return tuple((p, f) for p, f in out.items() if f != FolderSettings())
 
 
-_FOLDER_KEYS = frozenset(f.name for f in dataclasses.fields(FolderSettings))
+_FOLDER_KEYS = frozenset({"keep", "references", "series"})
 
 
 def _folder_value(key: str, value: object, folder: Path) -> object:
@@ -200,6 +231,22 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
+def _toml_value(value: object) -> str:
+    """A value decoded from TOML, written back in TOML (for a value kept as written)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list):
+        return f"[{', '.join(_toml_value(v) for v in value)}]"
+    if isinstance(value, dict):
+        items = (f"{_toml_string(str(k))} = {_toml_value(v)}" for k, v in value.items())
+        return f"{{{', '.join(items)}}}"
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return repr(value) if isinstance(value, float) else str(value)  # int; nan and inf as TOML
+
+
 def _utf8(path: Path) -> bool:
     try:
         str(path).encode("utf-8")
@@ -221,14 +268,24 @@ def dumps(settings: Settings) -> str:
         f"settle_seconds = {settings.settle_seconds!r}",
         f"clip_weights = {_toml_string(_weights_text(settings.clip_weights))}",
     ]
-    for folder, chosen in settings.folders:
-        if not _utf8(folder):
+    folders = [(f, c) for f, c in settings.folders if _utf8(f)]
+    # A folder whose whole entry is not a table stays as written, so it stays unusable.
+    whole = [
+        f"{_toml_string(str(f))} = {i.toml}" for f, c in folders for i in c.invalid if not i.key
+    ]
+    if whole:
+        lines += ["", "[folders]", *whole]
+    for folder, chosen in folders:
+        if any(not i.key for i in chosen.invalid):
             continue
         lines += ["", f"[folders.{_toml_string(str(folder))}]"]
-        if chosen.keep is not None:
-            lines.append(f"keep = [{', '.join(_toml_string(r) for r in chosen.keep)}]")
+        bad = {i.key: i.toml for i in chosen.invalid}
+        if "keep" in bad or chosen.keep is not None:
+            keep = f"[{', '.join(_toml_string(r) for r in chosen.keep or ())}]"
+            lines.append(f"keep = {bad.get('keep', keep)}")
         refs = ", ".join(_toml_string(str(p)) for p in chosen.references if _utf8(p))
-        lines += [f"references = [{refs}]", f"series = {_toml_string(chosen.series)}"]
+        lines.append(f"references = {bad.get('references', f'[{refs}]')}")
+        lines.append(f"series = {bad.get('series', _toml_string(chosen.series))}")
     return "\n".join(lines) + "\n"
 
 

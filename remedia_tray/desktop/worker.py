@@ -123,7 +123,7 @@ class SortWorker:
                 while not self._stop:
                     paused = self._settings().paused
                     job = self.queue.next_job(
-                        time.monotonic(), paused=paused, arriving=self._arriving
+                        time.monotonic(), paused=paused, arriving=self._arriving, held=self._held
                     )
                     if job is not None:
                         break
@@ -140,6 +140,10 @@ class SortWorker:
                 with self._cond:
                     self._working_on = None
                 self._changed()
+
+    def _held(self, folder: Path) -> bool:
+        """The folder's settings are invalid: it is not sorted until they are fixed."""
+        return self._settings().folder(folder).problem is not None
 
     def _wait_time(self) -> float | None:
         """How long the worker may sleep (lock held): forever when there is nothing to do."""
@@ -168,6 +172,9 @@ class SortWorker:
 
         s = self._settings()
         chosen = s.folder(job.folder)
+        if chosen.problem is not None:
+            self._refuse(job, chosen.problem)
+            return
         excluded: list[Path] = []
         exclude = leave_for_later(
             job.paths, waiting=self._waiting(job.folder), settle=self._settle(), excluded=excluded
@@ -209,6 +216,14 @@ class SortWorker:
         # Everything that changed before the sort began was handled, except what it left out.
         folder_state.record_sorted(job.folder, folder_state.oldest_change(excluded, started))
         self._batch_done(job, report)
+
+    def _refuse(self, job: Job, problem: str) -> None:
+        """Invalid settings for the folder: say why, sort nothing, keep its files waiting."""
+        with self._cond:
+            self.queue.hold(job)
+            self._last_line = f"Not sorting {job.folder.name}: its settings are invalid"
+        self._problem(f"Not sorting {job.folder}: {problem}")
+        self._on_batch(BatchResult(job.folder, tuple(sorted(job.paths)), 0, None, problem, False))
 
     def _batch_done(self, job: Job, report: SortReport) -> None:
         """Notify, word the status line and tell the caller about a finished sort."""
