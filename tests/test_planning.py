@@ -155,3 +155,17 @@ def test_each_group_knows_its_members_companions_kept_copy_included() -> None:
     assert (root / "b/IMG_1.MOV", root / "duplicates/IMG_1/IMG_1.MOV") in {
         (m.src, m.dst) for m in group.moves
     }
+
+
+def test_a_file_two_specs_would_move_is_planned_once() -> None:
+    # A new pick in its duplicates folder (keeper_to) that a series also takes: one move.
+    root = Path("/r")
+    pick, old = root / "duplicates/x/new.jpg", root / "similar/y/old.jpg"
+    dup = GroupSpec("duplicates", pick, "r", (pick, old), True, keeper_to=root / "Camera")
+    sharp = root / "Camera/sharp.jpg"
+    series = GroupSpec("similar", sharp, "r", (sharp, pick), True, folder=root / "similar/y")
+    plan = plan_sort(root, [dup, series], exists=lambda p: False)
+    sources = [m.src for m in plan.moves]
+    assert len(sources) == len(set(sources)) and pick in sources
+    assert [m.dst for m in plan.moves if m.src == pick] == [root / "Camera/new.jpg"]
+    assert [m.src for m in plan.groups[1].moves] == []  # the series leaves it

@@ -156,6 +156,7 @@ def plan_sort(
     companions = companions or {}
     existing_groups = existing_groups or {}
     claimed: set[Path] = set()
+    moving: set[Path] = set()  # sources already planned: a file moves once, whatever the specs
 
     def taken(p: Path) -> bool:
         return p in claimed or exists(p)
@@ -172,18 +173,20 @@ def plan_sort(
         claimed.add(folder)
         moves: list[Move] = []
         stayed: list[Path] = []
-        if spec.keep_best_in_place and spec.keeper_to is not None:
+        if spec.keep_best_in_place and spec.keeper_to is not None and spec.best not in moving:
             moves += _member_moves(spec.best, companions.get(spec.best, ()), spec.keeper_to, taken)
             claimed.update(m.dst for m in moves)
+            moving.update(m.src for m in moves)
         movers = spec.members[1:] if spec.keep_best_in_place else spec.members
         for src in movers:
-            if src.parent == folder:
-                continue  # placed there by an earlier sort: it stays
+            if src.parent == folder or src in moving:
+                continue  # placed there by an earlier sort, or moved by another group: it stays
             if any(reference_of(p, references) for p in _set_of(src, companions)):
                 stayed.append(src)  # a reference folder's file never moves
                 continue
             moves += _member_moves(src, companions.get(src, ()), folder, taken)
             claimed.update(m.dst for m in moves)
+            moving.update(m.src for m in moves)
         if stayed and not moves:
             claimed.discard(folder)  # held whole: its folder is not made
         (held if stayed and not moves else groups).append(

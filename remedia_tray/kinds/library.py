@@ -203,17 +203,27 @@ def _regroup_all(
         specs += kind.form(lib, [], fresh, claims)
         was_in += [[home[k][1] for k in m if k in home and home[k][0] == kind.name] for m in fresh]
         free = [k for k in free if k not in claims.moving]
+    # A pick a later kind's group moves on (a series member) leaves duplicates/ with it.
+    moved_on = {
+        p
+        for s in specs
+        if s.kind != DuplicatesKind.name
+        for p in (s.members[1:] if s.keep_best_in_place else s.members)
+    }
     return [
-        _kept_out(lib, s if folder is None else dataclasses.replace(s, folder=folder))
+        _kept_out(lib, s if folder is None else dataclasses.replace(s, folder=folder), moved_on)
         for s, folder in zip(specs, reused_folders(was_in))
     ]
 
 
-def _kept_out(lib: Library, spec: GroupSpec) -> GroupSpec:
+def _kept_out(lib: Library, spec: GroupSpec, moved_on: set[Path]) -> GroupSpec:
     """A kept copy the rules now pick from its duplicates folder (the keep rules changed)
-    moves out, into the place of the group's old kept copy; without one it stays."""
+    moves out, into the place of the group's old kept copy; without one it stays. One that
+    moves on with its series (`moved_on`) is that group's to move: a file moves once."""
     placed = next((g for g in lib.placed if g.folder == spec.best.parent), None)
     if not spec.keep_best_in_place or placed is None or placed.kind != DuplicatesKind.name:
+        return spec
+    if spec.best in moved_on:
         return spec
     if placed.kept is None or placed.kept not in lib.position or placed.kept == spec.best:
         return spec
