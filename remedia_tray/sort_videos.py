@@ -22,7 +22,7 @@ from .kinds.library import group_library
 from .pipeline.discovery import iter_files
 from .pipeline.mediasets import FoundSets, find_media_sets, with_companions
 from .pipeline.placed import PlacedGroup, read_placed
-from .pipeline.reference import in_references, with_reference_reasons
+from .pipeline.reference import folder_resolver, in_references, with_reference_reasons
 
 if TYPE_CHECKING:
     from .pipeline.features import ScanResult
@@ -95,7 +95,8 @@ def videos_of(
     specs = group_library(
         scan, [engine], placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),
-        rules=parse_rules(run.options.keep, root=run.root), check=check,
+        rules=parse_rules(run.options.keep, root=run.root, resolve=folder_resolver(run.root)),
+        check=check,
     )  # fmt: skip
     clock.lap("search")
     clock.move("search", "full-size check", check.seconds)

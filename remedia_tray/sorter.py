@@ -44,6 +44,7 @@ from .pipeline.mediasets import (
 from .pipeline.placed import PlacedGroup, group_folder_of, moved_pictures, read_placed
 from .pipeline.reference import (
     check_references,
+    folder_resolver,
     in_references,
     read_outside,
     reference_notes,
@@ -110,7 +111,8 @@ def sort_folder(
     if not root.is_dir():
         raise FolderNotFound(f"not a folder: {root}")
     check_own_folders(root)  # before the lock, which lives in FOLDER/.remedia
-    parse_rules(options.keep, root=root)  # a bad keep rule stops the sort before it starts
+    # A bad keep rule, or a folder:PATH that is not there, stops the sort before it starts.
+    parse_rules(options.keep, root=root, resolve=folder_resolver(root))
     refs = check_references(root, options.references)  # before anything moves
     options = dataclasses.replace(options, references=refs)
     if options.dry_run:
@@ -386,7 +388,7 @@ def _group(
         scan, run.engines, placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),
         check=check, series=run.options.series, shots=shots,
-        rules=parse_rules(run.options.keep, root=run.root),
+        rules=parse_rules(run.options.keep, root=run.root, resolve=folder_resolver(run.root)),
     )  # fmt: skip
     clock.lap("search")
     clock.move("search", "full-size check", 0.0 if check is None else check.seconds)

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from remedia_tray.core.keeper import KeepRuleError
+from remedia_tray.errors import RemediaError
 from remedia_tray.sorter import SortOptions, sort_folder
 
 from .conftest import photo, read_tree, run_remedia
@@ -164,6 +165,7 @@ def test_folder_rule_takes_an_absolute_path(tmp_path: Path) -> None:
     _folder(root)
     assert _sort(root, (f"folder:{root / 'Library'}",))[0] == "Library/IMG_3.jpg"
     # A folder that holds no copy decides nothing: the default rules do.
+    (root / "Elsewhere").mkdir()
     assert _sort(root, ("folder:Elsewhere",)) == (
         "Camera/IMG_3.jpg",
         "largest file, same resolution",
@@ -240,3 +242,37 @@ def test_changed_rules_re_decide_existing_groups_only_with_full(tmp_path: Path) 
     assert sort_folder(root, full).groups[0].moves == ()
     undo_last_sort(root)  # the sort that moved nothing is no journal
     assert read_tree(root) == sorted_once
+
+
+@pytest.mark.parametrize(
+    ("sorted_as", "named_as"),
+    [("real", "real"), ("link", "real"), ("link", "link"), ("real", "link")],
+)
+def test_folder_rule_finds_its_folder_through_a_symlink(
+    tmp_path: Path, sorted_as: str, named_as: str
+) -> None:
+    real = tmp_path / "real"
+    camera_copy(real / "Camera" / "IMG_3.jpg", quality=95)  # the larger copy
+    camera_copy(real / "Library" / "IMG_3.jpg", quality=75)
+    (tmp_path / "link").symlink_to(real)
+    root = tmp_path / sorted_as
+    rule = f"folder:{tmp_path / named_as / 'Library'}"
+    report = sort_folder(root, SortOptions(engine="hash", workers=1, dry_run=True, keep=(rule,)))
+    [group] = report.groups
+    assert group.keeper == root / "Library" / "IMG_3.jpg", group.reason
+    assert group.reason.endswith(", as you asked")
+
+
+def test_a_folder_rule_naming_no_folder_stops_the_sort(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    camera_copy(root / "Camera" / "IMG_3.jpg", quality=95)
+    camera_copy(root / "Library" / "IMG_3.jpg", quality=75)
+    before = read_tree(root)
+    with pytest.raises(RemediaError, match="keep rule 'folder:Nope' not found") as caught:
+        sort_folder(root, SortOptions(engine="hash", workers=1, keep=("folder:Nope",)))
+    assert caught.value.exit_code == 2
+    done = run_remedia("sort", str(root), "--engine", "hash", "--keep", "folder:Camera/IMG_3.jpg")
+    assert done.returncode == 2 and "is not a folder" in done.stderr, done.stderr
+    done = run_remedia("sort", str(root), "--engine", "hash", "--keep", "folder:Nope,newest")
+    assert done.returncode == 2 and "folder:Nope" in done.stderr, done.stderr
+    assert read_tree(root) == before  # nothing moved

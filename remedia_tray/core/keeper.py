@@ -241,7 +241,12 @@ class KeepRules:
         return tuple(c.name for c in self.criteria)
 
 
-def _folder_rule(text: str, root: Path | None) -> Criterion:
+#: Finds the folder a `folder:PATH` rule names, as the sort names its files (symlinks
+#: resolved); raises when there is none. The second argument names the rule for the error.
+FolderResolver = Callable[[Path, str], Path]
+
+
+def _folder_rule(text: str, root: Path | None, resolve: FolderResolver | None) -> Criterion:
     where = text[len(FOLDER_RULE) :].strip()
     if not where:
         raise KeepRuleError(f"keep rule {text!r} names no folder (write folder:PATH)")
@@ -249,6 +254,8 @@ def _folder_rule(text: str, root: Path | None) -> Criterion:
     if not target.is_absolute() and root is not None:
         target = root / target
     base = Path(os.path.abspath(target))
+    if resolve is not None:
+        base = resolve(base, f"the folder of keep rule {text!r}")
     shown_as = where.rstrip("/\\") + "/"
     return Criterion(
         f"{FOLDER_RULE}{where}",
@@ -258,11 +265,18 @@ def _folder_rule(text: str, root: Path | None) -> Criterion:
     )
 
 
-def parse_rules(rules: Sequence[str] | None, *, root: Path | None = None) -> KeepRules:
+def parse_rules(
+    rules: Sequence[str] | None,
+    *,
+    root: Path | None = None,
+    resolve: FolderResolver | None = None,
+) -> KeepRules:
     """The keep rules from their names (None: the default). A relative `folder:PATH` lies in
-    `root`, the sorted folder. The default rules the list leaves out follow it, then `path`.
+    `root`, the sorted folder, and `resolve` (a sort's) finds the folder on disk. The default
+    rules the list leaves out follow it, then `path`.
 
-    Raises KeepRuleError naming the bad rule and listing the valid ones.
+    Raises KeepRuleError naming the bad rule and listing the valid ones; `resolve` raises
+    for a folder that is not there.
     """
     if rules is None:
         return DEFAULT_KEEP
@@ -272,7 +286,7 @@ def parse_rules(rules: Sequence[str] | None, *, root: Path | None = None) -> Kee
     chosen: list[Criterion] = []
     for name in names:
         if name.startswith(FOLDER_RULE):
-            criterion = _folder_rule(name, root)
+            criterion = _folder_rule(name, root, resolve)
         elif name in _BY_NAME and name != "path":
             criterion = _BY_NAME[name]
         else:

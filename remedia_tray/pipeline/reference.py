@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ..core.media import MediaFile, Skipped
@@ -31,13 +31,33 @@ def check_references(root: Path, given: Iterable[Path]) -> tuple[Path, ...]:
     return outermost(_checked(root, real_root, Path(p).expanduser()) for p in given)
 
 
-def _checked(root: Path, real_root: Path, given: Path) -> Path:
+def folder_resolver(root: Path) -> Callable[[Path, str], Path]:
+    """`resolve(path, what)` for the keep rule `folder:PATH` of a sort of `root`: the folder
+    resolved and named as `check_references` names a reference; `what` names the rule in
+    the error (FolderNotFound when there is no such folder)."""
+    real_root = Path(os.path.realpath(root))
+    return lambda given, what: _in_root(root, real_root, _real_folder(given, what, what))
+
+
+def _real_folder(given: Path, missing: str, not_dir: str) -> Path:
+    """The folder `given` leads to (symlinks resolved); raises when it is not one."""
     real = Path(os.path.realpath(given.absolute()))
     name = shown(given)
     if not real.exists():
-        raise FolderNotFound(f"reference folder not found: {name}; nothing was moved")
+        raise FolderNotFound(f"{missing} not found: {name}; nothing was moved")
     if not real.is_dir():
-        raise FolderNotFound(f"reference is not a folder: {name}; nothing was moved")
+        raise FolderNotFound(f"{not_dir} is not a folder: {name}; nothing was moved")
+    return real
+
+
+def _in_root(root: Path, real_root: Path, real: Path) -> Path:
+    """A real folder named as a sort of `root` names its files: below `root` when inside."""
+    return root / real.relative_to(real_root) if real.is_relative_to(real_root) else real
+
+
+def _checked(root: Path, real_root: Path, given: Path) -> Path:
+    real = _real_folder(given, "reference folder", "reference")
+    name = shown(given)
     if real_root.is_relative_to(real):
         what = (
             "is the folder being sorted" if real == real_root else "holds the folder being sorted"
@@ -54,7 +74,7 @@ def _checked(root: Path, real_root: Path, given: Path) -> Path:
         raise RemediaError(msg) from None
     if not real.is_relative_to(real_root):
         return real
-    inside = root / real.relative_to(real_root)
+    inside = _in_root(root, real_root, real)
     if is_ignored(root, inside / "photo.jpg"):
         raise RemediaError(
             f"the reference folder {name} is in ReMedia's own folders (duplicates/, similar/) "
