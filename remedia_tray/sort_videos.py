@@ -22,7 +22,12 @@ from .kinds.library import group_library
 from .pipeline.discovery import iter_files
 from .pipeline.mediasets import FoundSets, find_media_sets, with_companions
 from .pipeline.placed import PlacedGroup, read_placed
-from .pipeline.reference import folder_resolver, in_references, with_reference_reasons
+from .pipeline.reference import (
+    folder_resolver,
+    in_references,
+    read_outside,
+    with_reference_reasons,
+)
 
 if TYPE_CHECKING:
     from .pipeline.features import ScanResult
@@ -105,13 +110,15 @@ def videos_of(
 
 def arrived_videos(run: Run, clock: Stages, arrived: Sequence[MediaFile]) -> Videos:
     """A batch's videos, grouped with the folder's: the library index holds pictures only,
-    so the folder is walked for its videos (their signatures come from the cache)."""
+    so the folder is walked for its videos (their signatures come from the cache), and so are
+    the reference folders outside it, as a whole sort does."""
     if not arrived:
         return no_videos()
     walked = sorted(iter_files(run.root), key=lambda f: str(f.path))
     walked = run.decisions.without_kept(walked, [])
     placed = read_placed(run.root)
-    files = [*walked, *(m for g in placed for m in g.members)]
+    outside = read_outside(run.root, run.options.references, [])
+    files = [*walked, *(m for g in placed for m in g.members), *outside]
     exclude = run.options.exclude
     sets = find_media_sets(files)
     if exclude is not None:

@@ -14,16 +14,20 @@ from remedia_tray.engines.registry import get_engine, select_engines
 from remedia_tray.engines.video import (
     BLANK,
     FAR,
-    SCHEDULE,
+    FRAME_SIDE,
     VideoEngine,
+    describe,
+    grid_step,
     length_pairs,
+    pack,
+    sample_times,
     tolerance,
     unpack,
 )
 from remedia_tray.pipeline.video_read import UnreadableVideo, VideoRead, read_video
 
 from . import videofiles as vf
-from .conftest import photo
+from .conftest import PHOTOS, photo
 
 pytest.importorskip("av")
 
@@ -79,12 +83,14 @@ def test_a_portrait_clip_is_shown_upright(reads: dict[str, VideoRead]) -> None:
 
 
 def test_a_clip_with_a_keyframe_every_second_costs_one_frame_per_sample(
-    reads: dict[str, VideoRead],
+    reads: dict[str, VideoRead], gaps: dict[str, VideoRead]
 ) -> None:
-    samples = sum(1 for t in SCHEDULE if t < 3.0)
-    assert reads["a"].frames == samples == 3
+    # 16 s and longer: whole seconds or coarser, each a keyframe of a phone's clip.
+    assert gaps["phone"].frames == len(sample_times(16.0, 30.0)) == 16
+    # 3 s: every quarter second, decoded forward from each keyframe, never the whole stream.
+    assert len(sample_times(3.0, 30.0)) == 12 < reads["a"].frames < 90
     # The WhatsApp copy has one keyframe: it is decoded forward, B-frames skipped on the way.
-    assert samples < reads["a_wa"].frames < 90
+    assert 12 < reads["a_wa"].frames < 90
 
 
 def test_copies_are_the_same_video_and_look_alikes_are_not(reads: dict[str, VideoRead]) -> None:
@@ -100,7 +106,7 @@ def test_copies_are_the_same_video_and_look_alikes_are_not(reads: dict[str, Vide
 
 def test_black_frames_are_skipped_not_matched(reads: dict[str, VideoRead]) -> None:
     dark, lit = unpack(reads["dark"].signature), unpack(reads["a"].signature)
-    assert dark.contrast[0] < BLANK <= dark.contrast[1]  # 0 s is black, 1 s shows the scene
+    assert dark.step == 0.25 and dark.contrast[3] < BLANK <= dark.contrast[4]  # black to 1 s
     assert _distance(reads, "dark", "dark_wa") <= VideoEngine().threshold
     # Black where the other clip surely shows a picture: a difference, whatever follows.
     assert lit.contrast[0] >= 2 * BLANK and _distance(reads, "dark", "a") >= 1.0
@@ -157,3 +163,65 @@ def test_the_video_engine_runs_wherever_the_hash_engine_does() -> None:
     # Stricter is never looser.
     levels = [VideoEngine(strictness=s).threshold for s in (0, 25, 50, 75, 100)]
     assert levels == sorted(levels, reverse=True)
+
+
+@pytest.fixture(scope="module")
+def gaps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, VideoRead]:
+    """Clips that differ only where a sparse schedule would not look (issue 24's review)."""
+    d = tmp_path_factory.mktemp("gaps")
+    shown = [photo(n) for n in PHOTOS]
+    small = {"size": (160, 90), "fps": 10, "seconds_each": 3.0}
+    # Nine photos of 3 s each; the other show has another photo from 9 s to 12 s only.
+    show = [*shown, shown[0]]
+    other = [*show[:3], shown[6], *show[4:]]
+    size = (320, 180)
+    still = list(vf.stills(photo("sunset"), width=size[0], height=size[1], seconds=0.3, fps=30))
+
+    def short(scene: str, name: str) -> Path:  # 0.3 s of one still, then 0.5 s of `scene`
+        pan = vf.pan_frames(photo(scene), width=size[0], height=size[1], seconds=0.5, fps=30)
+        return vf.joined([still, pan], d / name, gop=30)
+
+    made = {
+        "phone": vf.pan_clip(photo("umang"), d / "phone.mp4", seconds=16.0, size=(160, 90)),
+        "show": vf.slideshow(show, d / "show.mp4", **small),  # type: ignore[arg-type]
+        "show_other": vf.slideshow(other, d / "show_other.mp4", **small),  # type: ignore[arg-type]
+        "short": short("coffee", "short.mp4"),
+        "short_other": short("peaks", "short_other.mp4"),
+    }
+    made["short_wa"] = vf.whatsapp(made["short"], d / "short_wa.mp4", side=240)
+    return {name: read_video(path) for name, path in made.items()}
+
+
+def test_a_slideshow_with_one_other_photo_is_another_video(gaps: dict[str, VideoRead]) -> None:
+    show, other = gaps["show"], gaps["show_other"]
+    assert show.info.duration == other.info.duration == 27.0
+    # 27 s on a grid of 2 s (the sample at 10 s sees the other photo); once 0-8 s and 12-24 s.
+    assert _distance(gaps, "show", "show_other") >= 0.4
+
+
+def test_a_sub_second_clip_is_compared_on_many_frames(gaps: dict[str, VideoRead]) -> None:
+    engine = VideoEngine(strictness=0)  # the loosest: still not a duplicate
+    assert gaps["short"].info.duration == 0.8  # once one frame; now one every 1/16 s
+    assert _distance(gaps, "short", "short_other") > engine.threshold
+    assert _distance(gaps, "short", "short_wa") <= VideoEngine(strictness=50).threshold
+
+
+def test_grids_of_other_steps_are_compared_where_they_meet(gaps: dict[str, VideoRead]) -> None:
+    assert unpack(gaps["show"].signature).step == 2.0
+    assert sample_times(27.0, 10.0) == [float(t) for t in range(0, 27, 2)]
+    assert len(sample_times(0.8, 30.0)) == 13  # every 1/16 s
+    assert len(sample_times(3600.0, 30.0)) == 15  # every 256 s: at most 16 samples
+    # 16 s and 16.2 s agree in length; their grids are 1 s and 2 s: compared every 2 s.
+    assert grid_step(16.0, 30.0) == 1.0 and grid_step(16.2, 30.0) == 2.0
+    assert grid_step(0.2, 30.0) == 1 / 16 and grid_step(0.2, 10.0) == 1 / 8  # one frame
+    rng = np.random.default_rng(5)
+    frames = [rng.integers(0, 255, (FRAME_SIDE, FRAME_SIDE)).astype(np.float32) for _ in range(17)]
+    fine = pack(16.0, 30.0, (64, 64), {k: describe(frames[k]) for k in range(16)})
+    coarse = pack(16.2, 30.0, (64, 64), {k: describe(frames[2 * k]) for k in range(9)})
+    assert VideoEngine().distance(fine, coarse) == pytest.approx(0.0, abs=1e-6)
+    # Another picture at an odd second of the fine grid is not compared; at an even one it is.
+    odd = pack(16.0, 30.0, (64, 64), {k: describe(frames[k if k != 5 else 16]) for k in range(16)})
+    even = pack(16.0, 30.0, (64, 64), {k: describe(frames[k if k != 6 else 16]) for k in range(16)})
+    assert VideoEngine().distance(odd, coarse) == pytest.approx(0.0, abs=1e-6)
+    assert VideoEngine().distance(even, coarse) > 0.5
+    assert VideoEngine().distance(odd, fine) > 0.5

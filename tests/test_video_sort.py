@@ -141,6 +141,21 @@ def test_a_tray_batch_groups_an_arrived_video_with_the_folders_videos(backup: Pa
     )
 
 
+def test_a_tray_batch_sees_the_videos_of_a_reference_folder_outside(tmp_path: Path) -> None:
+    library, ref = tmp_path / "library", tmp_path / "phone"
+    original = vf.pan_clip(photo("cat"), ref / "VID_0001.mp4", size=(320, 180))
+    (library / "Inbox").mkdir(parents=True)
+    (library / "IMG_0001.jpg").write_bytes(photo("life").read_bytes())
+    options = {"engine": "hash", "workers": 1, "references": (ref,)}
+    sort_folder(library, SortOptions(**options))  # type: ignore[arg-type]
+    copy = vf.whatsapp(original, library / "Inbox" / "VID-WA0001.mp4", side=240)
+    report = sort_folder(library, SortOptions(arrived=(copy,), **options))  # type: ignore[arg-type]
+    assert report.mode == "batch"
+    (group,) = report.groups  # as a whole sort finds it
+    assert group.keeper == original and [m.src for m in group.moves] == [copy]
+    assert original.exists() and not copy.exists()
+
+
 def test_a_dry_run_moves_nothing(backup: Path) -> None:
     before = read_tree(backup)
     report = sort_folder(backup, SortOptions(engine="hash", workers=2, dry_run=True))

@@ -55,6 +55,15 @@ def pan_frames(
         yield np.asarray(window.resize((width, height), Image.Resampling.BILINEAR))
 
 
+def stills(
+    src: Path, *, width: int, height: int, seconds: float, fps: float
+) -> Iterator[np.ndarray]:
+    """RGB frames of the photo `src` held still (a tripod, a title card)."""
+    pixels = np.ascontiguousarray(_still(src, width, height)[:height, :width])
+    for _ in range(round(seconds * fps)):
+        yield pixels
+
+
 def black_frames(*, width: int, height: int, seconds: float, fps: float) -> Iterator[np.ndarray]:
     for _ in range(round(seconds * fps)):
         yield np.zeros((height, width, 3), np.uint8)

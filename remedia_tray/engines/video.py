@@ -1,12 +1,15 @@
 """Video engine: true duplicate videos from frames sampled at fixed timestamps.
 
-A video's signature is its length and a small grey thumbnail of the frame shown at each of a
-fixed list of times from its start (`SCHEDULE`: every second at first, then two per octave, so
-an hour costs about twenty frames). The times are absolute, not a share of the length: a copy
-and its re-encode (other size, bitrate, keyframes, codec; a rotation tag baked in) show the
-same picture at the same second, while a trimmed clip, another clip with the same intro or a
-slideshow of other photos does not. Two videos are duplicates when their lengths agree (within
-0.5 s or 2 %) and every shared sample is close: the distance is the worst one.
+A video's signature is its length and a small grey thumbnail of the frame shown at each time
+of a dyadic grid from its start: every `grid_step` seconds, the power of two that gives at most
+SAMPLES_PER_VIDEO (16) samples, so no part of a clip is left unlooked-at (a gap is at most an
+eighth of its length). The times are absolute, not a share of the length: a copy and its
+re-encode (other size, bitrate, keyframes, codec; a rotation tag baked in) show the same
+picture at the same second, while a trimmed clip, another clip with the same intro or a
+slideshow with one other photo does not. Two videos are duplicates when their lengths agree
+(within 0.5 s or 2 %) and every sample both grids share is close (the grids nest: the
+coarser one's times are samples of both), at least MIN_SHARED of them showing a picture: the
+distance is the worst one.
 
 Black and blank frames (a fade, a black intro) say nothing and are skipped; a blank frame
 against a picture at the same time is a difference. Frames are read by the pipeline
@@ -15,6 +18,7 @@ against a picture at the same time is a difference. Frames are read by the pipel
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -26,13 +30,11 @@ from .base import MediaKind, SimilarityEngine
 if TYPE_CHECKING:
     from PIL import Image
 
-#: Seconds from the start of a video at which a frame is sampled. Whole seconds first (a phone
-#: writes a keyframe every second, so each is a seek and one decoded frame), then two per
-#: octave: a video of n seconds costs about 5 + 2 log2(n / 4) frames.
-SCHEDULE: tuple[float, ...] = (
-    0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024,
-    1536, 2048, 3072, 4096, 6144, 8192, 12288,
-)  # fmt: skip
+#: Samples a video's grid holds at most: its step is the power of two (in seconds) that
+#: fits at most this many in its length, so two compared samples are at most 2/16 of it apart.
+SAMPLES_PER_VIDEO = 16
+#: The finest step (seconds): a sub-second clip is still sampled about 16 times per second.
+FINEST_STEP = 1 / 16
 #: Side of a frame's grey thumbnail.
 THUMB = 16
 #: The side the reader delivers frames at (grey): THUMB cells of 4 x 4 pixels each.
@@ -42,7 +44,7 @@ FRAME_SIDE = 64
 BLANK = 4.0
 #: Durations agree within this many seconds, or this share of the longer one.
 SECONDS_APART, SHARE_APART = 0.5, 0.02
-#: Samples both videos must show a picture at (fewer where the shorter one has fewer).
+#: Shared samples both videos must show a picture at: never fewer (one frame is not a video).
 MIN_SHARED = 2
 #: The distance of a pair that cannot be duplicates (lengths apart, too little to compare).
 FAR = 2.0
@@ -53,9 +55,10 @@ FAR = 2.0
 # a slow pan apart sits at 0.1-0.3, and different photos above 0.4.
 VIDEO_THRESHOLDS: dict[int, float] = {0: 0.25, 25: 0.15, 50: 0.08, 75: 0.04, 100: 0.0}
 
-_N = len(SCHEDULE)
-#: Header: length, frame rate, display width and height (float32 each).
-_HEAD = 16
+#: Sample slots of a signature: a grid holds at most 16 times (0 included, the end not).
+_N = SAMPLES_PER_VIDEO + 1
+#: Header: length, frame rate, display width and height, grid step (float32 each).
+_HEAD = 20
 _CELLS = THUMB * THUMB
 #: Pairs compared per numpy step (bounds memory: about 30 KB per pair).
 _PAIRS_STEP = 512
@@ -69,6 +72,8 @@ class Signature:
     fps: float
     width: int
     height: int
+    #: Seconds between two samples (a power of two).
+    step: float
     #: Per sample: the thumbnail's contrast (0: no frame there; below BLANK: blank).
     contrast: np.ndarray
     #: Per sample: the grey thumbnail (THUMB x THUMB), zeros where there is no frame.
@@ -85,15 +90,32 @@ def describe(grey: np.ndarray) -> tuple[np.ndarray, float]:
     return thumb, float(cells.std())
 
 
+def grid_step(duration: float, fps: float) -> float:
+    """Seconds between a video's samples: the power of two that fits at most
+    SAMPLES_PER_VIDEO of them in `duration`, at least FINEST_STEP and one frame."""
+    finest = max(FINEST_STEP, 1.0 / fps if fps > 0 else 0.0)
+    needed = max(duration / SAMPLES_PER_VIDEO, finest)
+    return float(2.0 ** math.ceil(math.log2(needed)))
+
+
+def sample_times(duration: float, fps: float) -> list[float]:
+    """The seconds from the start at which a video is sampled: its grid up to its last frame
+    (the frame shown at an instant within half a frame of the end may be missing)."""
+    step = grid_step(duration, fps)
+    end = duration - 0.5 / (fps if fps > 0 else 30.0)
+    return [k * step for k in range(_N) if k * step < end]
+
+
 def pack(
     duration: float,
     fps: float,
     size: tuple[int, int],
     samples: dict[int, tuple[np.ndarray, float]],
 ) -> np.ndarray:
-    """The signature as one uint8 vector: `samples` maps a SCHEDULE position to its frame's
-    `describe` result (positions without a frame are left out)."""
-    head = np.array([duration, fps, size[0], size[1]], dtype=np.float32).view(np.uint8)
+    """The signature as one uint8 vector: `samples` maps a position in `sample_times` to its
+    frame's `describe` result (positions without a frame are left out)."""
+    step = grid_step(duration, fps)
+    head = np.array([duration, fps, size[0], size[1], step], dtype=np.float32).view(np.uint8)
     contrast = np.zeros(_N, dtype=np.uint8)
     thumbs = np.zeros((_N, _CELLS), dtype=np.uint8)
     for slot, (thumb, level) in samples.items():
@@ -104,16 +126,35 @@ def pack(
 
 def unpack(vector: np.ndarray) -> Signature:
     v = np.ascontiguousarray(vector, dtype=np.uint8)
-    duration, fps, w, h = (float(x) for x in v[:_HEAD].view(np.float32))
+    duration, fps, w, h, step = (float(x) for x in v[:_HEAD].view(np.float32))
     contrast = v[_HEAD : _HEAD + _N]
     thumbs = v[_HEAD + _N :].reshape(_N, THUMB, THUMB)
-    return Signature(duration, fps, round(w), round(h), contrast, thumbs)
+    return Signature(duration, fps, round(w), round(h), step, contrast, thumbs)
+
+
+def shared_pictures(a: np.ndarray, b: np.ndarray, level: float) -> list[float]:
+    """The seconds both signatures sample (their coarser grid) where both frames have at
+    least `level` contrast."""
+    sa, sb = unpack(a), unpack(b)
+    step = max(sa.step, sb.step)
+    out = []
+    for k in range(_N):
+        ka, kb = round(k * step / sa.step), round(k * step / sb.step)
+        if ka >= _N or kb >= _N:
+            break
+        if sa.contrast[ka] >= level and sb.contrast[kb] >= level:
+            out.append(k * step)
+    return out
+
+
+def _heads(features: np.ndarray) -> np.ndarray:
+    heads = np.ascontiguousarray(np.asarray(features, dtype=np.uint8)[:, :_HEAD])
+    return heads.view(np.float32).astype(np.float64)
 
 
 def durations(features: np.ndarray) -> np.ndarray:
     """The length in seconds of each signature (rows of `features`)."""
-    heads = np.ascontiguousarray(np.asarray(features, dtype=np.uint8)[:, :_HEAD])
-    return heads.view(np.float32)[:, 0].astype(np.float64)
+    return _heads(features)[:, 0]
 
 
 def tolerance(seconds: np.ndarray | float) -> np.ndarray:
@@ -121,13 +162,8 @@ def tolerance(seconds: np.ndarray | float) -> np.ndarray:
     return np.maximum(SECONDS_APART, SHARE_APART * np.asarray(seconds, dtype=np.float64))
 
 
-def slots_within(seconds: np.ndarray | float) -> np.ndarray:
-    """How many SCHEDULE samples lie within a video of `seconds`."""
-    return np.searchsorted(np.asarray(SCHEDULE), np.asarray(seconds), side="left")
-
-
 class VideoEngine(SimilarityEngine):
-    """Duplicate videos: same length, and the same picture at every sampled second."""
+    """Duplicate videos: same length, and the same picture at every sampled time."""
 
     name: ClassVar[str] = "video"
     reads: ClassVar[MediaKind] = "videos"
@@ -140,11 +176,11 @@ class VideoEngine(SimilarityEngine):
 
     @property
     def cache_key(self) -> str:
-        return f"video:grey{THUMB}x{len(SCHEDULE)}:v1"
+        return f"video:grey{THUMB}x{_N}:grid{SAMPLES_PER_VIDEO}:v2"
 
     @property
     def label(self) -> str:
-        return "video frames at fixed seconds"
+        return "video frames on a grid of fixed times"
 
     @property
     def description(self) -> str:
@@ -216,20 +252,28 @@ def length_pairs(seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def pair_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Distance of each row pair (a[k], b[k]) of signatures: FAR unless their lengths agree
-    and they show a picture at enough of the same samples; else the worst sample's
-    1 - correlation of the two thumbnails (1 or more where one is blank and the other not)."""
-    da, db = durations(a), durations(b)
-    # Samples past the longest video hold nothing: most videos are short.
-    n = max(1, int(slots_within(max(da.max(initial=0.0), db.max(initial=0.0)))))
-    ca = a[:, _HEAD : _HEAD + n].astype(np.float32)
-    cb = b[:, _HEAD : _HEAD + n].astype(np.float32)
+    and they show a picture at MIN_SHARED or more of the times both grids sample (the
+    multiples of the coarser step); else the worst of those samples' 1 - correlation of the
+    two thumbnails (1 or more where one is blank and the other not)."""
+    ha, hb = _heads(a), _heads(b)
+    da, db = ha[:, 0], hb[:, 0]
+    step = np.maximum(ha[:, 4], hb[:, 4])
+    # Grid k of the coarser step is sample k * ratio of each video (powers of two nest).
+    k = np.arange(_N)
+    ia = k[None, :] * np.rint(step / np.maximum(ha[:, 4], 1e-9)).astype(np.int64)[:, None]
+    ib = k[None, :] * np.rint(step / np.maximum(hb[:, 4], 1e-9)).astype(np.int64)[:, None]
+    inside = (ia < _N) & (ib < _N)
+    ia, ib = np.where(inside, ia, 0), np.where(inside, ib, 0)
+    rows = np.arange(len(a))[:, None]
+    ca = np.where(inside, a[:, _HEAD : _HEAD + _N][rows, ia], 0).astype(np.float32)
+    cb = np.where(inside, b[:, _HEAD : _HEAD + _N][rows, ib], 0).astype(np.float32)
     both = (ca > 0) & (cb > 0)
     blank_a, blank_b = both & (ca < BLANK), both & (cb < BLANK)
     shared = both & ~blank_a & ~blank_b
     # A blank frame where the other video surely shows a picture: not the same video.
     mismatch = (blank_a & (cb >= 2 * BLANK)) | (blank_b & (ca >= 2 * BLANK))
-    ta = a[:, _HEAD + _N : _HEAD + _N + n * _CELLS].reshape(len(a), n, _CELLS).astype(np.float32)
-    tb = b[:, _HEAD + _N : _HEAD + _N + n * _CELLS].reshape(len(b), n, _CELLS).astype(np.float32)
+    ta = a[:, _HEAD + _N :].reshape(len(a), _N, _CELLS)[rows, ia].astype(np.float32)
+    tb = b[:, _HEAD + _N :].reshape(len(b), _N, _CELLS)[rows, ib].astype(np.float32)
     ta -= ta.mean(axis=2, keepdims=True)
     tb -= tb.mean(axis=2, keepdims=True)
     norm = np.sqrt((ta * ta).sum(axis=2) * (tb * tb).sum(axis=2))
@@ -237,7 +281,6 @@ def pair_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     frame_d = np.where(shared, 1.0 - corr, 0.0)
     worst = frame_d.max(axis=1)
     worst = np.where(mismatch.any(axis=1), np.maximum(worst, 1.0), worst)
-    need = np.minimum(MIN_SHARED, np.minimum(slots_within(da), slots_within(db)))
-    enough = (shared.sum(axis=1) >= need) & (shared.sum(axis=1) > 0)
+    enough = shared.sum(axis=1) >= MIN_SHARED
     agree = np.abs(da - db) <= tolerance(np.maximum(da, db)) + 1e-9
     return np.where(agree & enough, worst, FAR)

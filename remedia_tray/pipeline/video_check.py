@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.media import MediaFile
 from ..core.planning import Verification
-from ..engines.video import BLANK, SCHEDULE, unpack
+from ..engines.video import BLANK, shared_pictures
 from .fullsize_check import UPSCALE_DETAIL_RATIO, detail_ratio
 from .video_pool import DEFAULT_TIME_LIMIT
 from .video_read import UnreadableVideo, grey_frames
@@ -107,10 +107,5 @@ class VideoCheck:
 def shared_seconds(a: np.ndarray, b: np.ndarray, *, count: int = FRAMES) -> tuple[float, ...]:
     """Up to `count` sample seconds where both signatures surely show a picture: from 1 s on
     first (past a fade-in), then the first second."""
-    sa, sb = unpack(a), unpack(b)
-    both = [
-        t
-        for slot, t in enumerate(SCHEDULE)
-        if sa.contrast[slot] >= _SURE and sb.contrast[slot] >= _SURE
-    ]
+    both = shared_pictures(a, b, _SURE)
     return tuple(sorted(both, key=lambda t: (t < 1.0, t))[:count])

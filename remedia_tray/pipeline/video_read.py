@@ -1,7 +1,7 @@
 """Reading one video with PyAV: its facts (length, size as shown, frame rate, rotation, the
 camera's metadata) and the frames its signature is made of (engines/video.py).
 
-Never the whole stream: for each sampled second the reader seeks to the keyframe before it
+Never the whole stream: for each sampled time the reader seeks to the keyframe before it
 (the container's index says where keyframes are) and decodes forward to the frame shown at
 that second, skipping the frames nothing refers to on the way. Frames are turned upright
 before they are described, so a portrait clip with a rotation tag and its re-encode with the
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.media import ImageInfo
-from ..engines.video import BLANK, FRAME_SIDE, SCHEDULE, describe, pack
+from ..engines.video import BLANK, FRAME_SIDE, describe, pack, sample_times
 from .previews import THUMB_SIDE, preview_from_scan
 
 if TYPE_CHECKING:
@@ -123,9 +123,8 @@ def _read(container: Any, path: Path, previews: Path | None) -> VideoRead:
     walker = _Walker(container, stream, fps)
     samples: dict[int, tuple[np.ndarray, float]] = {}
     poster: tuple[float, Any] | None = None
-    end = duration - 0.5 / fps
     rotation = 0
-    times = [t for t in SCHEDULE if t < end]
+    times = sample_times(duration, fps)
     for slot, t in enumerate(times):
         frame = walker.frame_at(t, then=times[slot + 1] if slot + 1 < len(times) else None)
         if frame is None:
