@@ -17,7 +17,6 @@ import pytest
 from remedia_tray.core.media import MediaFile
 from remedia_tray.core.search.pairs import Neighbours
 from remedia_tray.engines import get_engine
-from remedia_tray.engines.video import VIDEO_THRESHOLDS
 from remedia_tray.pipeline.features import ScanResult
 from remedia_tray.pipeline.video_check import VideoCheck
 from remedia_tray.pipeline.video_scan import scan_videos
@@ -102,9 +101,7 @@ def test_a_sort_moves_only_the_true_copies(built: Path, tmp_path: Path) -> None:
             assert (root / name).is_file()  # left in place
 
 
-def test_a_pair_that_cannot_be_checked_now_is_not_a_duplicate(
-    built: Path, tmp_path: Path
-) -> None:
+def test_a_pair_that_cannot_be_checked_now_is_not_a_duplicate(built: Path, tmp_path: Path) -> None:
     a = shutil.copy2(built / "Camera" / "VID_0001.mp4", tmp_path / "a.mp4")
     b = shutil.copy2(built / "WhatsApp" / "VID_0001-WA.mp4", tmp_path / "b.mp4")
     twin = shutil.copy2(a, tmp_path / "a copy.mp4")

@@ -36,9 +36,7 @@ def screen_recording(
     return encode(frames, dst, fps=fps, gop=round(fps), metadata=None)
 
 
-def tripod(
-    src: Path, dst: Path, *, walker: bool, seconds: float = 5.0, fps: float = 30
-) -> Path:
+def tripod(src: Path, dst: Path, *, walker: bool, seconds: float = 5.0, fps: float = 30) -> Path:
     """A still scene of photo `src` filmed from a tripod; with `walker`, a dark figure (about
     2.5 % of the frame, a person far off) walks across it from left to right."""
     w, h = SCENE_SIZE
