@@ -1,6 +1,7 @@
-"""The checks the duplicates kind asks of a video scan: the pairs the video engine found
-stand as they are, and a copy with more pixels is the original only where it holds more
-picture, not where it is an upscale of a smaller copy (issue 24: never keep an upscale).
+"""The checks the duplicates kind asks of a video scan: a pair the video engine found holds
+up only where its frames are the same at full size, and a copy with more pixels is the
+original only where it holds more picture, not where it is an upscale of a smaller copy
+(issue 24: never keep an upscale).
 
 An upscale is told as the pictures' check tells it (fullsize_check.is_upscale): one or two
 frames both videos show at the same second (where both show a picture, as their signatures
@@ -13,6 +14,8 @@ tripod shot with and without a passer-by, apart. Frames at the same seconds (a q
 and three quarters of the shorter length: independent of the engine's samples) are decoded
 whole and judged by the pictures' rule (core.fullsize.same_picture). A pair that cannot be
 read now is not confirmed: a video that cannot be checked is never called a duplicate.
+Measured: about 0.1 s a pair of 5 s clips at 540 x 1200, 0.7-0.9 s a pair of 1080p clips
+(decoding three whole frames of each is most of it; each frame once per sort).
 """
 
 from __future__ import annotations
