@@ -96,7 +96,9 @@ def videos_of(
     clock.lap("videos")
     settled = None if arrived is None else [f.path not in arrived for f in scan.files]
     refs = run.options.references  # their copies are kept, as the user's chosen ones are
-    check = VideoCheck(scan, engine.name, time_limit=run.options.video_time_limit)
+    check = VideoCheck(
+        scan, engine.name, time_limit=run.options.video_time_limit, strictness=engine.strictness
+    )
     specs = group_library(
         scan, [engine], placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),

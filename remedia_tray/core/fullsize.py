@@ -368,6 +368,23 @@ def same_pixels(a: np.ndarray, b: np.ndarray, strictness: int, *, aligned: bool 
     return compare(a, b, aligned=aligned, stop=limit).worst <= limit
 
 
+def same_picture(
+    coarse_a: np.ndarray,
+    coarse_b: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    strictness: int,
+    *,
+    aligned: bool = False,
+) -> bool:
+    """The full-size rule for one pair of grey pictures on one grid (`a`, `b`): a first look
+    at a quarter of it (`coarse_a`, `coarse_b`, a COARSE-th of each side), then every tile.
+    Photos and the frames of videos are both judged by it."""
+    if clearly_different(coarse_a, coarse_b, aligned=aligned):
+        return False
+    return same_pixels(a, b, strictness, aligned=aligned)
+
+
 #: The 64 px fit's shift and zoom below which a pair lies as it is (a quarter of a thumbnail
 #: pixel); any crop of 1 % or more is fitted again at full size.
 _ALIGNED_SHIFT = 0.25 / verify.THUMB

@@ -84,11 +84,8 @@ class _Reader:
         )
         aligned = fullsize.aligned_at_64px(a.thumb, b.thumb)
         small = (max(1, size[0] // fullsize.COARSE), max(1, size[1] // fullsize.COARSE))
-        if fullsize.clearly_different(
-            _array(self._small(a, g), small), _array(self._small(b, g), small), aligned=aligned
-        ):
-            return False
-        return fullsize.same_pixels(
+        return fullsize.same_picture(
+            _array(self._small(a, g), small), _array(self._small(b, g), small),
             _array(self._grid(a, g), size), _array(self._grid(b, g), size), self.strictness,
             aligned=aligned,
         )  # fmt: skip
