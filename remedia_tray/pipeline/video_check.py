@@ -38,7 +38,7 @@ from ..core.search.pairs import Neighbours
 from ..engines.video import BLANK, shared_pictures
 from .fullsize_check import UPSCALE_DETAIL_RATIO, detail_ratio
 from .video_pool import DEFAULT_TIME_LIMIT
-from .video_read import UnreadableVideo, grey_frames, shows_picture
+from .video_read import GreyFrame, UnreadableVideo, grey_frames
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -169,8 +169,8 @@ class VideoCheck:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise UnreadableVideo(f"took longer than {self._time_limit:g} s to check")
-            for t, grey in zip(todo, self._frames(pos, todo, time_limit=left)):
-                self._held[(path, t)] = _frame(grey)
+            for t, shown in zip(todo, self._frames(pos, todo, time_limit=left)):
+                self._held[(path, t)] = _frame(shown)
         out = []
         for t in at:
             self._held.move_to_end((path, t))
@@ -215,10 +215,11 @@ class VideoCheck:
             log.info("upscale not checked (%s): %s", exc, self._scan.files[big].path)
             return ()
         return tuple(
-            detail_ratio(PILImage.fromarray(x), PILImage.fromarray(y)) for x, y in zip(b, s)
+            detail_ratio(PILImage.fromarray(x.pixels), PILImage.fromarray(y.pixels))
+            for x, y in zip(b, s)
         )
 
-    def _frames(self, pos: int, at: Sequence[float], *, time_limit: float) -> list[np.ndarray]:
+    def _frames(self, pos: int, at: Sequence[float], *, time_limit: float) -> list[GreyFrame]:
         seen = self._scan.files[pos]
         try:
             now = MediaFile.from_stat(seen.path, os.stat(seen.path, follow_symlinks=False))
@@ -236,17 +237,15 @@ def shared_seconds(a: np.ndarray, b: np.ndarray, *, count: int = FRAMES) -> tupl
     return tuple(sorted(both, key=lambda t: (t < 1.0, t))[:count])
 
 
-def _frame(grey: np.ndarray) -> _Frame:
+def _frame(shown: GreyFrame) -> _Frame:
     """A decoded frame as the pair check holds it."""
-    import av
     from PIL import Image as PILImage
 
-    whole = PILImage.fromarray(grey)
+    whole = PILImage.fromarray(shown.pixels)
     own = fullsize.own_work_size(whole.size)
     held = whole if whole.size == own else whole.resize(own, PILImage.Resampling.LANCZOS)
     thumb = np.asarray(whole.resize((verify.THUMB, verify.THUMB), PILImage.Resampling.BOX))
-    picture = shows_picture(av.VideoFrame.from_ndarray(np.ascontiguousarray(grey), format="gray"))
-    return _Frame(held, whole.size, thumb, fullsize.graphic(thumb), picture)
+    return _Frame(held, whole.size, thumb, fullsize.graphic(thumb), shown.picture)
 
 
 def _array(grey: Image.Image) -> np.ndarray:

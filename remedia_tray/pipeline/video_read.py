@@ -231,10 +231,16 @@ def picture(frame: Any, rotation: int, *, side: int = POSTER_SIDE) -> Image.Imag
     return PILImage.fromarray(np.ascontiguousarray(pixels))
 
 
-def grey_frames(path: Path, seconds: Sequence[float], *, time_limit: float) -> list[np.ndarray]:
-    """The frames shown at `seconds` from the start, whole, grey and upright (uint8), decoded
-    exactly (every filter on); within `time_limit` seconds for them all. Raises
-    UnreadableVideo with the reason (one of them past the end of the stream included)."""
+@dataclass(frozen=True)
+class GreyFrame:
+    pixels: np.ndarray  # whole, grey and upright (uint8)
+    picture: bool  # not blank (`shows_picture`)
+
+
+def grey_frames(path: Path, seconds: Sequence[float], *, time_limit: float) -> list[GreyFrame]:
+    """The frames shown at `seconds` from the start, decoded exactly (every filter on);
+    within `time_limit` seconds for them all. Raises UnreadableVideo with the reason (one of
+    them past the end of the stream included)."""
     import av
 
     deadline = time.monotonic() + time_limit
@@ -253,7 +259,8 @@ def grey_frames(path: Path, seconds: Sequence[float], *, time_limit: float) -> l
                 if frame is None:
                     raise UnreadableVideo(f"no frame at {t:g} s")
                 grey = np.asarray(frame.reformat(format="gray").to_ndarray(), dtype=np.uint8)
-                out.append(np.ascontiguousarray(upright(grey, rotation_of(frame))))
+                pixels = np.ascontiguousarray(upright(grey, rotation_of(frame)))
+                out.append(GreyFrame(pixels, shows_picture(frame)))
             return out
     except av.ExitError:  # a read timed out
         raise UnreadableVideo(f"took longer than {time_limit:g} s to read") from None
