@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .core.keeper import parse_rules
 from .core.media import MediaFile
 from .core.planning import GroupSpec
 from .kinds.library import group_library
@@ -23,7 +22,6 @@ from .pipeline.discovery import iter_files
 from .pipeline.mediasets import FoundSets, find_media_sets, with_companions
 from .pipeline.placed import PlacedGroup, read_placed
 from .pipeline.reference import (
-    folder_resolver,
     in_references,
     read_outside,
     with_reference_reasons,
@@ -102,7 +100,7 @@ def videos_of(
     specs = group_library(
         scan, [engine], placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),
-        rules=parse_rules(run.options.keep, root=run.root, resolve=folder_resolver(run.root)),
+        rules=run.rules,
         check=check,
     )  # fmt: skip
     clock.lap("search")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._platform import resolve_workers
-from .core.keeper import parse_rules
+from .core.keeper import KeepRules, parse_rules
 from .core.media import MediaFile, Skipped
 from .core.planning import GroupSpec, PlannedGroup, SeriesMode, plan_sort
 from .core.progress import ProgressFactory, null_progress
@@ -112,12 +112,12 @@ def sort_folder(
         raise FolderNotFound(f"not a folder: {root}")
     check_own_folders(root)  # before the lock, which lives in FOLDER/.remedia
     # A bad keep rule, or a folder:PATH that is not there, stops the sort before it starts.
-    parse_rules(options.keep, root=root, resolve=folder_resolver(root))
+    rules = parse_rules(options.keep, root=root, resolve=folder_resolver(root))
     refs = check_references(root, options.references)  # before anything moves
     options = dataclasses.replace(options, references=refs)
     if options.dry_run:
         check_data_folder(root)  # the real run's lock would refuse it
-        return _sort(root, options, progress, started)
+        return _sort(root, options, rules, progress, started)
     with ExitStack() as held:
         try:
             held.enter_context(folder_lock(lock_path(root), wait=options.lock_wait))
@@ -125,11 +125,11 @@ def sort_folder(
             msg = f"cannot write to {root} ({exc.strerror}); nothing was moved"
             raise RemediaError(msg) from None
         recover_incomplete(root)
-        return _sort(root, options, progress, started)
+        return _sort(root, options, rules, progress, started)
 
 
 def _sort(
-    root: Path, options: SortOptions, progress: ProgressFactory, started: float
+    root: Path, options: SortOptions, rules: KeepRules, progress: ProgressFactory, started: float
 ) -> SortReport:
     notes: list[str] = []
     selection = select_engines(
@@ -150,7 +150,9 @@ def _sort(
             cache = FeatureCache(options.cache_dir)
         except Exception as exc:  # a broken cache costs speed, never the sort
             notes.append(f"feature cache unavailable ({exc}); every photo is read again")
-    run = _Run(root, options, progress, started, tuple(engines), notes, cache, selection.videos)
+    run = _Run(
+        root, options, rules, progress, started, tuple(engines), notes, cache, selection.videos
+    )
     try:
         if options.arrived is not None and index is not None:
             return _sort_arrived(run, index)
@@ -166,6 +168,7 @@ class _Run:
 
     root: Path
     options: SortOptions
+    rules: KeepRules  # the options' keep rules, read once
     progress: ProgressFactory
     started: float
     engines: tuple[SimilarityEngine, ...]
@@ -388,7 +391,7 @@ def _group(
         scan, run.engines, placed, full=run.options.full, settled=settled,
         preferred=run.decisions.preferred(scan.files) | in_references(scan.files, refs),
         check=check, series=run.options.series, shots=shots,
-        rules=parse_rules(run.options.keep, root=run.root, resolve=folder_resolver(run.root)),
+        rules=run.rules,
     )  # fmt: skip
     clock.lap("search")
     clock.move("search", "full-size check", 0.0 if check is None else check.seconds)
